@@ -1,0 +1,113 @@
+"""Pieces every command shares: exit codes, the one-line usage error, network options."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_CANNOT_RUN = 3
+
+PROG = "mta-sts-wizard"
+
+
+class UsageError(Exception):
+    """Bad arguments or input: printed as one line on stderr, exit code 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse prints usage plus an error; the contract wants a single line."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{PROG}: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def add_network_options(parser: argparse.ArgumentParser) -> None:
+    """The options every network command takes (CONTRACT.md)."""
+    parser.add_argument(
+        "--nameserver",
+        action="append",
+        default=[],
+        metavar="ADDR[:PORT]",
+        help="resolve through this server instead of the system's (repeatable)",
+    )
+    parser.add_argument(
+        "--ca-bundle",
+        metavar="FILE",
+        help="trust these roots instead of the system's (SSL_CERT_FILE is honoured too)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=10.0,
+        metavar="SECONDS",
+        help="deadline for each network operation (default 10; policy fetch 60 at most)",
+    )
+    add_state_dir_option(parser)
+
+
+def add_state_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="where saved progress and reports live (default: platform data dir, or MTA_STS_WIZARD_HOME)",
+    )
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"expected seconds between 0 and 3600, got {text}")
+    return value
+
+
+def state_dir(explicit: str | None) -> Path:
+    """--state-dir, else $MTA_STS_WIZARD_HOME, else the platform's user data dir."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("MTA_STS_WIZARD_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("mta-sts-wizard", appauthor=False))
+
+
+def ca_bundle(explicit: str | None) -> str | None:
+    """--ca-bundle, else SSL_CERT_FILE, else None (the system's roots)."""
+    path = explicit or os.environ.get("SSL_CERT_FILE") or None
+    if path and not Path(path).is_file():
+        raise UsageError(f"CA bundle {path} is not a readable file; give a PEM file of root certificates")
+    return path
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """The parsed network options, in the form the engine takes."""
+
+    nameservers: tuple[str, ...]
+    ca_bundle: str | None
+    timeout: float
+
+
+def network_settings(args: argparse.Namespace) -> NetworkSettings:
+    from wizard.dnsclient import parse_nameserver
+
+    servers = []
+    for ns in args.nameserver:
+        try:
+            parse_nameserver(ns)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        servers.append(ns)
+    return NetworkSettings(tuple(servers), ca_bundle(args.ca_bundle), args.timeout)
