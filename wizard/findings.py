@@ -162,3 +162,8 @@ class FindingList:
 def has_errors(findings: list[Finding] | tuple[Finding, ...]) -> bool:
     """True when any finding is an error (what makes `ok` false and exit code 1)."""
     return any(f.severity == "error" for f in findings)
+
+
+def clip(text: str, limit: int = 60) -> str:
+    """Shorten user text quoted in a message so one finding stays one readable line."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
