@@ -1,0 +1,65 @@
+"""`generate DOMAIN [--mx HOST]... [--mode M] [--max-age N] [--rua URI]... [--out DIR] [--json]`."""
+
+from __future__ import annotations
+
+import argparse
+
+from wizard.commands.common import EXIT_OK, UsageError, add_network_options
+from wizard.domain import DomainError, normalise_domain
+from wizard.generate import RecordSet, build_record_set, render_json, render_table, render_zone
+from wizard.mx import validate_mx_pattern
+from wizard.policy import MAX_AGE_LIMIT, MODES
+from wizard.records import validate_rua_uri
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("generate", help="print the policy file and DNS records for a domain")
+    p.add_argument("domain", help="the mail domain, e.g. example.com")
+    p.add_argument("--mx", action="append", default=[], metavar="HOST", help="an mx pattern (repeatable)")
+    p.add_argument("--mode", choices=MODES, default="testing", help="policy mode (default: testing)")
+    p.add_argument("--max-age", type=int, default=86400, metavar="N", help="max_age in seconds (default 86400)")
+    p.add_argument("--rua", action="append", default=[], metavar="URI", help="TLSRPT report address (repeatable)")
+    p.add_argument("--id", dest="policy_id", metavar="ID", help="keep this policy id instead of making a new one")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_network_options(p)
+    p.set_defaults(func=run)
+
+
+def record_set_from_args(args: argparse.Namespace, mx: list[str]) -> RecordSet:
+    """Validate every argument with a one-line message, then build the records."""
+    try:
+        domain = normalise_domain(args.domain)
+    except DomainError as exc:
+        raise UsageError(str(exc)) from None
+    for pattern in mx:
+        problem = validate_mx_pattern(pattern)
+        if problem:
+            raise UsageError(f"--mx {problem}")
+    if not 0 <= args.max_age <= MAX_AGE_LIMIT:
+        raise UsageError(f"--max-age {args.max_age} is outside 0..{MAX_AGE_LIMIT} seconds; e.g. 604800 for a week")
+    for uri in args.rua:
+        problem = validate_rua_uri(uri)
+        if problem:
+            raise UsageError(f"--rua {problem}")
+    if args.policy_id is not None:
+        from wizard.ids import is_valid_id
+
+        if not is_valid_id(args.policy_id):
+            raise UsageError(f"--id {args.policy_id!r} must be 1 to 32 letters and digits")
+    if not mx and args.mode != "none":
+        raise UsageError(f"{domain.ascii} has no MX hosts to put in the policy; give them with --mx HOST")
+    return build_record_set(domain, mx, args.mode, args.max_age, args.rua, args.policy_id)
+
+
+def run(args: argparse.Namespace) -> int:
+    rs = record_set_from_args(args, list(dict.fromkeys(args.mx)))
+    if args.json:
+        print(render_json(rs), end="")
+        return EXIT_OK
+    print(f"# Policy file: serve it at {rs.domain.policy_url}")
+    print(rs.policy_text)
+    print("# DNS records (zone-file form)")
+    print(render_zone(rs))
+    print("# DNS records (for a web DNS panel)")
+    print(render_table(rs), end="")
+    return EXIT_OK
