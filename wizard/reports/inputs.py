@@ -1,0 +1,284 @@
+"""Find reports in what the user points at: files, emails, mailboxes and folders of them.
+
+Each path becomes a stream of `Candidate`s: report bytes with where they came from, or a
+one-line reason why that input holds no report. Files are recognised by content, not only
+by name (gzip magic, `{`, `From `, mail headers), so oddly named downloads still import.
+Every read is bounded, and an unreadable or hostile file becomes a reason, never a stop:
+one bad file never ends an import.
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import mailbox
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wizard.reports.model import ReportRejected
+from wizard.reports.parse import GZIP_MAGIC, MAX_REPORT_BYTES, exc_text, parse_report, read_bounded
+from wizard.reports.store import ReportStore
+
+#: Largest email accepted: a 20 MB report base64-encoded plus headers and a text part.
+MAX_MESSAGE_BYTES = 28 * 1024 * 1024
+
+REPORT_TYPES = ("application/tlsrpt+gzip", "application/tlsrpt+json")
+#: Generic types some senders use; accepted only with a .json/.json.gz/.gz filename.
+_GENERIC_TYPES = ("application/gzip", "application/x-gzip", "application/json", "application/octet-stream")
+_HEADER_LINE = re.compile(rb"[!-9;-~]+:")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One report's bytes (`data`) from `source`, or the reason (`reason`) the source gave none."""
+
+    source: str
+    data: bytes | None = None
+    reason: str | None = None
+    domain_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    source: str
+    reason: str
+
+    def render(self) -> str:
+        return f"skipped {self.source}: {self.reason}"
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did: new reports, reports already stored, and every input that gave none."""
+
+    imported: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+
+    @property
+    def seen(self) -> int:
+        return self.imported + self.duplicates + len(self.rejected)
+
+    def render(self) -> str:
+        lines = [r.render() for r in self.rejected]
+        lines.append(
+            f"imported {self.imported} new reports ({self.duplicates} already in the store,"
+            f" {len(self.rejected)} inputs skipped)"
+        )
+        return "\n".join(lines)
+
+
+def filename_domain(name: str) -> str | None:
+    """The policy domain from the RFC 8460 §5.3 filename `sender!domain!begin!end[!id].json[.gz]`."""
+    parts = os.path.basename(name).split("!")
+    if len(parts) >= 4 and parts[1]:
+        return parts[1].rstrip(".").lower()
+    return None
+
+
+def _sniff(head: bytes) -> str:
+    if not head:
+        return "empty"
+    if head[:2] == GZIP_MAGIC:
+        return "gzip"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped[:1] in (b"{", b"["):
+        return "json"
+    if head.startswith(b"From "):
+        return "mbox"
+    if _HEADER_LINE.match(head):
+        return "email"
+    return "unknown"
+
+
+def iter_candidates(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate]:
+    """Every report candidate under `paths`, in a stable order, recursing into folders."""
+    for raw in paths:
+        path = Path(raw)
+        try:
+            if path.is_dir():
+                yield from _folder(path)
+            elif path.exists():
+                yield from _file(path)
+            else:
+                yield Candidate(str(path), reason="no such file or folder")
+        except OSError as exc:
+            yield Candidate(str(path), reason=f"cannot be read ({exc_text(exc)})")
+
+
+def _is_maildir(path: Path) -> bool:
+    return (path / "cur").is_dir() and (path / "new").is_dir()
+
+
+def _folder(path: Path) -> Iterator[Candidate]:
+    if _is_maildir(path):
+        yield from _maildir(path)
+        return
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError as exc:
+        yield Candidate(str(path), reason=f"cannot be listed ({exc_text(exc)})")
+        return
+    for entry in entries:
+        child = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _folder(child)
+            elif entry.is_file():
+                yield from _file(child)
+        except OSError as exc:
+            yield Candidate(str(child), reason=f"cannot be read ({exc_text(exc)})")
+
+
+def _file(path: Path) -> Iterator[Candidate]:
+    source = str(path)
+    with open(path, "rb") as f:
+        kind = _sniff(f.read(256))
+        f.seek(0)
+        if kind == "empty":
+            yield Candidate(source, reason="is empty")
+        elif kind in ("gzip", "json"):
+            try:
+                data = read_bounded(f, MAX_REPORT_BYTES, "file")
+            except ReportRejected as exc:
+                yield Candidate(source, reason=str(exc))
+                return
+            yield Candidate(source, data=data, domain_hint=filename_domain(source))
+        elif kind == "email":
+            try:
+                data = read_bounded(f, MAX_MESSAGE_BYTES, "email")
+            except ReportRejected as exc:
+                yield Candidate(source, reason=str(exc))
+                return
+            yield from message_candidates(data, source)
+        elif kind == "mbox":
+            pass  # mailbox.mbox opens the file itself, below
+        else:
+            yield Candidate(
+                source, reason="is not a TLS report (.json/.json.gz), an email (.eml) or a mailbox; ignored"
+            )
+    if kind == "mbox":
+        yield from _mbox(path)
+
+
+def _mbox(path: Path) -> Iterator[Candidate]:
+    box = mailbox.mbox(path, factory=None, create=False)
+    try:
+        yield from _mailbox_messages(box, lambda key, n: f"{path} (message {n})")
+    finally:
+        box.close()
+
+
+def _maildir(path: Path) -> Iterator[Candidate]:
+    box = mailbox.Maildir(path, factory=None, create=False)
+    yield from _mailbox_messages(box, lambda key, n: f"{path} (message {key})")
+    try:
+        folders = sorted(box.list_folders())
+    except OSError:
+        folders = []
+    for name in folders:
+        yield from _maildir(path / f".{name}")
+
+
+def _mailbox_messages(box: mailbox.Mailbox, label: Callable[[str, int], str]) -> Iterator[Candidate]:
+    try:
+        keys = sorted(box.keys()) if isinstance(box, mailbox.Maildir) else list(box.keys())
+    except (OSError, mailbox.Error) as exc:
+        yield Candidate(str(getattr(box, "_path", "mailbox")), reason=f"cannot be read as a mailbox ({exc_text(exc)})")
+        return
+    for n, key in enumerate(keys, 1):
+        source = label(str(key), n)
+        try:
+            f = box.get_file(key)
+            try:
+                data = read_bounded(f, MAX_MESSAGE_BYTES, "email")  # type: ignore[arg-type]
+            finally:
+                f.close()
+        except ReportRejected as exc:
+            yield Candidate(source, reason=str(exc))
+            continue
+        except (OSError, KeyError, mailbox.Error) as exc:
+            yield Candidate(source, reason=f"cannot be read ({exc_text(exc)})")
+            continue
+        yield from message_candidates(data, source)
+
+
+def _report_parts(msg: email.message.Message) -> Iterator[email.message.Message]:
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        if ctype in REPORT_TYPES:
+            yield part
+        elif ctype in _GENERIC_TYPES:
+            name = (part.get_filename() or "").lower()
+            if name.endswith((".json", ".json.gz", ".gz")):
+                yield part
+
+
+def message_candidates(data: bytes, source: str) -> Iterator[Candidate]:
+    """The report attachments of one email (RFC 8460 §5.3: multipart/report, tlsrpt+gzip or +json)."""
+    try:
+        msg = email.message_from_bytes(data)
+        hint = msg.get("TLS-Report-Domain")
+        hint = str(hint).strip().rstrip(".").lower() if hint else None
+        parts = list(_report_parts(msg))
+        if not parts:
+            yield Candidate(
+                source, reason="email has no TLS report attached (no application/tlsrpt+gzip or +json part)"
+            )
+            return
+        for i, part in enumerate(parts, 1):
+            payload = part.get_payload(decode=True)
+            label = source if len(parts) == 1 else f"{source} (attachment {i})"
+            if not isinstance(payload, bytes) or not payload:
+                yield Candidate(label, reason="the report attachment is empty")
+                continue
+            yield Candidate(label, data=payload, domain_hint=hint or filename_domain(part.get_filename() or ""))
+    except Exception as exc:  # the email package is lenient, but a reason beats a traceback
+        yield Candidate(source, reason=f"email cannot be parsed ({type(exc).__name__}: {exc_text(exc)})")
+
+
+def import_paths(
+    store: ReportStore,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    progress: Callable[[ImportOutcome], None] | None = None,
+    commit_every: int = 1000,
+) -> ImportOutcome:
+    """Parse and store every report under `paths`; list every input that gave none, with a reason.
+
+    Work is committed every `commit_every` candidates, so an interrupted import keeps what it did.
+    """
+    outcome = ImportOutcome()
+    candidates = iter_candidates(paths)
+    while True:
+        done = 0
+        with store.batch():
+            for cand in candidates:
+                _import_one(store, cand, outcome)
+                done += 1
+                if done >= commit_every:
+                    break
+        if progress:
+            progress(outcome)
+        if done < commit_every:
+            return outcome
+
+
+def _import_one(store: ReportStore, cand: Candidate, outcome: ImportOutcome) -> None:
+    if cand.data is None:
+        outcome.rejected.append(Rejection(cand.source, cand.reason or "no report found"))
+        return
+    try:
+        report = parse_report(cand.data)
+    except ReportRejected as exc:
+        outcome.rejected.append(Rejection(cand.source, str(exc)))
+        return
+    if store.add(report, source=cand.source, domain_hint=cand.domain_hint):
+        outcome.imported += 1
+    else:
+        outcome.duplicates += 1

@@ -1,0 +1,334 @@
+"""Parse one TLSRPT aggregate report from bytes: tolerant of known sender quirks, strict otherwise.
+
+Tolerated (SPEC.md §7 notes): `mx-host` as a string, an array, null or absent; absent
+`failure-details`; date-times without an offset (read as UTC); `additional-information` or
+`additional-info-uri`; policy strings without a space after `:`; unknown result types.
+Everything else with the wrong type is rejected with a one-line reason naming the field.
+
+Hostile input is bounded before the json module sees it: gzip is stream-decompressed to at
+most MAX_REPORT_BYTES, the text must be UTF-8, and a cheap scan rejects deep nesting and
+documents with absurd numbers of values (which would otherwise cost hundreds of MB as Python
+objects). `parse_report` raises only `ReportRejected`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import ipaddress
+import json
+import re
+import zlib
+from datetime import UTC, datetime, timedelta
+from itertools import accumulate
+from typing import Any, BinaryIO
+
+from wizard.reports.model import FailureDetail, PolicyResult, Report, ReportRejected
+
+#: Largest report accepted, after decompression. Receivers commonly cap reports at 10 MB.
+MAX_REPORT_BYTES = 20 * 1024 * 1024
+#: A report nests 5 levels deep; anything past this is not a report.
+MAX_DEPTH = 32
+#: Objects plus arrays in one report; each failure-details entry is one.
+MAX_CONTAINERS = 100_000
+#: Commas outside strings (roughly the number of values); bounds memory of json.loads.
+MAX_VALUES = 500_000
+#: Longest single string field kept (organisation names, reason codes, URIs).
+MAX_FIELD_CHARS = 8192
+
+GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1024 * 1024
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_STRUCTURAL = re.compile(rb"[^\[\]{},]+")
+_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
+)
+
+
+def read_bounded(stream: BinaryIO, limit: int = MAX_REPORT_BYTES, what: str = "report") -> bytes:
+    """Read at most `limit` bytes; more than that is a rejection, never a big allocation."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ReportRejected(f"{what} is larger than {limit // (1024 * 1024)} MB; not imported")
+    return data
+
+
+def gunzip_bounded(data: bytes | BinaryIO, limit: int = MAX_REPORT_BYTES) -> bytes:
+    """Decompress gzip (multi-member too) chunk by chunk, stopping past `limit` bytes of output.
+
+    A gzip bomb (a few KB expanding to GB) therefore costs at most `limit` bytes of memory.
+    """
+    fileobj = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    out = bytearray()
+    try:
+        with gzip.GzipFile(fileobj=fileobj, mode="rb") as gz:
+            while True:
+                chunk = gz.read(min(_CHUNK, limit + 1 - len(out)))
+                if not chunk:
+                    break
+                out += chunk
+                if len(out) > limit:
+                    raise ReportRejected(
+                        f"decompresses to more than {limit // (1024 * 1024)} MB (a gzip bomb or not a report)"
+                    )
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ReportRejected(f"damaged gzip data ({exc_text(exc)})") from None
+    return bytes(out)
+
+
+def exc_text(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def check_structure(data: bytes) -> None:
+    """Reject deep nesting and enormous value counts before json.loads allocates or recurses."""
+    opens = data.count(b"{") + data.count(b"[")
+    commas = data.count(b",")
+    if opens <= MAX_DEPTH and commas <= MAX_VALUES:
+        return  # cannot nest deeper than the number of openers: the common, fast case
+    structural = _NOT_STRUCTURAL.sub(b"", _STRING.sub(b"", data))
+    if structural.count(b",") > MAX_VALUES:
+        raise ReportRejected(f"holds more than {MAX_VALUES:,} values; far too large for a TLS report")
+    brackets = structural.replace(b",", b"")
+    if len(brackets) > 2 * MAX_CONTAINERS:
+        raise ReportRejected(f"holds more than {MAX_CONTAINERS:,} objects and arrays; far too large for a TLS report")
+    if len(brackets) > MAX_DEPTH:
+        depth = max(accumulate(1 if c in b"[{" else -1 for c in brackets))
+        if depth > MAX_DEPTH:
+            raise ReportRejected(f"nests {depth} levels deep (a report nests 5); not a TLS report")
+
+
+def decode_json(data: bytes) -> Any:
+    """UTF-8 (an optional BOM allowed) to Python values, with the structure checks first."""
+    if len(data) > MAX_REPORT_BYTES:
+        raise ReportRejected(f"report is larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB; not imported")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReportRejected(
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); reports are UTF-8 JSON"
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.lstrip().startswith("{"):
+        raise ReportRejected("is not a JSON object; a TLS report starts with '{'")
+    check_structure(data)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ReportRejected("nests too deeply; not a TLS report") from None
+    except ValueError as exc:
+        raise ReportRejected(f"is not valid JSON ({exc_text(exc)})") from None
+
+
+def parse_report(data: bytes) -> Report:
+    """Bytes of a `.json` or `.json.gz` report (gzip is recognised by its magic) to a Report.
+
+    Raises ReportRejected with a one-line reason; nothing else escapes.
+    """
+    try:
+        if data[:2] == GZIP_MAGIC:
+            data = gunzip_bounded(data)
+        return report_from_json(decode_json(data))
+    except ReportRejected:
+        raise
+    except Exception as exc:  # last guard: a reason, never a traceback
+        raise ReportRejected(f"could not be read ({type(exc).__name__}: {exc_text(exc)})") from None
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    return {str: "a string", int: "a number", float: "a number", list: "an array", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _wrong(path: str, expected: str, value: Any) -> ReportRejected:
+    return ReportRejected(f"{path} must be {expected}, got {_type_name(value)}")
+
+
+def _string(obj: dict[str, Any], key: str, path: str, *, required: bool = True, empty_ok: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise ReportRejected(f"{path}{key} is missing")
+        return None
+    if type(value) is not str:
+        raise _wrong(path + key, "a string", value)
+    if len(value) > MAX_FIELD_CHARS:
+        raise ReportRejected(f"{path}{key} is longer than {MAX_FIELD_CHARS} characters")
+    value = value.strip()
+    if not value and not empty_ok and required:
+        raise ReportRejected(f"{path}{key} is empty")
+    return value
+
+
+def _count(obj: dict[str, Any], key: str, path: str) -> int:
+    value = obj.get(key)
+    if value is None:
+        raise ReportRejected(f"{path}{key} is missing")
+    if type(value) is not int:
+        raise _wrong(path + key, "a whole number", value)
+    if not 0 <= value < 2**62:
+        raise ReportRejected(f"{path}{key} is {value}; a session count is between 0 and 2^62")
+    return value
+
+
+def _object(value: Any, path: str) -> dict[str, Any]:
+    if type(value) is not dict:
+        if value is None:
+            raise ReportRejected(f"{path} is missing")
+        raise _wrong(path, "an object", value)
+    return value
+
+
+def parse_datetime(text: str, path: str) -> datetime:
+    """RFC 3339 date-time to aware UTC; no offset means UTC (Microsoft sends that; mox reads it so)."""
+    m = _DATETIME.fullmatch(text.strip())
+    if not m:
+        raise ReportRejected(f"{path} is not an RFC 3339 date-time: {text[:60]!r}")
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    micro = int((m.group(7)[1:] + "000000")[:6]) if m.group(7) else 0
+    try:
+        value = datetime(year, month, day, hour, minute, min(second, 59), micro, tzinfo=UTC)
+    except ValueError:
+        raise ReportRejected(f"{path} is not a real date-time: {text[:60]!r}") from None
+    if m.group(9):
+        sign = 1 if m.group(9) == "+" else -1
+        hours, minutes = int(m.group(10)), int(m.group(11))
+        if hours > 23 or minutes > 59:
+            raise ReportRejected(f"{path} has an impossible UTC offset: {text[:60]!r}")
+        value -= sign * timedelta(hours=hours, minutes=minutes)
+    return value
+
+
+def _ip(value: str | None) -> str | None:
+    """Normalise an address literal (RFC 5952 for IPv6); a value that is not one is kept as sent."""
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return value
+
+
+def _hostname(value: str | None) -> str | None:
+    if not value:
+        return None
+    return value.rstrip(".").lower() or None
+
+
+def _string_list(value: Any, path: str) -> tuple[str, ...]:
+    """An array of strings; null/absent is empty; a lone string is one entry (mx-host, EID 6241)."""
+    if value is None:
+        return ()
+    if type(value) is str:
+        value = [value]
+    if type(value) is not list:
+        raise _wrong(path, "an array of strings", value)
+    out = []
+    for i, item in enumerate(value):
+        if type(item) is not str:
+            raise _wrong(f"{path}[{i}]", "a string", item)
+        if len(item) > MAX_FIELD_CHARS:
+            raise ReportRejected(f"{path}[{i}] is longer than {MAX_FIELD_CHARS} characters")
+        item = item.strip()
+        if item:
+            out.append(item)
+    return tuple(out)
+
+
+def _failure_detail(value: Any, path: str) -> FailureDetail:
+    obj = _object(value, path)
+    p = path + "."
+    info = _string(obj, "additional-information", p, required=False)
+    if info is None:
+        info = _string(obj, "additional-info-uri", p, required=False)
+    return FailureDetail(
+        result_type=_string(obj, "result-type", p).lower(),  # type: ignore[union-attr]
+        failed_session_count=_count(obj, "failed-session-count", p),
+        sending_mta_ip=_ip(_string(obj, "sending-mta-ip", p, required=False)),
+        receiving_mx_hostname=_hostname(_string(obj, "receiving-mx-hostname", p, required=False)),
+        receiving_mx_helo=_string(obj, "receiving-mx-helo", p, required=False) or None,
+        receiving_ip=_ip(_string(obj, "receiving-ip", p, required=False)),
+        failure_reason_code=_string(obj, "failure-reason-code", p, required=False) or None,
+        additional_information=info or None,
+    )
+
+
+def _policy_result(value: Any, path: str) -> PolicyResult:
+    obj = _object(value, path)
+    policy = _object(obj.get("policy"), path + ".policy")
+    pp = path + ".policy."
+    policy_type = _string(policy, "policy-type", pp).lower()  # type: ignore[union-attr]
+    domain = _hostname(_string(policy, "policy-domain", pp))
+    if not domain:
+        raise ReportRejected(f"{pp}policy-domain is empty")
+    summary = _object(obj.get("summary"), path + ".summary")
+    sp = path + ".summary."
+    details_value = obj.get("failure-details")
+    if details_value is None:
+        details: tuple[FailureDetail, ...] = ()
+    elif type(details_value) is not list:
+        raise _wrong(path + ".failure-details", "an array", details_value)
+    else:
+        details = tuple(_failure_detail(d, f"{path}.failure-details[{i}]") for i, d in enumerate(details_value))
+    return PolicyResult(
+        policy_type=policy_type,
+        policy_domain=domain,
+        policy_string=_string_list(policy.get("policy-string"), pp + "policy-string"),
+        mx_host=tuple(h.rstrip(".").lower() for h in _string_list(policy.get("mx-host"), pp + "mx-host")),
+        successful_sessions=_count(summary, "total-successful-session-count", sp),
+        failed_sessions=_count(summary, "total-failure-session-count", sp),
+        failure_details=details,
+    )
+
+
+def report_from_json(doc: Any) -> Report:
+    """Validate decoded JSON as an RFC 8460 report. Raises ReportRejected naming the bad field."""
+    obj = _object(doc, "the report")
+    org = _string(obj, "organization-name", "")
+    report_id = _string(obj, "report-id", "")
+    contact = _string(obj, "contact-info", "", required=False) or ""
+    date_range = _object(obj.get("date-range"), "date-range")
+    start = parse_datetime(_string(date_range, "start-datetime", "date-range."), "date-range.start-datetime")  # type: ignore[arg-type]
+    end = parse_datetime(_string(date_range, "end-datetime", "date-range."), "date-range.end-datetime")  # type: ignore[arg-type]
+    if end < start:
+        raise ReportRejected("date-range.end-datetime is before start-datetime")
+    policies_value = obj.get("policies")
+    if policies_value is None:
+        raise ReportRejected("policies is missing")
+    if type(policies_value) is not list:
+        raise _wrong("policies", "an array (RFC 8460 §4.4, even for one policy)", policies_value)
+    policies = tuple(_policy_result(p, f"policies[{i}]") for i, p in enumerate(policies_value))
+    return Report(
+        organisation=org,  # type: ignore[arg-type]
+        report_id=report_id,  # type: ignore[arg-type]
+        contact_info=contact,
+        start=start,
+        end=end,
+        policies=policies,
+    )
+
+
+def mx_patterns(policy: PolicyResult) -> tuple[str, ...]:
+    """The mx patterns of an applied STS policy: `mx-host`, else the `mx:` lines of `policy-string`.
+
+    Policy strings may lack the space after the colon ("mx:mail.example.com", SocketLabs).
+    """
+    if policy.mx_host:
+        return policy.mx_host
+    out = []
+    for line in policy.policy_string:
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() == "mx" and value.strip():
+            out.append(value.strip().rstrip(".").lower())
+    return tuple(out)

@@ -1,0 +1,283 @@
+"""The report store: one SQLite file in the state dir, deduplicated, versioned, indexed by domain and day.
+
+Reports are keyed by (organisation, report-id) (RFC 8460 §4: the id is unique per sender),
+so importing the same mailbox twice changes nothing. Per-policy and per-failure rows carry
+the domain and the UTC day they speak for, which is all the summary queries filter on.
+The schema version lives in `PRAGMA user_version`; a newer file is refused, not damaged.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from wizard.reports.model import Report
+
+if TYPE_CHECKING:
+    from wizard.reports.summary import Summary
+
+STORE_FILENAME = "reports.sqlite3"
+SCHEMA_VERSION = 1
+
+_SCHEMA_V1 = """
+CREATE TABLE reports (
+    id INTEGER PRIMARY KEY,
+    organisation TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    contact_info TEXT NOT NULL,
+    start_utc TEXT NOT NULL,
+    end_utc TEXT NOT NULL,
+    day TEXT NOT NULL,
+    source TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    UNIQUE (organisation, report_id)
+);
+CREATE TABLE policies (
+    id INTEGER PRIMARY KEY,
+    report INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    domain TEXT NOT NULL,
+    day TEXT NOT NULL,
+    policy_type TEXT NOT NULL,
+    policy_domain TEXT NOT NULL,
+    policy_string TEXT NOT NULL,
+    mx_host TEXT NOT NULL,
+    success INTEGER NOT NULL,
+    failure INTEGER NOT NULL
+);
+CREATE INDEX policies_domain_day ON policies (domain, day);
+CREATE INDEX policies_report ON policies (report);
+CREATE TABLE failures (
+    policy INTEGER NOT NULL REFERENCES policies(id) ON DELETE CASCADE,
+    report INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    domain TEXT NOT NULL,
+    day TEXT NOT NULL,
+    result_type TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    sending_ip TEXT,
+    receiving_mx TEXT,
+    receiving_helo TEXT,
+    receiving_ip TEXT,
+    reason_code TEXT,
+    additional_information TEXT
+);
+CREATE INDEX failures_domain_day ON failures (domain, day);
+"""
+
+#: version -> SQL that brings a store from version-1 to version. Only ever append.
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+
+
+class StoreError(Exception):
+    """The store cannot be opened or written; the message says what to do."""
+
+
+def store_path(state_dir: Path | str) -> Path:
+    """Where the store lives: `<state_dir>/reports.sqlite3`."""
+    return Path(state_dir) / STORE_FILENAME
+
+
+def report_domain(report: Report, index: int, hint: str | None) -> str:
+    """The domain a policy result counts for.
+
+    STS and no-policy-found results name the recipient domain in `policy-domain`. For TLSA the
+    field is the TLSA base domain (the MX host, SPEC §7), so the report's own domain is taken
+    from the transport (TLS-Report-Domain header, filename) or from a sibling STS result.
+    """
+    policy = report.policies[index]
+    if policy.policy_type != "tlsa":
+        return policy.policy_domain
+    if hint:
+        return hint
+    others = {p.policy_domain for p in report.policies if p.policy_type != "tlsa"}
+    return others.pop() if len(others) == 1 else policy.policy_domain
+
+
+class ReportStore:
+    """The SQLite store of imported reports. Use as a context manager, or call close()."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(self.path, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the report store {self.path}: {exc}; check --state-dir") from None
+        self._in_batch = False
+        try:
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise StoreError(
+                f"{self.path} is not a usable report store ({exc}); move it aside and import again"
+            ) from None
+
+    def _migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer mta-sts-wizard (schema {version}); upgrade the program"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+                self.conn.execute(f"PRAGMA user_version = {target}")
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> ReportStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction around many add() calls: imports run at thousands of reports a second."""
+        if self._in_batch:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        self._in_batch = True
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+        finally:
+            self._in_batch = False
+
+    def add(self, report: Report, *, source: str = "", domain_hint: str | None = None) -> bool:
+        """Store a report; False when (organisation, report-id) is already stored (nothing changes)."""
+        try:
+            with self.batch():
+                return self._add(report, source, domain_hint)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the report store {self.path}: {exc}") from None
+
+    def _add(self, report: Report, source: str, hint: str | None) -> bool:
+        conn = self.conn
+        day = report.day.isoformat()
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO reports (organisation, report_id, contact_info, start_utc, end_utc, day, source,"
+            " imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                report.organisation,
+                report.report_id,
+                report.contact_info,
+                _iso(report.start),
+                _iso(report.end),
+                day,
+                source,
+                _iso(datetime.now(UTC)),
+            ),
+        )
+        if cur.rowcount == 0:
+            return False
+        report_row = cur.lastrowid
+        hint = hint.rstrip(".").lower() if hint else None
+        failure_rows = []
+        for index, policy in enumerate(report.policies):
+            domain = report_domain(report, index, hint)
+            policy_row = conn.execute(
+                "INSERT INTO policies (report, domain, day, policy_type, policy_domain, policy_string, mx_host,"
+                " success, failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    report_row,
+                    domain,
+                    day,
+                    policy.policy_type,
+                    policy.policy_domain,
+                    json.dumps(policy.policy_string),
+                    json.dumps(policy.mx_host),
+                    policy.successful_sessions,
+                    policy.failed_sessions,
+                ),
+            ).lastrowid
+            failure_rows.extend(
+                (
+                    policy_row,
+                    report_row,
+                    domain,
+                    day,
+                    d.result_type,
+                    d.failed_session_count,
+                    d.sending_mta_ip,
+                    d.receiving_mx_hostname,
+                    d.receiving_mx_helo,
+                    d.receiving_ip,
+                    d.failure_reason_code,
+                    d.additional_information,
+                )
+                for d in policy.failure_details
+            )
+        if failure_rows:
+            conn.executemany(
+                "INSERT INTO failures (policy, report, domain, day, result_type, count, sending_ip, receiving_mx,"
+                " receiving_helo, receiving_ip, reason_code, additional_information)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                failure_rows,
+            )
+        return True
+
+    def report_count(self, domain: str | None = None) -> int:
+        """Reports stored (for one domain: reports with at least one policy result for it)."""
+        if domain is None:
+            return int(self.conn.execute("SELECT COUNT(*) FROM reports").fetchone()[0])
+        return int(
+            self.conn.execute(
+                "SELECT COUNT(DISTINCT report) FROM policies WHERE domain = ?", (_domain(domain),)
+            ).fetchone()[0]
+        )
+
+    def domains(self) -> list[str]:
+        """Every domain with stored results, for pickers."""
+        return [row[0] for row in self.conn.execute("SELECT DISTINCT domain FROM policies ORDER BY domain")]
+
+    def summary(
+        self,
+        domain: str,
+        since: date | None = None,
+        days: int | None = None,
+        policy_patterns: list[str] | tuple[str, ...] | None = None,
+        *,
+        today: date | None = None,
+    ) -> Summary:
+        """The step-6 evidence for `domain`; see wizard.reports.summary.build_summary."""
+        from wizard.reports.summary import build_summary
+
+        return build_summary(
+            self.conn, _domain(domain), since=since, days=days, policy_patterns=policy_patterns, today=today
+        )
+
+
+def _domain(domain: str) -> str:
+    return domain.strip().rstrip(".").lower()
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
