@@ -21,7 +21,7 @@ from wizard.commands.common import (
     add_network_options,
 )
 
-COMMANDS = ("generate", "lint")
+COMMANDS = ("generate", "lint", "reports")
 
 
 def build_parser() -> argparse.ArgumentParser:
