@@ -226,11 +226,11 @@ def _hostname(value: str | None) -> str | None:
     return value.rstrip(".").lower() or None
 
 
-def _string_list(value: Any, path: str) -> tuple[str, ...]:
-    """An array of strings; null/absent is empty; a lone string is one entry (mx-host, EID 6241)."""
+def _string_list(value: Any, path: str, *, single_ok: bool = False) -> tuple[str, ...]:
+    """An array of strings; null/absent is empty; with `single_ok` a lone string is one entry (mx-host, EID 6241)."""
     if value is None:
         return ()
-    if type(value) is str:
+    if single_ok and type(value) is str:
         value = [value]
     if type(value) is not list:
         raise _wrong(path, "an array of strings", value)
@@ -285,7 +285,9 @@ def _policy_result(value: Any, path: str) -> PolicyResult:
         policy_type=policy_type,
         policy_domain=domain,
         policy_string=_string_list(policy.get("policy-string"), pp + "policy-string"),
-        mx_host=tuple(h.rstrip(".").lower() for h in _string_list(policy.get("mx-host"), pp + "mx-host")),
+        mx_host=tuple(
+            h.rstrip(".").lower() for h in _string_list(policy.get("mx-host"), pp + "mx-host", single_ok=True)
+        ),
         successful_sessions=_count(summary, "total-successful-session-count", sp),
         failed_sessions=_count(summary, "total-failure-session-count", sp),
         failure_details=details,
