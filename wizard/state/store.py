@@ -164,7 +164,12 @@ class DomainSummary:
     messages: list[str]
     """One-line notes from reading it (damaged file, backup used)."""
     state: DomainState
-    """The full state, for callers that want more."""
+    """The full state, for callers that want more (empty when not `readable`)."""
+
+    @property
+    def readable(self) -> bool:
+        """False when nothing usable could be read (the messages say why); step_reached is then 0."""
+        return self.step_reached > 0
 
 
 class StateStore:
@@ -360,16 +365,17 @@ class StateStore:
         """Every saved domain with its step reached and mode, for the resume menu and `status`.
 
         Reads only; a damaged file shows its one-line message and the backup's content.
+        A domain with nothing readable is listed with `readable` False and its messages.
         """
         out = []
         for name in self.domains():
             try:
                 result = self.read(name)
             except NewerSchemaError as exc:
-                out_state = DomainState(domain=name)
-                out.append(_summary(out_state, True, [str(exc)], step=0))
+                out.append(_summary(DomainState(domain=name), True, [str(exc)], step=0))
                 continue
             if result.state is None:
+                out.append(_summary(DomainState(domain=name), False, result.messages, step=0))
                 continue
             step = first_unverified_step(result.state)
             summary = _summary(result.state, result.newer, result.messages, step=step)
