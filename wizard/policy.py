@@ -245,7 +245,8 @@ def _finish(reader: _Reader) -> PolicyParse:
 
 def _lenient(fields: dict[str, str], reader: _Reader) -> PolicyFile | None:
     raw_age = fields.get("max_age", "")
-    if "mode" not in fields or not raw_age.isdigit():
+    # isdigit() alone admits '²' and strings too long for int(); both would make the parser raise.
+    if "mode" not in fields or not (raw_age.isascii() and raw_age.isdigit()) or len(raw_age) > 10:
         return None
     return PolicyFile(
         mode=fields["mode"],
