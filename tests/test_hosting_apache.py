@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from hosting_servers import apache_configtest, make_pki, require_binary, start_apache, world_readable_tempdir
-from hosting_servers.fetch import fetch
+from hosting_servers.fetch import engine_fetch_findings, fetch
 
 from wizard.hosting import POLICY_PATH, render_hosting, write_bundle
 
@@ -52,10 +52,11 @@ def test_generated_config_passes_apache2ctl_configtest(workdir: Path) -> None:
 def test_real_apache_serves_the_policy_as_senders_fetch_it(workdir: Path) -> None:
     pki = make_pki(workdir / "pki", HOST)
     with start_apache(workdir, lambda address: _write(workdir, pki, address)) as server:
+        # The verification engine's own per-address fetch must find nothing wrong.
+        assert engine_fetch_findings(server.address, HOST, str(pki.ca_pem), POLICY) == [], server.log()
+        # The same answer seen raw: status, media type and body as deployed.
         got = fetch(server.address, HOST, POLICY_PATH, str(pki.ca_pem))
-        assert got.status == 200, server.log()
-        assert got.content_type.split(";")[0].strip() == "text/plain"
-        assert got.body == POLICY.encode()
+        assert (got.status, got.content_type.split(";")[0].strip(), got.body) == (200, "text/plain", POLICY.encode())
 
         other = fetch(server.address, HOST, "/index.html", str(pki.ca_pem))
         assert other.status == 404

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from hosting_servers import caddy_validate, make_pki, require_binary, start_caddy, world_readable_tempdir
-from hosting_servers.fetch import fetch
+from hosting_servers.fetch import engine_fetch_findings, fetch
 
 from wizard.hosting import POLICY_PATH, render_hosting, write_bundle
 
@@ -56,9 +56,10 @@ def test_real_caddy_serves_the_policy_as_senders_fetch_it(workdir: Path) -> None
     pki = make_pki(workdir / "pki", HOST)
     site_for = lambda address: _write(workdir, cert=pki.chain_pem, key=pki.key_pem, address=address)  # noqa: E731
     with start_caddy(workdir, site_for) as server:
+        # The verification engine's own per-address fetch must find nothing wrong.
+        assert engine_fetch_findings(server.address, HOST, str(pki.ca_pem), POLICY) == [], server.log()
+        # The same answer seen raw: status, media type and body as deployed.
         got = fetch(server.address, HOST, POLICY_PATH, str(pki.ca_pem))
-        assert got.status == 200, server.log()
-        assert got.content_type.split(";")[0].strip() == "text/plain"
-        assert got.body == POLICY.encode()
+        assert (got.status, got.content_type.split(";")[0].strip(), got.body) == (200, "text/plain", POLICY.encode())
         other = fetch(server.address, HOST, "/", str(pki.ca_pem))
         assert other.status == 404

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from hosting_servers import make_pki, nginx_configtest, require_binary, start_nginx, world_readable_tempdir
-from hosting_servers.fetch import fetch
+from hosting_servers.fetch import engine_fetch_findings, fetch
 
 from wizard.hosting import POLICY_PATH, render_hosting, write_bundle
 
@@ -51,10 +51,11 @@ def test_generated_config_passes_nginx_t(workdir: Path) -> None:
 def test_real_nginx_serves_the_policy_as_senders_fetch_it(workdir: Path) -> None:
     pki = make_pki(workdir / "pki", HOST)
     with start_nginx(workdir, lambda address: _write(workdir, pki, address)) as server:
+        # The verification engine's own per-address fetch must find nothing wrong.
+        assert engine_fetch_findings(server.address, HOST, str(pki.ca_pem), POLICY) == [], server.log()
+        # The same answer seen raw: status, media type and body as deployed.
         got = fetch(server.address, HOST, POLICY_PATH, str(pki.ca_pem))
-        assert got.status == 200, server.log()
-        assert got.content_type.split(";")[0].strip() == "text/plain"
-        assert got.body == POLICY.encode()
+        assert (got.status, got.content_type.split(";")[0].strip(), got.body) == (200, "text/plain", POLICY.encode())
 
         other = fetch(server.address, HOST, "/index.html", str(pki.ca_pem))
         assert other.status == 404
@@ -69,3 +70,12 @@ def test_real_nginx_serves_the_policy_as_senders_fetch_it(workdir: Path) -> None
         plain = fetch(server.address, HOST, POLICY_PATH, str(pki.ca_pem), "http")
         assert plain.status == 301
         assert plain.location == f"https://{HOST}{POLICY_PATH}"
+
+
+def test_the_engine_check_catches_a_certificate_for_another_name(workdir: Path) -> None:
+    # Guard against a vacuous check: the same bundle with a certificate for the bare domain only
+    # must be reported, exactly as a sender would refuse it (RFC 8461 §3.3).
+    wrong = make_pki(workdir / "pki-wrong", DOMAIN)
+    with start_nginx(workdir, lambda address: _write(workdir, wrong, address)) as server:
+        problems = engine_fetch_findings(server.address, HOST, str(wrong.ca_pem), POLICY)
+    assert [p.split(":")[0] for p in problems] == ["policy-tls-name-mismatch", "not served"]

@@ -29,3 +29,29 @@ def fetch(address: str, host: str, path: str, ca_pem: str, scheme: str = "https"
         response.content,
         response.headers.get("location"),
     )
+
+
+def engine_fetch_findings(address: str, host: str, ca_pem: str, expected_body: str) -> list[str]:
+    """Fetch with the verification engine itself (wizard.https) and return every problem it reports.
+
+    The engine's own per-address fetch judges certificate, status, redirect, media type and size;
+    the body then goes through the policy parser. Only info findings (e.g. testing mode) are
+    acceptable, and the body must be exactly what the bundle deployed. An empty list is clean.
+    """
+    import asyncio
+
+    from wizard.https import fetch_policy
+    from wizard.policy import parse_policy
+
+    result = asyncio.run(fetch_policy(host, address, ca_bundle=ca_pem, timeout=10.0))
+    problems = [f"{f.code}: {f.message}" for f in result.findings if f.severity != "info"]
+    if result.status != 200 or result.body is None:
+        problems.append(f"not served: {result.summary()}")
+        return problems
+    if result.body != expected_body.encode():
+        problems.append(f"body differs: {result.body!r}")
+    parsed = parse_policy(result.body)
+    problems += [f"{f.code}: {f.message}" for f in parsed.findings if f.severity != "info"]
+    if parsed.policy is None:
+        problems.append("the served policy did not parse")
+    return problems
