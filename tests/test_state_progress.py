@@ -46,7 +46,7 @@ def test_set_step_moves_changed_at_only_when_the_status_changes() -> None:
 
 def test_set_step_refuses_unknown_steps_and_statuses() -> None:
     state = new_state("example.com", T0)
-    with pytest.raises(ValueError, match="steps are 1..6"):
+    with pytest.raises(ValueError, match=r"steps are 1\.\.6"):
         set_step(state, 7, "verified", T0)
     with pytest.raises(ValueError, match="not a step status"):
         set_step(state, 1, "done", T0)
