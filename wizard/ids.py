@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9]{1,32}$")
+ID_PATTERN = re.compile(r"^[A-Za-z0-9]{1,32}\Z")  # \Z: "$" would also accept a trailing newline
 _FORMAT = "%Y%m%dT%H%M%S"
 
 

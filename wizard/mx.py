@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from wizard.findings import Finding, finding
 
 # RFC 5321 §4.1.2 Domain: sub-domains of letters, digits and inner hyphens (A-labels only).
-_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")  # not "$": it allows a final \n
 
 
 def validate_mx_pattern(text: str) -> str | None:

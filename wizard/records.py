@@ -16,12 +16,12 @@ from urllib.parse import unquote, urlsplit
 from wizard.findings import Finding, clip, finding
 from wizard.ids import ID_PATTERN
 
-_EXT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
-_EXT_VALUE = re.compile(r"^[\x21-\x3a\x3c\x3e-\x7e]+$")
+_EXT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}\Z")
+_EXT_VALUE = re.compile(r"^[\x21-\x3a\x3c\x3e-\x7e]+\Z")
 _DELIM = re.compile(r"[ \t]*;[ \t]*")
 _COMMA = re.compile(r"[ \t]*,[ \t]*")
-_ADDR_SPEC = re.compile(r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z0-9-]+$")
-_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+_ADDR_SPEC = re.compile(r"^[^@\s]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z0-9-]+\Z")
+_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\Z")
 
 STS_PREFIX = "v=STSv1;"
 TLSRPT_PREFIX = "v=TLSRPTv1;"
@@ -83,7 +83,7 @@ def parse_sts_record(value: str, *, subject: str = "_mta-sts") -> tuple[StsRecor
         return bad(f"'{clip(value)}' has an empty field (';;')", f"write '{example}'")
     if parts[0] != "v=STSv1":
         return bad(f"'{clip(value)}' must begin with 'v=STSv1;'", f"write '{example}'")
-    if not value.startswith(STS_PREFIX):
+    if not value.startswith(STS_PREFIX) and len(parts) > 1:
         return bad(
             "there is a space before the ';' after v=STSv1; senders that require the record to begin with "
             "exactly 'v=STSv1;' discard it (RFC 8461 erratum 6285)",
@@ -178,8 +178,10 @@ def validate_rua_uri(uri: str) -> str | None:
             return f"'{clip(uri)}' has no valid e-mail address after mailto:"
         return None
     if scheme == "https":
-        parts = urlsplit(uri)
-        host = parts.hostname or ""
+        try:
+            host = urlsplit(uri).hostname or ""
+        except ValueError:  # e.g. an unbalanced '[' (urlsplit checks bracketed hosts)
+            host = ""
         if not rest.startswith("//") or not host or not (_HOST.match(host) and "." in host):
             return f"'{clip(uri)}' has no valid host; write https://reports.example.com/tlsrpt"
         return None
