@@ -7,6 +7,8 @@ import argparse
 from wizard.commands.common import EXIT_OK, UsageError, add_network_options
 from wizard.domain import DomainError, normalise_domain
 from wizard.generate import RecordSet, build_record_set, render_json, render_table, render_zone
+from wizard.hosting import HostingError
+from wizard.hosting.command import add_hosting_options, add_to_json, hosting_from_args
 from wizard.mx import validate_mx_pattern
 from wizard.policy import MAX_AGE_LIMIT, MODES
 from wizard.records import validate_rua_uri
@@ -21,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--rua", action="append", default=[], metavar="URI", help="TLSRPT report address (repeatable)")
     p.add_argument("--id", dest="policy_id", metavar="ID", help="keep this policy id instead of making a new one")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    add_hosting_options(p)
     add_network_options(p)
     p.set_defaults(func=run)
 
@@ -53,8 +56,12 @@ def record_set_from_args(args: argparse.Namespace, mx: list[str]) -> RecordSet:
 
 def run(args: argparse.Namespace) -> int:
     rs = record_set_from_args(args, list(dict.fromkeys(args.mx)))
+    try:  # step 2 files are rendered and written before anything is printed
+        hosting = hosting_from_args(args, rs.domain.ascii, rs.policy_text)
+    except HostingError as exc:
+        raise UsageError(str(exc)) from None
     if args.json:
-        print(render_json(rs), end="")
+        print(add_to_json(render_json(rs), hosting), end="")
         return EXIT_OK
     print(f"# Policy file: serve it at {rs.domain.policy_url}")
     print(rs.policy_text)
@@ -62,4 +69,6 @@ def run(args: argparse.Namespace) -> int:
     print(render_zone(rs))
     print("# DNS records (for a web DNS panel)")
     print(render_table(rs), end="")
+    if hosting is not None:
+        print(hosting.render_text(), end="")
     return EXIT_OK
