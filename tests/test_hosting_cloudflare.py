@@ -8,8 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-from hosting_servers import require_binary
+from hosting_servers import require_binary, skip_or_fail
 
 from wizard.hosting import POLICY_PATH, render_hosting, write_bundle
 
@@ -28,7 +27,7 @@ def _node() -> str:
     version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30, check=True).stdout
     major = int(re.match(r"v(\d+)", version.strip()).group(1))
     if major < 18:
-        pytest.skip(f"node {version.strip()} lacks the global Request/Response (needs 18+)")
+        skip_or_fail(f"node {version.strip()} lacks the global Request/Response (needs Node.js 18+)")
     return node
 
 
