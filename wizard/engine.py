@@ -1,0 +1,712 @@
+"""The live verification engine: what a sending MTA would see for a domain, as findings.
+
+Every lookup and connection runs as its own asyncio task with its own deadline, and a
+task starts as soon as what it depends on is known (the MX probes start per host as soon
+as that host's addresses are in), so a check lasts about as long as its longest chain
+of dependent round trips. Nothing here raises to callers: each failure is a Finding.
+
+The per-step probes (`probe_mx`, `probe_policy`, `probe_sts_txt`, `probe_tlsrpt`) are
+what the wizard screens poll; `check_domain` runs them all plus the MX TLS probes,
+coverage and drift checks, and is what `check` prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import time
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from wizard.dnsclient import AuthoritativeView, DnsClient, DnsResult, ZoneServers, normalise_name
+from wizard.findings import STEP_HOSTING, STEP_POLICY, STEP_STS_TXT, STEP_TLSRPT, STEP_VERIFY, Finding, finding
+from wizard.https import POLICY_PATH, AddressFetch, fetch_policy
+from wizard.mx import coverage, coverage_findings
+from wizard.policy import PolicyFile, PolicyParse, parse_policy, policy_advice
+from wizard.records import StsRecord, TlsRptRecord, select_sts_record, select_tlsrpt_record
+from wizard.smtp import SmtpProbe
+from wizard.smtp import probe_mx as smtp_probe
+
+#: Connections at once to one IP address (a bulk check must not hammer one shared host).
+PER_HOST_CONNECTIONS = 4
+#: Connections at once overall.
+TOTAL_CONNECTIONS = 128
+
+CheckStatus = Literal["pass", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """How to check: which resolver and roots to trust, deadlines, what the user expects to see."""
+
+    nameservers: tuple[str, ...] = ()
+    ca_bundle: str | None = None
+    timeout: float = 10.0
+    expected_policy: PolicyFile | None = None
+    expected_id: str | None = None
+    probe_smtp: bool = True
+    authoritative: bool = True
+    https_port: int = 443
+    smtp_port: int = 25
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> CheckOptions:
+        """From `wizard.commands.common.network_settings(args)`."""
+        return cls(
+            nameservers=tuple(settings.nameservers),
+            ca_bundle=settings.ca_bundle,
+            timeout=float(settings.timeout),
+            **overrides,
+        )
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """One verification that ran: its id, wizard step, outcome and duration."""
+
+    id: str
+    step: int
+    status: CheckStatus
+    elapsed_ms: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "step": self.step, "status": self.status, "elapsed_ms": self.elapsed_ms}
+
+
+# ----------------------------------------------------------------------------- probe results
+
+
+@dataclass
+class TxtProbe:
+    """A TXT record as resolvers serve it and as the authoritative servers publish it."""
+
+    name: str
+    resolver: DnsResult
+    authoritative: AuthoritativeView | None = None
+    findings: list[Finding] = field(default_factory=list)
+    propagation_seconds: int | None = None
+    """Set when the authoritative servers already publish something resolvers do not serve yet:
+    the longest time a resolver may keep serving its old answer (its TTL or SOA negative TTL)."""
+    summary: str = ""
+
+    @property
+    def published(self) -> bool:
+        """The authoritative servers (or, without that view, the resolver) have a record of our kind."""
+        if self.authoritative is not None and self.authoritative.records() is not None:
+            return bool(self.authoritative.records())
+        return self.resolver.exists
+
+
+@dataclass
+class StsTxtProbe(TxtProbe):
+    record: StsRecord | None = None
+
+
+@dataclass
+class TlsRptProbe(TxtProbe):
+    record: TlsRptRecord | None = None
+
+
+@dataclass
+class PolicyProbe:
+    """The policy host's addresses, what each served, and the policy senders would read."""
+
+    host: str
+    url: str
+    addresses: tuple[str, ...] = ()
+    fetches: list[AddressFetch] = field(default_factory=list)
+    body: bytes | None = None
+    parse: PolicyParse | None = None
+    policy: PolicyFile | None = None
+    findings: list[Finding] = field(default_factory=list)
+    content_findings: list[Finding] = field(default_factory=list)
+    """Findings about the policy's content (step 1), kept apart from the hosting ones (step 2)."""
+    summary: str = ""
+
+
+@dataclass
+class MxProbe:
+    """The domain's MX hosts in preference order, with their addresses."""
+
+    domain: str
+    records: list[tuple[int, str]] = field(default_factory=list)
+    addresses: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    null_mx: bool = False
+    findings: list[Finding] = field(default_factory=list)
+    summary: str = ""
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(host for _pref, host in sorted(self.records)))
+
+
+@dataclass
+class DomainReport:
+    """Everything `check` found for one domain (CONTRACT `check --json`)."""
+
+    domain: str
+    checked_at: str
+    policy: PolicyFile | None = None
+    sts_id: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+    checks: list[CheckRecord] = field(default_factory=list)
+    sts: StsTxtProbe | None = None
+    tlsrpt: TlsRptProbe | None = None
+    policy_probe: PolicyProbe | None = None
+    mx: MxProbe | None = None
+    smtp: list[SmtpProbe] = field(default_factory=list)
+    tlsa_hosts: tuple[str, ...] = ()
+    resolver_unreachable: bool = False
+    """No DNS query got any answer: the checks could not run (exit code 3)."""
+    elapsed_ms: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        policy = None
+        if self.policy is not None:
+            policy = {
+                "mode": self.policy.mode,
+                "max_age": self.policy.max_age,
+                "mx": list(self.policy.mx),
+                "id": self.sts_id,
+            }
+        return {
+            "domain": self.domain,
+            "checked_at": self.checked_at,
+            "ok": self.ok,
+            "policy": policy,
+            "findings": [f.to_json() for f in self.findings],
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+
+# ----------------------------------------------------------------------------- shared context
+
+
+class _Context:
+    """One DNS client, zone lookups and connection limits shared by all probes of one run."""
+
+    def __init__(self, options: CheckOptions) -> None:
+        self.options = options
+        self.dns = DnsClient(options.nameservers, options.timeout)
+        self._zones: dict[str, asyncio.Task[ZoneServers]] = {}
+        self._host_sems: dict[str, asyncio.Semaphore] = {}
+        self._total = asyncio.Semaphore(TOTAL_CONNECTIONS)
+
+    def zone(self, name: str) -> Awaitable[ZoneServers]:
+        task = self._zones.get(name)
+        if task is None:
+            task = asyncio.ensure_future(self.dns.find_zone(name))
+            self._zones[name] = task
+        return asyncio.shield(task)
+
+    async def connect_slot(self, address: str, work: Awaitable[Any]) -> Any:
+        sem = self._host_sems.setdefault(address, asyncio.Semaphore(PER_HOST_CONNECTIONS))
+        async with self._total, sem:
+            return await work
+
+
+def _ctx(options: CheckOptions, ctx: _Context | None) -> _Context:
+    return ctx if ctx is not None else _Context(options)
+
+
+def normalise_domain_text(domain: str) -> str:
+    """A-label form when the Foundation accepts it; else lowercased as typed (callers validated it)."""
+    try:
+        from wizard.domain import normalise_domain
+
+        return normalise_domain(domain).ascii
+    except ValueError:
+        return normalise_name(domain)
+
+
+def _lookup_failed(result: DnsResult, step: int, why: str, fix: str = "") -> Finding:
+    return finding(
+        "dns-lookup-failed",
+        f"{why}: {result.describe()}",
+        fix or "check that the zone's name servers answer (SERVFAIL often means broken DNSSEC or a lame delegation)",
+        subject=result.canonical_name,
+        step=step,
+    )
+
+
+async def _addresses(ctx: _Context, host: str) -> tuple[DnsResult, DnsResult]:
+    a, aaaa = await asyncio.gather(ctx.dns.query(host, "A"), ctx.dns.query(host, "AAAA"))
+    return a, aaaa
+
+
+def _sorted_addresses(*results: DnsResult) -> tuple[str, ...]:
+    out: list[str] = []
+    for res in results:
+        if res.exists:
+            out.extend(r for r in res.records if _is_ip(r))
+    return tuple(dict.fromkeys(out))
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- TXT records
+
+
+async def probe_sts_txt(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> StsTxtProbe:
+    """The `_mta-sts` TXT record: grammar, count rule, wrong places, and the authoritative view."""
+    c = _ctx(options, ctx)
+    domain = normalise_domain_text(domain)
+    name = f"_mta-sts.{domain}"
+    misplaced = (domain, f"_mta_sts.{domain}", f"_mta-sts.mta-sts.{domain}")
+    lookups = [c.dns.query(name, "TXT"), *(c.dns.query(n, "TXT") for n in misplaced)]
+    auth_task = _authoritative(c, name, "TXT")
+    results, auth = await asyncio.gather(asyncio.gather(*lookups), auth_task)
+    res, others = results[0], results[1:]
+    probe = StsTxtProbe(name=name, resolver=res, authoritative=auth)
+    if res.failed:
+        probe.findings.append(_lookup_failed(res, STEP_STS_TXT, "the _mta-sts record could not be read"))
+    else:
+        record, findings = select_sts_record(list(res.records) if res.exists else [], name)
+        probe.record = record
+        if res.cnames and record is None:
+            findings = [_with_cname_note(f, res) for f in findings]
+        probe.findings.extend(findings)
+    for wrong in others:
+        if wrong.exists and any(v.startswith("v=STSv1") for v in wrong.records):
+            probe.findings.append(
+                finding(
+                    "sts-txt-wrong-place",
+                    f"a v=STSv1 record is published at {wrong.name}, where senders never look",
+                    f"delete it there and publish it at {name} instead",
+                    subject=wrong.name,
+                )
+            )
+    _propagation(probe)
+    probe.summary = _txt_summary(probe, probe.record.to_text() if probe.record else None)
+    return probe
+
+
+async def probe_tlsrpt(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> TlsRptProbe:
+    """The `_smtp._tls` TXT record (RFC 8460 §3), and the authoritative view."""
+    c = _ctx(options, ctx)
+    domain = normalise_domain_text(domain)
+    name = f"_smtp._tls.{domain}"
+    wrong_name = f"_smtp._tcp.{domain}"
+    (res, wrong), auth = await asyncio.gather(
+        asyncio.gather(c.dns.query(name, "TXT"), c.dns.query(wrong_name, "TXT")),
+        _authoritative(c, name, "TXT"),
+    )
+    probe = TlsRptProbe(name=name, resolver=res, authoritative=auth)
+    if res.failed:
+        probe.findings.append(_lookup_failed(res, STEP_TLSRPT, "the TLSRPT record could not be read"))
+    else:
+        record, findings = select_tlsrpt_record(list(res.records) if res.exists else [], name)
+        probe.record = record
+        if record is None and wrong.exists and any(v.startswith("v=TLSRPTv1") for v in wrong.records):
+            findings = [
+                _replace(f, message=f"{f.message}; a TLSRPT record sits at {wrong_name}, the wrong name")
+                if f.code == "tlsrpt-missing"
+                else f
+                for f in findings
+            ]
+        probe.findings.extend(findings)
+    _propagation(probe)
+    probe.summary = _txt_summary(probe, probe.record.to_text() if probe.record else None)
+    return probe
+
+
+async def _authoritative(c: _Context, name: str, rdtype: str) -> AuthoritativeView | None:
+    if not c.options.authoritative:
+        return None
+    zone = await c.zone(name)
+    return await c.dns.authoritative(name, rdtype, zone)
+
+
+def _propagation(probe: TxtProbe) -> None:
+    auth = probe.authoritative
+    if auth is None or probe.resolver.failed:
+        return
+    published = auth.records()
+    if published is None:
+        return
+    served = tuple(sorted(probe.resolver.records)) if probe.resolver.exists else ()
+    if published == served:
+        return
+    probe.propagation_seconds = probe.resolver.ttl if probe.resolver.exists else probe.resolver.negative_ttl
+
+
+def _txt_summary(probe: TxtProbe, value: str | None) -> str:
+    res = probe.resolver
+    if value is not None:
+        text = f"{probe.name}: {value} (TTL {res.ttl})"
+    elif res.failed:
+        text = f"{probe.name}: {res.describe()}"
+    else:
+        text = f"{probe.name}: no usable record ({res.describe()})"
+    if probe.propagation_seconds is not None:
+        if probe.published:
+            text += (
+                f"; your DNS host already publishes the new answer; resolvers may serve the old answer "
+                f"for up to {probe.propagation_seconds} more seconds"
+            )
+        else:
+            text += (
+                f"; your DNS host no longer publishes it; resolvers may keep serving it for up to "
+                f"{probe.propagation_seconds} more seconds"
+            )
+    return text
+
+
+def _with_cname_note(f: Finding, res: DnsResult) -> Finding:
+    return _replace(f, message=f"{f.message} ({res.name} is a CNAME: {' -> '.join(res.cnames)})")
+
+
+def _replace(f: Finding, **changes: Any) -> Finding:
+    from dataclasses import replace
+
+    return replace(f, **changes)
+
+
+# ----------------------------------------------------------------------------- MX
+
+
+async def probe_mx(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> MxProbe:
+    """The MX records (null MX and none told apart) and every MX host's addresses."""
+    c = _ctx(options, ctx)
+    domain = normalise_domain_text(domain)
+    probe = MxProbe(domain=domain)
+    res = await c.dns.query(domain, "MX")
+    if res.failed:
+        probe.findings.append(_lookup_failed(res, STEP_POLICY, f"the MX records of {domain} could not be read"))
+        probe.summary = f"MX of {domain}: {res.describe()}"
+        return probe
+    records = [(int(r.preference), normalise_name(r.exchange.to_text())) for r in res.rdatas] if res.exists else []
+    if any(host == "" for _p, host in records):
+        probe.null_mx = True
+        probe.findings.append(
+            finding(
+                "mx-missing",
+                f"{domain} publishes a null MX ('0 .'): it declares that it receives no mail",
+                "MTA-STS protects mail you receive; publish your real MX records first, or skip MTA-STS",
+                subject=domain,
+            )
+        )
+        probe.summary = f"MX of {domain}: null MX (accepts no mail)"
+        return probe
+    probe.records = sorted(records)
+    if not records:
+        why = "does not exist" if res.status == "nxdomain" else "has no MX records"
+        probe.findings.append(
+            finding(
+                "mx-missing",
+                f"{domain} {why}; senders fall back to its A record and MTA-STS has nothing to protect",
+                f"publish MX records for {domain} (e.g. '{domain}. MX 10 mail.{domain}.')",
+                subject=domain,
+            )
+        )
+        probe.summary = f"MX of {domain}: none"
+        return probe
+    hosts = probe.hosts
+    resolved = await asyncio.gather(*(_addresses(c, h) for h in hosts))
+    for host, (a, aaaa) in zip(hosts, resolved, strict=True):
+        probe.addresses[host] = _sorted_addresses(a, aaaa)
+        probe.findings.extend(_mx_address_findings(host, a, aaaa))
+    listing = ", ".join(f"{p} {h} ({' '.join(probe.addresses.get(h, ())) or 'no address'})" for p, h in probe.records)
+    probe.summary = f"MX of {domain}: {listing}"
+    return probe
+
+
+def _mx_address_findings(host: str, a: DnsResult, aaaa: DnsResult) -> list[Finding]:
+    out = [
+        _lookup_failed(r, STEP_VERIFY, f"the addresses of MX host {host} could not be read")
+        for r in (a, aaaa)
+        if r.failed
+    ]
+    if not a.exists and not aaaa.exists and not out:
+        out.append(
+            finding(
+                "mx-unresolvable",
+                f"the MX host {host} has no A or AAAA record ({a.describe()})",
+                f"publish an address for {host}, or remove that MX record",
+                subject=host,
+            )
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- policy
+
+
+async def probe_policy(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> PolicyProbe:
+    """Fetch the policy from every address of `mta-sts.<domain>` and parse what was served."""
+    c = _ctx(options, ctx)
+    domain = normalise_domain_text(domain)
+    host = f"mta-sts.{domain}"
+    url = f"https://{host}{POLICY_PATH}"
+    probe = PolicyProbe(host=host, url=url)
+    a, aaaa = await _addresses(c, host)
+    probe.addresses = _sorted_addresses(a, aaaa)
+    failed = [r for r in (a, aaaa) if r.failed]
+    for r in failed:
+        probe.findings.append(
+            _lookup_failed(r, STEP_HOSTING, f"the address of the policy host {host} could not be read")
+        )
+    if not probe.addresses:
+        if not failed:
+            target = a.canonical_name
+            probe.findings.append(
+                finding(
+                    "policy-host-unresolvable",
+                    f"{host} has no A or AAAA record ({a.describe()}); senders cannot fetch the policy",
+                    f"publish an A/AAAA record (or a CNAME to your web host) for {host}",
+                    subject=target,
+                )
+            )
+        probe.summary = f"{host}: no address"
+        return probe
+    probe.fetches = list(
+        await asyncio.gather(
+            *(
+                c.connect_slot(
+                    addr,
+                    fetch_policy(
+                        host, addr, ca_bundle=c.options.ca_bundle, timeout=c.options.timeout, port=c.options.https_port
+                    ),
+                )
+                for addr in probe.addresses
+            )
+        )
+    )
+    for fetch in probe.fetches:
+        probe.findings.extend(fetch.findings)
+    served = [f for f in probe.fetches if f.served]
+    bodies = {f.body for f in served}
+    if len(bodies) > 1:
+        groups: dict[bytes | None, list[str]] = {}
+        for f in served:
+            groups.setdefault(f.body, []).append(f.address)
+        variants = "; ".join(f"{', '.join(addrs)} serve {len(b or b'')} bytes" for b, addrs in groups.items())
+        probe.findings.append(
+            finding(
+                "policy-addresses-differ",
+                f"the addresses of {host} serve different policy files ({variants}); senders get one at random",
+                "publish the same file on every server behind this name (or remove the stale address from DNS)",
+                subject=url,
+            )
+        )
+    if served:
+        probe.body = served[0].body
+        probe.parse = parse_policy(probe.body or b"", subject=url)
+        probe.content_findings.extend(probe.parse.findings)
+        probe.policy = probe.parse.policy
+        if probe.policy is not None:
+            probe.content_findings.extend(policy_advice(probe.policy, subject=url))
+    states = "; ".join(f.summary() for f in probe.fetches)
+    probe.summary = f"{url}: {states}"
+    return probe
+
+
+# ----------------------------------------------------------------------------- the full check
+
+
+class _Timer:
+    """Collects CheckRecords: each check's findings decide its status."""
+
+    def __init__(self) -> None:
+        self.records: list[CheckRecord] = []
+
+    def add(self, check_id: str, step: int, findings: Iterable[Finding], elapsed_ms: int) -> None:
+        severities = {f.severity for f in findings}
+        status: CheckStatus = "fail" if "error" in severities else "warn" if "warning" in severities else "pass"
+        self.records.append(CheckRecord(check_id, step, status, elapsed_ms))
+
+
+async def _timed(work: Awaitable[Any]) -> tuple[Any, int]:
+    started = time.monotonic()
+    result = await work
+    return result, int((time.monotonic() - started) * 1000)
+
+
+async def _mx_tls(c: _Context, domain: str) -> tuple[list[SmtpProbe], list[Finding], tuple[str, ...]]:
+    """Per MX host: resolve, then probe each address and look up TLSA, without waiting for other hosts."""
+    mx = await c.dns.query(domain, "MX")
+    if not mx.exists:
+        return [], [], ()
+    hosts = tuple(
+        dict.fromkeys(
+            normalise_name(r.exchange.to_text())
+            for r in sorted(mx.rdatas, key=lambda r: r.preference)
+            if normalise_name(r.exchange.to_text())
+        )
+    )
+
+    async def one_host(host: str) -> tuple[list[SmtpProbe], list[Finding], bool]:
+        tlsa_task = asyncio.ensure_future(c.dns.query(f"_25._tcp.{host}", "TLSA"))
+        probes: list[SmtpProbe] = []
+        if c.options.probe_smtp:
+            a, aaaa = await _addresses(c, host)
+            addrs = _sorted_addresses(a, aaaa)
+            probes = list(
+                await asyncio.gather(
+                    *(
+                        c.connect_slot(
+                            addr,
+                            smtp_probe(
+                                host,
+                                addr,
+                                ca_bundle=c.options.ca_bundle,
+                                timeout=c.options.timeout,
+                                port=c.options.smtp_port,
+                            ),
+                        )
+                        for addr in addrs
+                    )
+                )
+            )
+        tlsa = await tlsa_task
+        notes: list[Finding] = []
+        if tlsa.exists:
+            notes.append(
+                finding(
+                    "dane-tlsa-present",
+                    f"{host} publishes TLSA records at _25._tcp.{host}: DANE-aware senders check those too, "
+                    "and MTA-STS never overrides a DANE failure",
+                    "keep the TLSA records in step with every certificate change on this MX",
+                    subject=f"_25._tcp.{host}",
+                )
+            )
+        elif tlsa.failed:
+            notes.append(
+                _lookup_failed(
+                    tlsa,
+                    STEP_VERIFY,
+                    f"the TLSA lookup for MX host {host} failed; DANE-aware senders defer mail when it does",
+                )
+            )
+        return probes, notes, tlsa.exists
+
+    results = await asyncio.gather(*(one_host(h) for h in hosts))
+    probes = [p for r in results for p in r[0]]
+    notes = [n for r in results for n in r[1]]
+    tlsa_hosts = tuple(h for h, r in zip(hosts, results, strict=True) if r[2])
+    return probes, notes, tlsa_hosts
+
+
+async def check_domain(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> DomainReport:
+    """Run every verification for one domain concurrently; never raises."""
+    started = time.monotonic()
+    c = _ctx(options, ctx)
+    domain = normalise_domain_text(domain)
+    report = DomainReport(domain=domain, checked_at=_now_text())
+    try:
+        (
+            (sts, t_sts),
+            (tlsrpt, t_rpt),
+            (mx, t_mx),
+            (pol, t_pol),
+            ((smtp, tlsa_notes, tlsa_hosts), t_tls),
+        ) = await asyncio.gather(
+            _timed(probe_sts_txt(domain, options, ctx=c)),
+            _timed(probe_tlsrpt(domain, options, ctx=c)),
+            _timed(probe_mx(domain, options, ctx=c)),
+            _timed(probe_policy(domain, options, ctx=c)),
+            _timed(_mx_tls(c, domain)),
+        )
+    except Exception as exc:  # a bug must still not become a traceback for the user
+        report.findings.append(
+            finding(
+                "dns-lookup-failed",
+                f"the check stopped unexpectedly ({type(exc).__name__}: {exc})",
+                "run the check again; if it repeats, report it with this message",
+                subject=domain,
+            )
+        )
+        report.checks.append(CheckRecord("internal", STEP_VERIFY, "fail", int((time.monotonic() - started) * 1000)))
+        return report
+    report.sts, report.tlsrpt, report.mx, report.policy_probe, report.smtp = sts, tlsrpt, mx, pol, smtp
+    report.tlsa_hosts = tlsa_hosts
+    report.policy = pol.policy
+    report.sts_id = sts.record.id if sts.record else None
+    timer = _Timer()
+    timer.add("mx-records", STEP_POLICY, mx.findings, t_mx)
+    cov: list[Finding] = []
+    if pol.policy is not None and mx.hosts:
+        cov = coverage_findings(coverage(pol.policy.mx, mx.hosts), pol.policy.mode, subject=pol.url)
+    policy_content = pol.content_findings
+    timer.add("policy-content", STEP_POLICY, policy_content, t_pol)
+    timer.add("mx-coverage", STEP_POLICY, cov, 0)
+    timer.add("policy-fetch", STEP_HOSTING, pol.findings, t_pol)
+    drift = _drift(options, pol, report.sts_id)
+    if options.expected_policy is not None:
+        timer.add("saved-policy", STEP_HOSTING, drift, 0)
+    timer.add("sts-txt", STEP_STS_TXT, sts.findings, t_sts)
+    timer.add("tlsrpt-txt", STEP_TLSRPT, tlsrpt.findings, t_rpt)
+    smtp_findings = [f for p in smtp for f in p.findings]
+    if options.probe_smtp:
+        timer.add("mx-starttls", STEP_VERIFY, smtp_findings, t_tls)
+    timer.add("dane-tlsa", STEP_VERIFY, tlsa_notes, t_tls)
+    all_findings = [
+        *mx.findings,
+        *policy_content,
+        *cov,
+        *pol.findings,
+        *drift,
+        *sts.findings,
+        *tlsrpt.findings,
+        *smtp_findings,
+        *tlsa_notes,
+    ]
+    report.findings = sorted(_dedupe(all_findings), key=lambda f: f.step)
+    report.checks = sorted(timer.records, key=lambda r: r.step)
+    report.resolver_unreachable = c.dns.unreachable
+    report.elapsed_ms = int((time.monotonic() - started) * 1000)
+    return report
+
+
+def _drift(options: CheckOptions, pol: PolicyProbe, sts_id: str | None) -> list[Finding]:
+    expected = options.expected_policy
+    served = pol.policy
+    if expected is None or served is None or served.same_as(expected):
+        return []
+    out = [
+        finding(
+            "policy-differs-from-saved",
+            f"{pol.url} serves mode {served.mode}, max_age {served.max_age}, mx {', '.join(served.mx) or '-'}; "
+            f"the policy saved for this domain has mode {expected.mode}, max_age {expected.max_age}, "
+            f"mx {', '.join(expected.mx) or '-'}",
+            "upload the saved policy file to the web server (or regenerate it if the served one is what you want)",
+            subject=pol.url,
+        )
+    ]
+    if options.expected_id is not None and sts_id == options.expected_id:
+        out.append(
+            finding(
+                "sts-id-unchanged",
+                f"the TXT id is still {sts_id} although the served policy is not the saved one; senders that "
+                "cached the policy under this id will not fetch the new file",
+                "after the new file is served, publish a new id in the _mta-sts TXT record",
+                subject=f"_mta-sts.{pol.host.removeprefix('mta-sts.')}",
+            )
+        )
+    return out
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    return list(dict.fromkeys(findings))
+
+
+def _now_text() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def check_domains(domains: Iterable[str], options: CheckOptions) -> list[DomainReport]:
+    """Check several domains concurrently with one shared resolver client and connection limits."""
+    c = _Context(options)
+    return list(await asyncio.gather(*(check_domain(d, options, ctx=c) for d in domains)))
