@@ -21,7 +21,7 @@ from wizard.commands.common import (
     add_network_options,
 )
 
-COMMANDS = ("generate", "lint", "reports", "status")
+COMMANDS = ("check", "generate", "lint", "reports", "status")
 
 
 def build_parser() -> argparse.ArgumentParser:

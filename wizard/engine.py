@@ -637,7 +637,7 @@ async def check_domain(domain: str, options: CheckOptions, *, ctx: _Context | No
     timer = _Timer()
     timer.add("mx-records", STEP_POLICY, mx.findings, t_mx)
     cov: list[Finding] = []
-    if pol.policy is not None and mx.hosts:
+    if pol.policy is not None and pol.policy.mode != "none" and mx.hosts:  # none: senders ignore the mx lines
         cov = coverage_findings(coverage(pol.policy.mx, mx.hosts), pol.policy.mode, subject=pol.url)
     policy_content = pol.content_findings
     timer.add("policy-content", STEP_POLICY, policy_content, t_pol)
