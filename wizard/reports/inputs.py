@@ -9,13 +9,14 @@ one bad file never ends an import.
 
 from __future__ import annotations
 
-import email
+import binascii
 import email.message
 import mailbox
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from wizard.reports.model import ReportRejected
@@ -206,39 +207,110 @@ def _mailbox_messages(box: mailbox.Mailbox, label: Callable[[str, int], str]) ->
         yield from message_candidates(data, source)
 
 
-def _report_parts(msg: email.message.Message) -> Iterator[email.message.Message]:
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
-        ctype = part.get_content_type()
-        if ctype in REPORT_TYPES:
-            yield part
-        elif ctype in _GENERIC_TYPES:
-            name = (part.get_filename() or "").lower()
-            if name.endswith((".json", ".json.gz", ".gz")):
-                yield part
+class _Part:
+    """One leaf MIME part: its headers and a view of its still-encoded body."""
+
+    __slots__ = ("body", "headers")
+
+    def __init__(self, headers: email.message.Message, body: memoryview) -> None:
+        self.headers = headers
+        self.body = body
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_MAX_MIME_DEPTH = 8
+
+
+def _split_headers(data: memoryview) -> tuple[email.message.Message, memoryview]:
+    """Headers parsed by the email package (small), body kept as a view (no copy of a big attachment)."""
+    m = _HEADER_END.search(data)
+    if data[:1] in (b"\n", b"\r") and not (m and m.start() == 0):
+        head_end = body_start = 0
+    elif m:
+        head_end, body_start = m.start(), m.end()
+    else:
+        head_end = body_start = len(data)
+    headers = BytesHeaderParser().parsebytes(bytes(data[:head_end]))
+    return headers, data[body_start:]
+
+
+def _mime_leaves(data: memoryview, depth: int = 0) -> Iterator[_Part]:
+    """Walk a MIME entity without building the whole tree in memory.
+
+    The stdlib parser keeps every line of a message as its own object (about ten times the
+    message size); splitting on the boundary with a regex over a memoryview keeps one copy.
+    """
+    headers, body = _split_headers(data)
+    ctype = headers.get_content_type()
+    if depth < _MAX_MIME_DEPTH and ctype == "message/rfc822":
+        yield from _mime_leaves(body, depth + 1)  # a forwarded report
+        return
+    boundary = headers.get_param("boundary") if ctype.startswith("multipart/") else None
+    if not boundary or depth >= _MAX_MIME_DEPTH:
+        yield _Part(headers, body)
+        return
+    delimiter = re.compile(
+        rb"(?:\r?\n|\A)--" + re.escape(str(boundary).encode("ascii", "replace")) + rb"(--)?[ \t]*(?:\r?\n|\Z)"
+    )
+    previous: int | None = None
+    for m in delimiter.finditer(body):
+        if previous is not None:
+            yield from _mime_leaves(body[previous : m.start()], depth + 1)
+        if m.group(1):
+            return
+        previous = m.end()
+    if previous is not None:  # no closing delimiter: take the rest, as mail clients do
+        yield from _mime_leaves(body[previous:], depth + 1)
+
+
+def _is_report_part(part: _Part) -> bool:
+    ctype = part.headers.get_content_type()
+    if ctype in REPORT_TYPES:
+        return True
+    if ctype in _GENERIC_TYPES:
+        name = (part.headers.get_filename() or "").lower()
+        return name.endswith((".json", ".json.gz", ".gz"))
+    return False
+
+
+def _decode_body(part: _Part) -> bytes:
+    cte = str(part.headers.get("Content-Transfer-Encoding", "")).strip().lower()
+    if cte == "base64":
+        try:
+            return binascii.a2b_base64(part.body)
+        except binascii.Error as exc:
+            raise ReportRejected(f"the report attachment has broken base64 ({exc_text(exc)})") from None
+    if cte == "quoted-printable":
+        return binascii.a2b_qp(part.body)
+    return bytes(part.body)
 
 
 def message_candidates(data: bytes, source: str) -> Iterator[Candidate]:
     """The report attachments of one email (RFC 8460 §5.3: multipart/report, tlsrpt+gzip or +json)."""
     try:
-        msg = email.message_from_bytes(data)
-        hint = msg.get("TLS-Report-Domain")
+        view = memoryview(data)
+        top, _ = _split_headers(view)
+        hint = top.get("TLS-Report-Domain")
         hint = str(hint).strip().rstrip(".").lower() if hint else None
-        parts = list(_report_parts(msg))
+        parts = [p for p in _mime_leaves(view) if _is_report_part(p)]
         if not parts:
             yield Candidate(
                 source, reason="email has no TLS report attached (no application/tlsrpt+gzip or +json part)"
             )
             return
         for i, part in enumerate(parts, 1):
-            payload = part.get_payload(decode=True)
             label = source if len(parts) == 1 else f"{source} (attachment {i})"
-            if not isinstance(payload, bytes) or not payload:
+            try:
+                payload = _decode_body(part)
+            except ReportRejected as exc:
+                yield Candidate(label, reason=str(exc))
+                continue
+            if not payload.strip():
                 yield Candidate(label, reason="the report attachment is empty")
                 continue
-            yield Candidate(label, data=payload, domain_hint=hint or filename_domain(part.get_filename() or ""))
-    except Exception as exc:  # the email package is lenient, but a reason beats a traceback
+            name = part.headers.get_filename() or ""
+            yield Candidate(label, data=payload, domain_hint=hint or filename_domain(name))
+    except Exception as exc:  # header parsing is lenient, but a reason beats a traceback
         yield Candidate(source, reason=f"email cannot be parsed ({type(exc).__name__}: {exc_text(exc)})")
 
 
