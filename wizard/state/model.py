@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
+
+if TYPE_CHECKING:
+    from wizard.findings import Finding
 
 #: The saved-file format this program writes (see wizard/state/migrate.py).
 SCHEMA_VERSION = 1
@@ -446,7 +449,7 @@ class SavedFinding:
     _KEYS = frozenset({"code", "severity", "step", "subject", "address", "message"})
 
     @classmethod
-    def from_finding(cls, finding: Any) -> SavedFinding:
+    def from_finding(cls, finding: Finding) -> SavedFinding:
         """Capture a `wizard.findings.Finding`."""
         return cls(
             code=finding.code,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
+from wizard.findings import Finding
 from wizard.state.model import (
     DONE_STATUSES,
     STEP_NAMES,
@@ -70,7 +70,7 @@ def first_unverified_step(state: DomainState) -> int:
     return STEPS[-1]
 
 
-def status_from_findings(findings: Iterable[Any], step: int) -> StepStatus:
+def status_from_findings(findings: Iterable[Finding], step: int) -> StepStatus:
     """The status a check's findings give one step: failed on an error, warning on a
     warning, else verified (info findings do not count)."""
     severities = {f.severity for f in findings if f.step == step}
@@ -192,7 +192,7 @@ def removal_remaining(state: DomainState, now: datetime | None = None) -> timede
 
 
 def record_check(
-    state: DomainState, findings: Iterable[Any], now: datetime | None = None, steps: Iterable[int] = STEPS
+    state: DomainState, findings: Iterable[Finding], now: datetime | None = None, steps: Iterable[int] = STEPS
 ) -> CheckResults:
     """Keep a check's findings (codes, severities, subjects) and time, for the next resume.
 

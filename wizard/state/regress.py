@@ -9,8 +9,8 @@ no network, no disk.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
+from wizard.findings import Finding
 from wizard.state.model import DONE_STATUSES, DomainState
 
 #: How each contract code reads as a regression. {domain} is the policy domain,
@@ -56,11 +56,11 @@ PHRASES: dict[str, str] = {
 }
 
 
-def _key(f: Any) -> tuple[str, str, str | None]:
+def _key(f: Finding) -> tuple[str, str, str | None]:
     return (f.code, f.subject or "", f.address)
 
 
-def regressed_findings(state: DomainState, fresh_findings: Iterable[Any]) -> list[Any]:
+def regressed_findings(state: DomainState, fresh_findings: Iterable[Finding]) -> list[Finding]:
     """The fresh error/warning findings that are new since the last saved check, on a
     step that was done (or that the last check covered).
 
@@ -70,7 +70,7 @@ def regressed_findings(state: DomainState, fresh_findings: Iterable[Any]) -> lis
     last = state.last_check
     before = {f.key() for f in last.findings} if last else set()
     covered = set(last.steps) if last else set()
-    out = []
+    out: list[Finding] = []
     for f in fresh_findings:
         if f.severity not in ("error", "warning") or _key(f) in before:
             continue
@@ -80,7 +80,7 @@ def regressed_findings(state: DomainState, fresh_findings: Iterable[Any]) -> lis
     return out
 
 
-def describe_regression(state: DomainState, finding: Any) -> str:
+def describe_regression(state: DomainState, finding: Finding) -> str:
     """One line for one regressed finding."""
     template = PHRASES.get(finding.code)
     if template is None:
@@ -91,7 +91,7 @@ def describe_regression(state: DomainState, finding: Any) -> str:
     return text
 
 
-def regressions(state: DomainState, fresh_findings: Iterable[Any]) -> list[str]:
+def regressions(state: DomainState, fresh_findings: Iterable[Finding]) -> list[str]:
     """What regressed since the last saved check, one line each, without repeats."""
     seen: dict[str, None] = {}
     for f in regressed_findings(state, fresh_findings):
