@@ -1,0 +1,393 @@
+"""The wizard App: owns the domain session, the checks and the live polls.
+
+Checks that must survive navigation run as workers on the App (a screen's workers die
+with it). Each kind of check has its own worker group, so `exclusive=True` only cancels
+an older check of the same kind. Workers post `CheckFinished`; the `@on` handler here is
+the one place that changes step statuses and saves. Polling re-arms a one-shot timer
+after each check finishes (dolphie's pattern), so a slow check is never overlapped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
+
+from screens.checks import Attempt, CheckContext, full_check, lookup_mx, step_check
+from screens.commands import StepCommands
+from screens.messages import CheckFinished, MxLookedUp, Regressions, StepUpdated
+from wizard.commands.common import NetworkSettings
+from wizard.domain import Domain
+from wizard.policy import PolicyFile
+from wizard.state import (
+    DomainSession,
+    ReadOnlyError,
+    StateError,
+    StateStore,
+    done_steps,
+    first_unverified_step,
+    record_check,
+    record_served,
+    regressions,
+    set_step,
+    status_from_findings,
+    utc_now,
+)
+
+DEFAULT_POLL_SECONDS = 10.0
+
+
+@dataclass
+class PollState:
+    """One step's live verification: whether it runs, and when the next attempt is due."""
+
+    active: bool = False
+    running: bool = False
+    next_at: float = 0.0
+    count: int = 0
+    timer: Timer | None = None
+
+
+class WizardApp(App[int]):
+    """The interactive wizard (`mta-sts-wizard [DOMAIN]`)."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "MTA-STS wizard"
+    COMMANDS = App.COMMANDS | {StepCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+t", "toggle_dark", "Theme", show=False),
+    ]
+
+    def __init__(
+        self,
+        store: StateStore,
+        settings: NetworkSettings,
+        domain: Domain | None = None,
+        *,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
+        clock: Callable[[], datetime] = utc_now,
+        offline: bool = False,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.settings = settings
+        self.initial_domain = domain
+        self.poll_seconds = poll_seconds
+        self.clock = clock
+        #: Tests and snapshots set this to keep the network out of a screen's first paint.
+        self.offline = offline
+        self.domain: Domain | None = None
+        self.session: DomainSession | None = None
+        self.mx_hosts: list[str] | None = None
+        self.mx_findings: list = []
+        self.attempts: dict[int, list[Attempt]] = {}
+        self.polls: dict[int, PollState] = {}
+        self.regression_lines: list[str] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def on_mount(self) -> None:
+        from screens.start import StartScreen
+
+        self.push_screen(StartScreen())
+        if self.initial_domain is not None:
+            self.open_domain(self.initial_domain)
+
+    def on_unmount(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+    def clock_monotonic(self) -> float:
+        return time.monotonic()
+
+    # ------------------------------------------------------------------ the domain
+
+    @property
+    def state(self):  # type: ignore[no-untyped-def]
+        assert self.session is not None, "no domain is open"
+        return self.session.state
+
+    @property
+    def read_only_reason(self) -> str | None:
+        return self.session.read_only_reason if self.session else None
+
+    def open_domain(self, domain: Domain) -> None:
+        """Open (or resume) a domain at its first unverified step, re-verifying done steps."""
+        self._stop_all_polls()
+        if self.session is not None:
+            self.session.close()
+        try:
+            self.session = self.store.open(domain.ascii, domain.unicode)
+        except StateError as exc:
+            self.notify(str(exc), severity="error", markup=False, title="Saved progress")
+            return
+        self.domain = domain
+        self.mx_hosts = None
+        self.mx_findings = []
+        self.attempts = {}
+        self.regression_lines = []
+        for line in self.session.messages:
+            self.notify(line, severity="warning", markup=False, title="Saved progress", timeout=10)
+        self.sub_title = domain.display()
+        step = first_unverified_step(self.session.state)
+        self.show_overview()
+        self.goto_step(step)
+        if not self.offline:
+            self.lookup_mx()
+            if done_steps(self.session.state) and self.session.state.steps[1].status != "not-started":
+                self.reverify()
+
+    def save(self) -> None:
+        """Save after an accepted change; a read-only window keeps its changes in memory only."""
+        if self.session is None or self.session.read_only:
+            return
+        try:
+            self.session.save(self.clock())
+        except (OSError, ReadOnlyError, StateError) as exc:
+            self.notify(f"could not save progress: {exc}", severity="error", markup=False)
+
+    def full_check_running(self) -> bool:
+        return any(w.group == "check-5" and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)
+
+    def step_status(self, step: int) -> str:
+        if self.session is None:
+            return "not-started"
+        return self.session.state.steps[step].status
+
+    def set_status(self, step: int, status: str, detail: str = "") -> None:
+        set_step(self.state, step, status, self.clock(), detail=detail)  # type: ignore[arg-type]
+        self.save()
+        self.broadcast(step)
+
+    def current_policy(self) -> PolicyFile | None:
+        saved = self.state.policy
+        return saved.to_policy_file() if saved else None
+
+    def check_context(self) -> CheckContext:
+        return CheckContext(
+            domain=self.domain,  # type: ignore[arg-type]
+            settings=self.settings,
+            policy=self.current_policy(),
+            policy_id=self.state.policy_id,
+            rua=tuple(self.state.rua),
+        )
+
+    # ------------------------------------------------------------------ navigation
+
+    def show_overview(self) -> None:
+        from screens.base import StepScreen
+        from screens.overview import OverviewScreen
+
+        while isinstance(self.screen, StepScreen):
+            self.pop_screen()
+        if not isinstance(self.screen, OverviewScreen):
+            self.push_screen(OverviewScreen())
+
+    def goto_step(self, step: int) -> None:
+        from screens.base import StepScreen
+        from screens.steps import screen_for_step
+
+        screen = screen_for_step(step)
+        if isinstance(self.screen, StepScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
+
+    def show_start(self) -> None:
+        from screens.start import StartScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, StartScreen):
+            self.pop_screen()
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def broadcast(self, step: int) -> None:
+        """Tell every open screen that a step changed (they re-render from the App's state)."""
+        for screen in self.screen_stack:
+            screen.post_message(StepUpdated(step))
+
+    # ------------------------------------------------------------------ checks
+
+    def run_check(self, step: int) -> None:
+        """Start one verification of `step` in the background (replacing an older one of the same step)."""
+        if self.session is None:
+            return
+        self._check_worker(step, self.check_context())
+
+    def _check_worker(self, step: int, ctx: CheckContext) -> Worker:
+        async def job() -> None:
+            attempt = await (full_check(ctx, self.clock) if step == 5 else step_check(step, ctx, self.clock))
+            self.post_message(CheckFinished(step, attempt))
+
+        return self.run_worker(job, group=f"check-{step}", exclusive=True, exit_on_error=False, name=f"check {step}")
+
+    @on(CheckFinished)
+    def _check_finished(self, message: CheckFinished) -> None:
+        step, attempt = message.step, message.attempt
+        if self.session is None or attempt.domain != self.session.domain:
+            return  # a check of a domain the user has since left
+        self.attempts.setdefault(step, []).append(attempt)
+        poll = self.polls.get(step)
+        if poll is not None:
+            poll.running = False
+        if step == 5:
+            self._full_check_done(attempt)
+        else:
+            self._step_check_done(step, attempt, poll)
+        self.broadcast(step)
+
+    def _step_check_done(self, step: int, attempt: Attempt, poll: PollState | None) -> None:
+        if self.session is not None and not self.session.read_only:
+            set_step(self.state, step, attempt.status, self.clock(), detail=attempt.headline)  # type: ignore[arg-type]
+            self.save()
+        if poll is None or not poll.active:
+            return
+        if attempt.seen:
+            poll.active = False
+            severity = "information" if attempt.status == "verified" else "warning"
+            self.notify(attempt.headline, title=f"Step {step}", severity=severity, markup=False)
+        else:
+            self._arm(step, poll)
+
+    def _full_check_done(self, attempt: Attempt) -> None:
+        if self.session is None or self.session.read_only:
+            return
+        state = self.state
+        now = self.clock()
+        for step in (1, 2, 3, 4):
+            status = status_from_findings(attempt.findings, step)
+            if state.steps[step].status != "not-started" or status == "verified":
+                set_step(state, step, status, now)
+        set_step(state, 5, attempt.status, now, detail=attempt.headline)  # type: ignore[arg-type]
+        record_check(state, attempt.findings, now)
+        served = attempt.served_policy
+        if served is not None and state.policy_id and attempt.status != "failed":
+            record_served(state, served.mode, served.max_age, state.policy_id, now)
+        self.save()
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """A check that crashed is a finding-less failure on screen, never a traceback."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        name = event.worker.name or "check"
+        self.notify(f"{name} failed: {error}", severity="error", markup=False, title="Check failed")
+        group = event.worker.group
+        if group.startswith("check-"):
+            step = int(group.split("-", 1)[1])
+            poll = self.polls.get(step)
+            if poll is not None:
+                poll.running = False
+                if poll.active:
+                    self._arm(step, poll)
+            self.broadcast(step)
+
+    # ------------------------------------------------------------------ live polls
+
+    def start_poll(self, step: int) -> None:
+        """Check now, then every `poll_seconds` until the record or file is seen."""
+        poll = self.polls.setdefault(step, PollState())
+        if poll.timer is not None:
+            poll.timer.stop()
+        poll.active = True
+        self._poll_now(step)
+
+    def _poll_now(self, step: int) -> None:
+        poll = self.polls.get(step)
+        if poll is None or not poll.active:
+            return
+        poll.timer = None
+        poll.running = True
+        poll.count += 1
+        self.broadcast(step)
+        self.run_check(step)
+
+    def _arm(self, step: int, poll: PollState) -> None:
+        poll.next_at = self.clock_monotonic() + self.poll_seconds
+        poll.timer = self.set_timer(self.poll_seconds, lambda: self._poll_now(step))
+
+    def stop_poll(self, step: int) -> None:
+        poll = self.polls.get(step)
+        if poll is None:
+            return
+        poll.active = False
+        poll.running = False
+        if poll.timer is not None:
+            poll.timer.stop()
+            poll.timer = None
+        self.workers.cancel_group(self, f"check-{step}")
+        self.broadcast(step)
+
+    def _stop_all_polls(self) -> None:
+        for step in list(self.polls):
+            self.stop_poll(step)
+        self.polls = {}
+
+    # ------------------------------------------------------------------ MX lookup and resume
+
+    @work(exclusive=True, group="mx", exit_on_error=False)
+    async def lookup_mx(self) -> None:
+        """Look up the domain's MX hosts at once (the start screen and step 1 show them)."""
+        domain = self.domain
+        if domain is None:
+            return
+        hosts, findings, error = await lookup_mx(domain, self.settings)
+        self.post_message(MxLookedUp(domain.ascii, hosts, findings, error))
+
+    @on(MxLookedUp)
+    def _mx_looked_up(self, message: MxLookedUp) -> None:
+        if self.domain is None or message.domain != self.domain.ascii:
+            return
+        self.mx_hosts = message.hosts
+        self.mx_findings = message.findings
+        self.broadcast(1)
+
+    @work(exclusive=True, group="reverify", exit_on_error=False)
+    async def reverify(self) -> None:
+        """On resume, re-run the checks of the steps marked done and report what regressed."""
+        ctx = self.check_context()
+        attempt = await full_check(ctx, self.clock)
+        state = self.state
+        lines = regressions(state, attempt.findings)
+        if self.session is not None and not self.session.read_only:
+            now = self.clock()
+            for step in done_steps(state):
+                if step <= 5 and status_from_findings(attempt.findings, step) == "failed":
+                    set_step(state, step, "failed", now, detail="regressed since the last check")
+            record_check(state, attempt.findings, now)
+            self.save()
+        self.post_message(Regressions(lines))
+
+    @on(Regressions)
+    def _regressions(self, message: Regressions) -> None:
+        self.regression_lines = message.lines
+        if message.lines:
+            text = "Since your last visit:\n" + "\n".join(f"- {line}" for line in message.lines)
+            self.notify(text, severity="warning", markup=False, title="Something regressed", timeout=20)
+        for step in range(1, 7):
+            self.broadcast(step)
+
+
+def default_state_dir() -> Path:
+    from wizard.commands.common import state_dir
+
+    return state_dir(None)

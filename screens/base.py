@@ -1,0 +1,156 @@
+"""StepScreen: what every step of the wizard shares.
+
+A header naming the step and domain (and why the window is read-only, if it is), a
+scrollable body the subclass fills, and Back / Next / Overview bindings in the Footer.
+Next enables itself through `check_action` and a `can_advance` reactive with
+`bindings=True`, so the Footer always shows what the user can do now.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from screens.messages import StepUpdated
+from wizard.state import STEP_NAMES
+
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+
+
+class StepScreen(Screen):
+    """Base of the six step screens."""
+
+    STEP: ClassVar[int] = 0
+    TITLE_TEXT: ClassVar[str] = ""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "next", "Next"),
+        Binding("b", "back", "Back"),
+        Binding("o", "overview", "Overview"),
+        Binding("escape", "leave_input", "Leave field", show=False),
+    ]
+
+    can_advance: reactive[bool] = reactive(True, bindings=True)
+
+    @property
+    def wizard(self) -> WizardApp:
+        return cast("WizardApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.header_text(), id="step-header")
+        if self.wizard.read_only_reason:
+            yield Static(Text(f"Read-only: {self.wizard.read_only_reason}"), id="read-only-banner")
+        with VerticalScroll(id="step-body"):
+            yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """Subclasses yield their widgets here."""
+        yield from ()
+
+    def header_text(self) -> Text:
+        domain = self.wizard.domain.display() if self.wizard.domain else ""
+        out = Text()
+        out.append(f"Step {self.STEP} of 6 · {self.TITLE_TEXT or STEP_NAMES[self.STEP]}", "bold")
+        out.append(f"  ·  {domain}")
+        status = self.wizard.step_status(self.STEP)
+        out.append(f"  ·  {status}", _STATUS_STYLE.get(status, ""))
+        return out
+
+    def refresh_header(self) -> None:
+        self.query_one("#step-header", Static).update(self.header_text())
+
+    @on(StepUpdated)
+    def _step_updated(self, message: StepUpdated) -> None:
+        self.refresh_header()
+        if message.step == self.STEP:
+            self.step_updated()
+
+    def step_updated(self) -> None:
+        """The App has news about this step (a check finished); subclasses re-render."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next" and not self.can_advance:
+            return None  # shown dimmed in the Footer
+        return True
+
+    def action_next(self) -> None:
+        if self.accept():
+            self.wizard.goto_step(self.STEP + 1) if self.STEP < 6 else self.wizard.show_overview()
+
+    def accept(self) -> bool:
+        """Save this step's choices before moving on; False keeps the user here."""
+        return True
+
+    def action_back(self) -> None:
+        if self.STEP > 1:
+            self.wizard.goto_step(self.STEP - 1)
+        else:
+            self.wizard.show_overview()
+
+    def action_overview(self) -> None:
+        self.wizard.show_overview()
+
+    def action_leave_input(self) -> None:
+        """Escape leaves a text field so the one-letter keys work again."""
+        self.set_focus(None)
+
+
+_STATUS_STYLE = {
+    "verified": "bold green",
+    "warning": "bold yellow",
+    "failed": "bold red",
+    "waiting": "bold cyan",
+    "not-started": "dim",
+}
+
+
+def status_style(status: str) -> str:
+    return _STATUS_STYLE.get(status, "")
+
+
+class LiveStepScreen(StepScreen):
+    """A step whose result is published by the user and then verified live (steps 2, 3, 4)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "published", "Published: check"),
+        Binding("x", "cancel_poll", "Stop checking"),
+    ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        poll = self.wizard.polls.get(self.STEP)
+        active = bool(poll and poll.active)
+        if action == "cancel_poll":
+            return True if active else None
+        if action == "published":
+            return None if active else True
+        return super().check_action(action, parameters)
+
+    def ready_to_check(self) -> bool:
+        """Whether there is something to verify yet (defaults to the step's own accept)."""
+        return self.accept()
+
+    def action_published(self) -> None:
+        if self.ready_to_check():
+            self.wizard.start_poll(self.STEP)
+            self.refresh_bindings()
+
+    def action_cancel_poll(self) -> None:
+        self.wizard.stop_poll(self.STEP)
+        self.refresh_bindings()
+
+    def step_updated(self) -> None:
+        self.refresh_bindings()
+        self.show_latest()
+
+    def show_latest(self) -> None:
+        """Subclasses show the findings of the latest attempt."""

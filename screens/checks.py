@@ -1,0 +1,171 @@
+"""The bridge from a screen's "check this step" to the engine, in the shape screens show.
+
+No protocol logic lives here: the engine (wizard.engine) decides what is found and which
+findings apply. This module only packs the engine's answer into an `Attempt`, the unit
+the live-verification panel lists ("12:00:03 not seen yet: the resolver still says
+NXDOMAIN, cached up to 300 s").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from wizard.commands.common import NetworkSettings
+from wizard.domain import Domain
+from wizard.engine import (
+    CheckOptions,
+    PolicyProbe,
+    StsTxtProbe,
+    TlsRptProbe,
+    check_domain,
+    probe_mx,
+    probe_policy,
+    probe_sts_txt,
+    probe_tlsrpt,
+)
+from wizard.findings import Finding
+from wizard.policy import PolicyFile
+from wizard.state import status_from_findings
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a check needs: the domain, the network options, and what the wizard generated."""
+
+    domain: Domain
+    settings: NetworkSettings
+    policy: PolicyFile | None
+    policy_id: str | None
+    rua: tuple[str, ...] = ()
+
+
+@dataclass
+class Attempt:
+    """One verification attempt of one step, as the user sees it."""
+
+    step: int
+    domain: str
+    at: datetime
+    seen: bool
+    """The record or file was found (maybe with problems); polling stops once it is."""
+    findings: list[Finding] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    """What was found, one line each (resolver vs authoritative view, each address's answer)."""
+    served_policy: PolicyFile | None = None
+    """Step 2 and the full check: the policy the host serves, when one parsed."""
+
+    @property
+    def status(self) -> str:
+        """waiting until seen; then failed / warning / verified from the step's findings."""
+        if not self.seen:
+            return "waiting"
+        if self.step == 5:
+            severities = {f.severity for f in self.findings}
+            return "failed" if "error" in severities else "warning" if "warning" in severities else "verified"
+        return status_from_findings(self.findings, self.step)
+
+    @property
+    def worst(self) -> str:
+        severities = {f.severity for f in self.findings}
+        for level in ("error", "warning", "info"):
+            if level in severities:
+                return level
+        return ""
+
+    @property
+    def headline(self) -> str:
+        status = self.status
+        if status == "waiting":
+            return f"not seen yet ({_STEP_THING[self.step]})"
+        if status == "verified":
+            return f"{_STEP_THING[self.step]}: verified"
+        count = sum(1 for f in self.findings if f.severity == ("error" if status == "failed" else "warning"))
+        noun = "problem" if count == 1 else "problems"
+        return f"{_STEP_THING[self.step]}: found, {count} {noun} to fix"
+
+
+_STEP_THING = {
+    1: "policy file",
+    2: "policy file at the URL",
+    3: "_mta-sts TXT record",
+    4: "TLSRPT record",
+    5: "full check",
+    6: "monitoring",
+}
+
+
+def check_options(ctx: CheckContext) -> CheckOptions:
+    """The engine's options from the command line's network settings and the saved policy."""
+    return CheckOptions(
+        nameservers=ctx.settings.nameservers,
+        ca_bundle=ctx.settings.ca_bundle,
+        timeout=ctx.settings.timeout,
+        expected_policy=ctx.policy,
+        expected_id=ctx.policy_id,
+    )
+
+
+async def lookup_mx(domain: Domain, settings: NetworkSettings) -> tuple[list[str], list[Finding], str]:
+    """The domain's MX hosts in preference order, the findings about them, and a summary line."""
+    options = CheckOptions(nameservers=settings.nameservers, ca_bundle=settings.ca_bundle, timeout=settings.timeout)
+    probe = await probe_mx(domain.ascii, options)
+    return list(probe.hosts), list(probe.findings), probe.summary
+
+
+async def step_check(step: int, ctx: CheckContext, clock: Callable[[], datetime]) -> Attempt:
+    """One live check of step 2 (the fetch), 3 (_mta-sts TXT) or 4 (TLSRPT TXT)."""
+    options = check_options(ctx)
+    domain = ctx.domain.ascii
+    if step == 2:
+        return _policy_attempt(await probe_policy(domain, options), ctx, clock())
+    if step == 3:
+        return _sts_attempt(await probe_sts_txt(domain, options), ctx, clock())
+    if step == 4:
+        return _tlsrpt_attempt(await probe_tlsrpt(domain, options), ctx, clock())
+    raise ValueError(f"step {step} has no live check")
+
+
+async def full_check(ctx: CheckContext, clock: Callable[[], datetime]) -> Attempt:
+    """Every verification at once (what `mta-sts-wizard check` runs)."""
+    report = await check_domain(ctx.domain.ascii, check_options(ctx))
+    lines = [f"{c.id} (step {c.step}): {c.status}, {c.elapsed_ms} ms" for c in report.checks]
+    return Attempt(5, ctx.domain.ascii, clock(), True, list(report.findings), lines, served_policy=report.policy)
+
+
+def _policy_attempt(probe: PolicyProbe, ctx: CheckContext, at: datetime) -> Attempt:
+    """Seen once a valid policy is served and it is the one step 1 generated (polling goes on until then)."""
+    findings = list(probe.findings) + list(probe.content_findings)
+    lines = [f.summary() for f in probe.fetches] or [probe.summary]
+    served = probe.policy
+    seen = served is not None
+    if any(f.served for f in probe.fetches) and served is None:
+        lines.append("the file served is not a valid policy yet (see below)")
+    if served is not None and ctx.policy is not None and not served.same_as(ctx.policy):
+        seen = False
+        lines.append(
+            f"it serves mode {served.mode}, max_age {served.max_age}, mx {', '.join(served.mx) or '-'}; "
+            f"waiting for the file from step 1 (mode {ctx.policy.mode}, max_age {ctx.policy.max_age}, "
+            f"mx {', '.join(ctx.policy.mx) or '-'})"
+        )
+    return Attempt(2, ctx.domain.ascii, at, seen, findings, lines, served_policy=served)
+
+
+def _sts_attempt(probe: StsTxtProbe, ctx: CheckContext, at: datetime) -> Attempt:
+    lines = [probe.summary]
+    seen = probe.record is not None
+    if seen and ctx.policy_id and probe.record is not None and probe.record.id != ctx.policy_id:
+        lines.append(f"resolvers still serve id {probe.record.id}; waiting for id {ctx.policy_id}")
+        seen = False
+    return Attempt(3, ctx.domain.ascii, at, seen, list(probe.findings), lines)
+
+
+def _tlsrpt_attempt(probe: TlsRptProbe, ctx: CheckContext, at: datetime) -> Attempt:
+    lines = [probe.summary]
+    seen = probe.record is not None
+    if seen and ctx.rua and probe.record is not None and set(probe.record.rua) != set(ctx.rua):
+        lines.append(f"resolvers serve rua={','.join(probe.record.rua)}; waiting for rua={','.join(ctx.rua)}")
+        seen = False
+    findings = [f for f in probe.findings if seen or f.code != "tlsrpt-missing"]
+    return Attempt(4, ctx.domain.ascii, at, seen, findings, lines)

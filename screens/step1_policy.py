@@ -1,0 +1,258 @@
+"""Step 1: the policy file. MX patterns (prefilled from DNS), mode, max_age, live preview.
+
+Coverage is computed by wizard.mx; this screen shows, for each pattern, which MX hosts
+it covers, and warns about MX hosts no pattern covers (mail to them fails in enforce).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Label, OptionList, RadioButton, RadioSet, Select, Static
+from textual.widgets.option_list import Option
+
+from screens.base import StepScreen
+from screens.overview import mx_text
+from screens.widgets import CopyableValue, FindingsList
+from wizard.findings import Finding, has_errors
+from wizard.mx import coverage, coverage_findings, normalise_mx_host, validate_mx_pattern
+from wizard.policy import ONE_DAY, ONE_WEEK, PolicyFile, parse_policy, policy_advice
+from wizard.state import record_policy, set_step
+
+PRESETS: dict[str, list[tuple[str, int]]] = {
+    "testing": [("1 day (86400 s), for testing", ONE_DAY), ("2 days (172800 s)", 2 * ONE_DAY)],
+    "enforce": [("1 week (604800 s)", ONE_WEEK), ("2 weeks (1209600 s)", 2 * ONE_WEEK)],
+}
+DEFAULT_MAX_AGE = {"testing": ONE_DAY, "enforce": 2 * ONE_WEEK}
+
+
+class PolicyStep(StepScreen):
+    """Build the policy file."""
+
+    STEP = 1
+    TITLE_TEXT = "Policy file"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add_pattern", "Add MX"),
+        Binding("d", "remove_pattern", "Remove"),
+        Binding("w", "wildcard", "Wildcard"),
+        Binding("u", "use_dns", "Use DNS MX", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        saved = self.wizard.state.policy if self.wizard.session else None
+        self.patterns: list[str] = list(saved.mx) if saved else []
+        self.edited = saved is not None
+        self.mode = saved.mode if saved and saved.mode in PRESETS else "testing"
+        self.max_age = saved.max_age if saved else DEFAULT_MAX_AGE[self.mode]
+        if not self.patterns and self.wizard.mx_hosts:
+            self.patterns = list(self.wizard.mx_hosts)
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(mx_text(self.wizard), id="dns-mx")
+        yield Label("MX patterns in the policy (one per line; *.example.com matches one label):")
+        yield OptionList(id="patterns")
+        with Horizontal(id="add-row"):
+            yield Input(placeholder="add an MX host or *.pattern, Enter", id="add-pattern")
+        yield Static("", id="pattern-feedback")
+        with Horizontal(id="mode-row"):
+            with Vertical(id="mode-box"):
+                yield Label("Mode:")
+                with RadioSet(id="mode"):
+                    yield RadioButton("testing (report only)", value=self.mode == "testing", id="mode-testing")
+                    yield RadioButton(
+                        "enforce",
+                        value=self.mode == "enforce",
+                        id="mode-enforce",
+                        disabled=not self.enforce_allowed(),
+                    )
+            with Vertical(id="max-age-box"):
+                yield Label("max_age (how long senders cache the policy):")
+                yield Select(self._preset_options(), value=self.max_age, allow_blank=False, id="max-age")
+        if not self.enforce_allowed():
+            yield Static(
+                Text("Enforce is offered once step 6 says the domain is ready (after testing).", style="dim"),
+                id="enforce-note",
+            )
+        yield FindingsList(id="coverage", empty="Every MX host is covered by a pattern.")
+        yield CopyableValue("Policy file (mta-sts.txt)", self.policy().to_text(), "mta-sts.txt", id="preview")
+
+    def on_mount(self) -> None:
+        self.render_patterns()
+        self.query_one("#patterns", OptionList).focus()
+
+    def enforce_allowed(self) -> bool:
+        state = self.wizard.state
+        return state.steps[6].status == "verified" or (state.policy is not None and state.policy.mode == "enforce")
+
+    def _preset_options(self) -> list[tuple[str, int]]:
+        options = list(PRESETS[self.mode])
+        if self.max_age not in [v for _, v in options]:
+            options.append((f"{self.max_age} s (saved)", self.max_age))
+        return options
+
+    def policy(self) -> PolicyFile:
+        return PolicyFile(mode=self.mode, max_age=self.max_age, mx=tuple(self.patterns))
+
+    def findings(self) -> list[Finding]:
+        out: list[Finding] = []
+        if not self.patterns:
+            out += parse_policy(self.policy().to_text()).findings
+        hosts = self.wizard.mx_hosts
+        if hosts:
+            out += coverage_findings(coverage(self.patterns, hosts), self.mode)
+        return out
+
+    def render_patterns(self) -> None:
+        hosts = self.wizard.mx_hosts or []
+        cov = coverage(self.patterns, hosts)
+        options = []
+        for pattern in self.patterns:
+            covers = [h for h, pats in cov.covered.items() if pattern in pats]
+            line = Text(pattern, style="bold")
+            if covers:
+                line.append(f"  → covers {', '.join(covers)}", "green")
+            elif self.wizard.mx_hosts is not None:
+                line.append("  → covers no MX host", "yellow")
+            options.append(Option(line, id=pattern))
+        if not options:
+            options.append(Option(Text("(no patterns yet: press a to add one)", style="dim"), disabled=True))
+        patterns = self.query_one("#patterns", OptionList)
+        highlighted = patterns.highlighted
+        patterns.clear_options()
+        patterns.add_options(options)
+        if options and highlighted is not None:
+            patterns.highlighted = min(highlighted, len(options) - 1)
+        self.refresh_derived()
+
+    def refresh_derived(self) -> None:
+        findings = self.findings()
+        self.query_one("#coverage", FindingsList).show(findings)
+        self.query_one("#preview", CopyableValue).set_value(self.policy().to_text())
+        self.can_advance = bool(self.patterns) and not has_errors(findings)
+
+    def step_updated(self) -> None:
+        """The DNS lookup finished: show it, and prefill the patterns if the user has none yet."""
+        self.query_one("#dns-mx", Static).update(mx_text(self.wizard))
+        if not self.edited and not self.patterns and self.wizard.mx_hosts:
+            self.patterns = list(self.wizard.mx_hosts)
+        self.render_patterns()
+
+    # ------------------------------------------------------------------ editing
+
+    @on(Input.Changed, "#add-pattern")
+    def _pattern_typed(self, event: Input.Changed) -> None:
+        value = event.value.strip().lower()
+        feedback = self.query_one("#pattern-feedback", Static)
+        if not value:
+            feedback.update("")
+            return
+        problem = validate_mx_pattern(value)
+        feedback.update(Text(f"✗ {problem}", style="red") if problem else Text("✓ Enter adds it", style="green"))
+
+    @on(Input.Submitted, "#add-pattern")
+    def _pattern_submitted(self, event: Input.Submitted) -> None:
+        value = normalise_mx_host(event.value) if not event.value.strip().startswith("*.") else event.value.strip()
+        value = value.lower()
+        problem = validate_mx_pattern(value)
+        feedback = self.query_one("#pattern-feedback", Static)
+        if problem:
+            feedback.update(Text(f"✗ {problem}", style="red"))
+            return
+        if value in self.patterns:
+            feedback.update(Text(f"{value} is already in the list", style="yellow"))
+            return
+        self.patterns.append(value)
+        self.edited = True
+        event.input.value = ""
+        feedback.update(Text(f"added {value}", style="green"))
+        self.render_patterns()
+
+    def _highlighted_pattern(self) -> int | None:
+        index = self.query_one("#patterns", OptionList).highlighted
+        if index is None or index >= len(self.patterns):
+            return None
+        return index
+
+    def action_add_pattern(self) -> None:
+        self.query_one("#add-pattern", Input).focus()
+
+    def action_remove_pattern(self) -> None:
+        index = self._highlighted_pattern()
+        if index is None:
+            return
+        self.patterns.pop(index)
+        self.edited = True
+        self.render_patterns()
+
+    def action_wildcard(self) -> None:
+        """mx1.example.com -> *.example.com: one pattern for every MX of that parent."""
+        index = self._highlighted_pattern()
+        if index is None:
+            return
+        pattern = self.patterns[index]
+        if pattern.startswith("*."):
+            return
+        parent = pattern.partition(".")[2]
+        wildcard = f"*.{parent}"
+        if validate_mx_pattern(wildcard):
+            self.notify(f"{pattern} has no parent to wildcard", severity="warning", markup=False)
+            return
+        self.patterns[index] = wildcard
+        # Drop the exact names the wildcard now covers, keeping the list short.
+        self.patterns = [p for i, p in enumerate(self.patterns) if i == index or p != wildcard]
+        self.edited = True
+        self.render_patterns()
+
+    def action_use_dns(self) -> None:
+        if self.wizard.mx_hosts:
+            self.patterns = list(self.wizard.mx_hosts)
+            self.edited = True
+            self.render_patterns()
+
+    @on(RadioSet.Changed, "#mode")
+    def _mode_changed(self, event: RadioSet.Changed) -> None:
+        self.mode = "enforce" if event.pressed.id == "mode-enforce" else "testing"
+        self.max_age = DEFAULT_MAX_AGE[self.mode]
+        select = self.query_one("#max-age", Select)
+        select.set_options(self._preset_options())
+        select.value = self.max_age
+        self.refresh_derived()
+
+    @on(Select.Changed, "#max-age")
+    def _max_age_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, int):
+            self.max_age = event.value
+            self.refresh_derived()
+
+    # ------------------------------------------------------------------ accept
+
+    def accept(self) -> bool:
+        findings = self.findings()
+        if not self.patterns or has_errors(findings):
+            self.notify("fix the problems listed first", severity="error", markup=False)
+            return False
+        policy = self.policy()
+        parsed = parse_policy(policy.to_text())
+        if not parsed.valid:
+            self.notify(parsed.findings[0].render(), severity="error", markup=False)
+            return False
+        state = self.wizard.state
+        now = self.wizard.clock()
+        had_policy = state.policy is not None
+        new_id = record_policy(state, policy, now)
+        if new_id and had_policy:
+            for step in (2, 3):
+                if state.steps[step].status != "not-started":
+                    set_step(
+                        state, step, "waiting", now, detail="the policy changed: publish the new file, then the id"
+                    )
+        advice = [f for f in findings + policy_advice(policy) if f.severity == "warning"]
+        set_step(state, 1, "warning" if advice else "verified", now, detail=f"{policy.mode}, {len(self.patterns)} MX")
+        self.wizard.save()
+        return True

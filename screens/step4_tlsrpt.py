@@ -1,0 +1,138 @@
+"""Step 4: the TLSRPT record (RFC 8460), so senders report TLS failures to you.
+
+The rua input is validated by wizard.records.validate_rua_uri as the user types.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from screens.base import LiveStepScreen
+from screens.widgets import CopyableValue, FindingsList, PollPanel
+from wizard.generate import DEFAULT_TTL, quote_txt
+from wizard.records import TlsRptRecord, validate_rua_uri
+
+
+class TlsRptStep(LiveStepScreen):
+    """Publish `_smtp._tls.<domain> TXT "v=TLSRPTv1; rua=..."`."""
+
+    STEP = 4
+    TITLE_TEXT = "TLS reporting (TLSRPT)"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add_rua", "Add address"),
+        Binding("d", "remove_rua", "Remove"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rua: list[str] = list(self.wizard.state.rua)
+
+    def compose_body(self) -> ComposeResult:
+        domain = self.wizard.domain
+        assert domain is not None
+        yield Static(
+            Text(
+                "Senders that use MTA-STS send a daily report of TLS successes and failures to these "
+                "addresses. Step 6 reads them to tell when enforce is safe."
+            ),
+            classes="intro",
+        )
+        yield Label("Report addresses (mailto: or https:):")
+        yield OptionList(id="rua-list")
+        yield Input(placeholder=f"mailto:tlsrpt@{domain.ascii}", id="rua-input")
+        yield Static("", id="rua-feedback")
+        yield CopyableValue("Zone-file line", "", f"_smtp._tls.{domain.ascii}.zone", id="zone-line")
+        yield CopyableValue("Value (name _smtp._tls, type TXT)", "", "value.txt", id="record-value")
+        yield Label("Live check:")
+        yield PollPanel(self.STEP, id="poll")
+        yield FindingsList(id="findings", empty="")
+
+    def on_mount(self) -> None:
+        self.render_rua()
+        self.show_latest()
+        if not self.rua:
+            self.query_one("#rua-input", Input).focus()
+
+    def render_rua(self) -> None:
+        domain = self.wizard.domain
+        assert domain is not None
+        box = self.query_one("#rua-list", OptionList)
+        box.clear_options()
+        if self.rua:
+            box.add_options([Option(Text(uri), id=uri) for uri in self.rua])
+        else:
+            box.add_option(Option(Text("(none yet: type one below and press Enter)", style="dim"), disabled=True))
+        value = TlsRptRecord(tuple(self.rua)).to_text() if self.rua else ""
+        zone = f"{domain.tlsrpt_name}. {DEFAULT_TTL} IN TXT {quote_txt(value)}" if value else ""
+        self.query_one("#zone-line", CopyableValue).set_value(zone or "(add a report address first)")
+        self.query_one("#record-value", CopyableValue).set_value(value or "(add a report address first)")
+
+    @on(Input.Changed, "#rua-input")
+    def _typed(self, event: Input.Changed) -> None:
+        value = event.value.strip()
+        feedback = self.query_one("#rua-feedback", Static)
+        if not value:
+            feedback.update("")
+            return
+        problem = validate_rua_uri(value)
+        feedback.update(Text(f"✗ {problem}", style="red") if problem else Text("✓ Enter adds it", style="green"))
+
+    @on(Input.Submitted, "#rua-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        feedback = self.query_one("#rua-feedback", Static)
+        problem = validate_rua_uri(value)
+        if problem:
+            feedback.update(Text(f"✗ {problem}", style="red"))
+            return
+        if value not in self.rua:
+            self.rua.append(value)
+            self._store()
+        event.input.value = ""
+        feedback.update(Text(f"added {value}", style="green"))
+        self.render_rua()
+        self.set_focus(None)
+
+    def _store(self) -> None:
+        state = self.wizard.state
+        if state.rua != self.rua:
+            state.rua = list(self.rua)
+            if state.steps[4].status in ("verified", "warning"):
+                self.wizard.set_status(4, "waiting", "the report addresses changed: publish the new record")
+            self.wizard.save()
+
+    def action_add_rua(self) -> None:
+        self.query_one("#rua-input", Input).focus()
+
+    def action_remove_rua(self) -> None:
+        index = self.query_one("#rua-list", OptionList).highlighted
+        if index is None or index >= len(self.rua):
+            return
+        self.rua.pop(index)
+        self._store()
+        self.render_rua()
+
+    def ready_to_check(self) -> bool:
+        if not self.rua:
+            self.notify("add at least one report address first", severity="error")
+            return False
+        self._store()
+        return True
+
+    def accept(self) -> bool:
+        """TLSRPT is optional (a missing record is a warning), so Next works without addresses."""
+        self._store()
+        return True
+
+    def show_latest(self) -> None:
+        attempts = self.wizard.attempts.get(self.STEP)
+        if attempts:
+            self.query_one("#findings", FindingsList).show(attempts[-1].findings)
+            self.query_one("#poll", PollPanel).refresh_poll()

@@ -1,0 +1,181 @@
+"""Widgets the step screens share: a copyable value, a findings list, a poll panel, a save dialog.
+
+They render what the App and wizard/ computed; none of them decides anything about MTA-STS.
+Generated text is always shown through `rich.text.Text` (never markup), so a record value
+containing `[` cannot be mistaken for styling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from screens.clipboard import SaveError, copy_text, save_text
+from wizard.findings import Finding
+
+if TYPE_CHECKING:
+    from screens.app import PollState
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "cyan"}
+SEVERITY_MARK = {"error": "✗", "warning": "!", "info": "i"}
+
+
+class SaveDialog(ModalScreen[Path | None]):
+    """Ask for a file name and write the value there (the fallback when no clipboard works)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_none", "Cancel")]
+
+    def __init__(self, text: str, suggested: str) -> None:
+        super().__init__()
+        self.text = text
+        self.suggested = suggested
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="save-dialog", classes="dialog"):
+            yield Label("Save to file (Enter to write, Escape to cancel):")
+            yield Input(self.suggested, id="save-path")
+            yield Static("", id="save-error", classes="error-line")
+
+    @on(Input.Submitted, "#save-path")
+    def _write(self, event: Input.Submitted) -> None:
+        try:
+            path = save_text(Path(event.value.strip() or self.suggested), self.text)
+        except SaveError as exc:
+            self.query_one("#save-error", Static).update(Text(str(exc)))
+            return
+        self.dismiss(path)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class CopyableValue(Vertical, can_focus=True):
+    """One generated value shown in full, with Copy and Save actions (keys c and s when focused)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("c", "copy", "Copy"), Binding("s", "save", "Save to file")]
+
+    def __init__(self, title: str, value: str, filename: str, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes="copyable")
+        self.title = title
+        self.value = value
+        self.filename = filename
+
+    def compose(self) -> ComposeResult:
+        yield Label(Text(self.title), classes="copy-title")
+        yield Static(Text(self.value), classes="copy-value")
+        with Horizontal(classes="copy-buttons"):
+            yield Button("Copy", classes="copy-button", compact=True)
+            yield Button("Save…", classes="save-button", compact=True)
+
+    def set_value(self, value: str) -> None:
+        """Show a new value (e.g. the policy preview after an edit)."""
+        self.value = value
+        if self.is_mounted:
+            self.query_one(".copy-value", Static).update(Text(value))
+
+    @on(Button.Pressed, ".copy-button")
+    def _copy_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_copy()
+
+    @on(Button.Pressed, ".save-button")
+    def _save_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_save()
+
+    def action_copy(self) -> None:
+        how = copy_text(self.app, self.value)
+        self.app.notify(f"{self.title}: {how}", markup=False, title="Copy")
+
+    def action_save(self) -> None:
+        def done(path: Path | None) -> None:
+            if path is not None:
+                self.app.notify(f"{self.title} saved to {path}", markup=False, title="Saved")
+
+        self.app.push_screen(SaveDialog(self.value, self.filename), done)
+
+
+def render_findings(findings: Sequence[Finding], *, empty: str = "No problems found.") -> Text:
+    """Findings as coloured lines: mark, code, message, then the fix indented."""
+    if not findings:
+        return Text(empty, style="green")
+    out = Text()
+    for i, item in enumerate(findings):
+        if i:
+            out.append("\n")
+        out.append(f"{SEVERITY_MARK.get(item.severity, '?')} {item.severity} ", SEVERITY_STYLE.get(item.severity, ""))
+        out.append(item.code, "bold")
+        where = f" [{item.address}]" if item.address else ""
+        out.append(f"{where}: {item.message}")
+        if item.fix:
+            out.append("\n    fix: ", "dim")
+            out.append(item.fix)
+    return out
+
+
+class FindingsList(Static):
+    """A list of findings with their fixes."""
+
+    def __init__(self, findings: Sequence[Finding] = (), *, empty: str = "No problems found.", id: str | None = None):
+        super().__init__(render_findings(findings, empty=empty), id=id, classes="findings")
+        self.empty = empty
+
+    def show(self, findings: Sequence[Finding]) -> None:
+        self.update(render_findings(findings, empty=self.empty))
+
+
+def format_clock(moment: datetime) -> str:
+    return moment.strftime("%H:%M:%S")
+
+
+class PollPanel(Static):
+    """The live-verification state of one step: countdown, and what each attempt found.
+
+    The App owns the poll (it must survive navigation); this widget only reads it once a
+    second, so a slow check never blocks the countdown and keys keep working.
+    """
+
+    def __init__(self, step: int, *, id: str | None = None) -> None:
+        super().__init__("", id=id, classes="poll")
+        self.step = step
+
+    def on_mount(self) -> None:
+        self.refresh_poll()
+        self.set_interval(1.0, self.refresh_poll)
+
+    def refresh_poll(self) -> None:
+        poll: PollState | None = getattr(self.app, "polls", {}).get(self.step)
+        attempts = getattr(self.app, "attempts", {}).get(self.step, [])
+        self.update(render_poll(poll, attempts, self.app.clock_monotonic()))
+
+
+def render_poll(poll: PollState | None, attempts: Iterable, now_monotonic: float) -> Text:
+    """Countdown line plus the last attempts, newest first."""
+    out = Text()
+    if poll is None or not poll.active:
+        out.append("Live check: off. Press p once you have published, to check every few seconds.", "dim")
+    elif poll.running:
+        out.append(f"Checking now (attempt {poll.count})…", "bold")
+    else:
+        left = max(0, round(poll.next_at - now_monotonic))
+        out.append(f"Not seen yet. Next check in {left} s ", "bold yellow")
+        out.append("(x to stop).", "dim")
+    recent = list(attempts)[-4:]
+    for attempt in reversed(recent):
+        out.append("\n")
+        out.append(f"{format_clock(attempt.at)} ", "dim")
+        style = "green" if attempt.status == "verified" else SEVERITY_STYLE.get(attempt.worst, "")
+        out.append(attempt.headline, style)
+        for line in attempt.lines:
+            out.append(f"\n    {line}")
+    return out
