@@ -29,6 +29,7 @@ SMTP_GOOD_2 = "good-2"  # a second server with the good certificate, so the corr
 SMTP_PLAIN = "plain"  # answers SMTP but never offers STARTTLS
 SMTP_CLOSED = "closed"  # an address where nothing listens on port 25
 SMTP_NO_ADDRESS = "no-address"  # the MX host has no A record at all
+SMTP_OLD_TLS = "old-tls"  # the good certificate, but only TLS 1.0 and 1.1
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Site:
     body: str | None = None  # None: the scenario's policy text
     location: str | None = None  # for 3xx answers
     listening: bool = True  # False: the address resolves but nothing listens on 443
+    slow: bool = False  # the body trickles out at a few bytes a second (nginx limit_rate)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class Scenario:
     patterns: tuple[str, ...] | None = None  # None: exactly the MX host names
     sts_cname: str | None = None  # _mta-sts is a CNAME to this name instead of TXT records
     extra_records: tuple[str, ...] = field(default=())  # zone lines; {domain} is substituted
+    served: bool = True  # False: knot has no zone for it and answers REFUSED
+    timeout: float | None = None  # a `--timeout` of its own (slow scenarios); None: the lane's default
 
     @property
     def domain(self) -> str:
@@ -83,6 +87,14 @@ class Scenario:
         return "\n".join(lines) + "\n"
 
 
+def _padded_policy(domain: str, size: int) -> str:
+    """A valid policy over `size` bytes (repeated mx lines), for a body that must stall midway."""
+    lines = ["version: STSv1", "mode: enforce", "max_age: 604800"]
+    while sum(len(x) + 1 for x in lines) < size:
+        lines.append(f"mx: mx{len(lines)}.{domain}")
+    return "\n".join(lines) + "\n"
+
+
 def _codes(*codes: str) -> frozenset[str]:
     return frozenset(codes)
 
@@ -95,6 +107,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("sts-multiple", _codes("sts-txt-multiple"), sts=(GOOD_STS, "v=STSv1; id=20261128T130000;")),
     Scenario("sts-invalid", _codes("sts-txt-invalid"), sts=("v=STSv1; id=not_an-id!;",)),
     Scenario("sts-cname", _codes(), sts=(), sts_cname="_mta-sts.good.test."),
+    Scenario("sts-wrong-place", _codes("sts-txt-wrong-place"), extra_records=(f'@ IN TXT "{GOOD_STS}"',)),
+    # DNS itself.
+    Scenario("not-served", _codes("dns-lookup-failed"), served=False),
+    Scenario("null-mx", _codes("mx-missing"), mx=(), extra_records=("@ IN MX 0 .",), patterns=("mx1.{domain}",)),
     # The policy host and its HTTPS answer.
     Scenario("host-unresolvable", _codes("policy-host-unresolvable"), sites=()),
     Scenario("connect-refused", _codes("policy-connect-failed"), sites=(Site(listening=False),)),
@@ -126,6 +142,12 @@ SCENARIOS: tuple[Scenario, ...] = (
             ),
         ),
     ),
+    Scenario(
+        "policy-timeout",
+        _codes("policy-timeout"),
+        sites=(Site(slow=True, body=_padded_policy("policy-timeout.test", 4096)),),
+        timeout=1.5,
+    ),
     Scenario("mode-testing", _codes("policy-mode-testing"), mode="testing"),
     Scenario("max-age-short", _codes("policy-max-age-short"), max_age=86400),
     # MX coverage against the served policy.
@@ -141,6 +163,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("mx-expired", _codes("mx-tls-expired"), mx=(Mx("mx1"), Mx("mx2", CERT_EXPIRED, 20))),
     Scenario("mx-expiring", _codes("mx-tls-expiring"), mx=(Mx("mx1"), Mx("mx2", CERT_EXPIRING, 20))),
     Scenario("mx-self-signed", _codes("mx-tls-untrusted"), mx=(Mx("mx1"), Mx("mx2", CERT_SELF_SIGNED, 20))),
+    Scenario("mx-old-tls", _codes("mx-tls-protocol"), mx=(Mx("mx1"), Mx("mx2", SMTP_OLD_TLS, 20))),
     Scenario(
         "dane",
         _codes("dane-tlsa-present"),

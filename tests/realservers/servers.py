@@ -31,8 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.realservers import scenarios as sc
-from tests.realservers.certs import PemPair, TestCA
+from . import scenarios as sc
+from .certs import PemPair, TestCA
 
 SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/local/sbin"])
 BINARIES = ("knotd", "nginx", "postfix")
@@ -182,9 +182,10 @@ def write_knot(root: Path, scenarios: tuple[sc.Scenario, ...], plan: AddressPlan
     base = root / "knot"
     for sub in ("run", "db", "zones"):
         (base / sub).mkdir(parents=True, exist_ok=True)
-    for s in scenarios:
+    served = [s for s in scenarios if s.served]
+    for s in served:
         (base / "zones" / f"{s.domain}.zone").write_text(zone_text(s, plan))
-    zones = "".join(f"  - domain: {s.domain}\n" for s in scenarios)
+    zones = "".join(f"  - domain: {s.domain}\n" for s in served)
     conf = base / "knot.conf"
     conf.write_text(
         f"""server:
@@ -230,6 +231,8 @@ def _policy_site_block(s: sc.Scenario, index: int, site: sc.Site, address: str, 
         body = www / f"{s.name}-{index}.txt"
         body.write_text(site.body if site.body is not None else s.policy_text())
         answer = f"types {{ }}\n            default_type {site.content_type};\n            alias {body};"
+        if site.slow:  # headers and the first KiB at once, then 8 bytes a second: a body that stalls
+            answer += "\n            limit_rate_after 1k;\n            limit_rate 8;\n            sendfile off;"
     return f"""
     server {{
         listen {address}:443 ssl;
@@ -349,7 +352,9 @@ def write_postfix(root: Path, scenarios: tuple[sc.Scenario, ...], plan: AddressP
         if kind == sc.SMTP_PLAIN:
             options.append("-o smtpd_tls_security_level=none")
         else:
-            variant = sc.CERT_GOOD if kind == sc.SMTP_GOOD_2 else kind
+            variant = sc.CERT_GOOD if kind in (sc.SMTP_GOOD_2, sc.SMTP_OLD_TLS) else kind
+            if kind == sc.SMTP_OLD_TLS:  # OpenSSL 3 needs security level 0 for TLS 1.0/1.1
+                options += ["-o smtpd_tls_protocols=<=TLSv1.1", "-o tls_medium_cipherlist=DEFAULT:@SECLEVEL=0"]
             pems = _issue(ca, base / "certs", kind, variant, hosts, wrong="mail.elsewhere.test")
             options += [
                 "-o smtpd_tls_security_level=may",
@@ -526,7 +531,7 @@ def start(root: Path, scenarios: tuple[sc.Scenario, ...] = sc.SCENARIOS, seed: i
             [nginx_bin, "-p", str(root / "nginx"), "-c", str(nginx_conf), "-e", str(root / "nginx/logs/error.log")],
         )
         _start_postfix(root, postfix_conf)
-        domains = [s.domain for s in scenarios]
+        domains = [s.domain for s in scenarios if s.served]
         _wait("knotd", lambda: _dns_ready(world.nameserver, domains), deadline, root / "knot" / "knot.log", knot)
         for key, address in plan.allocated.items():
             if key.startswith("site:") and _site_listens(scenarios, key):
@@ -544,7 +549,8 @@ def start(root: Path, scenarios: tuple[sc.Scenario, ...] = sc.SCENARIOS, seed: i
 
 def _site_listens(scenarios: tuple[sc.Scenario, ...], key: str) -> bool:
     _, name, index = key.split(":")
-    return sc.BY_NAME[name].sites[int(index)].listening if name in sc.BY_NAME else True
+    by_name = {s.name: s for s in scenarios}
+    return by_name[name].sites[int(index)].listening
 
 
 def _start_postfix(root: Path, conf: Path) -> None:
