@@ -97,24 +97,34 @@ def _sniff(head: bytes) -> str:
 
 def iter_candidates(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate]:
     """Every report candidate under `paths`, in a stable order, recursing into folders."""
+    visited: set[str] = set()
     for raw in paths:
         path = Path(raw)
         try:
             if path.is_dir():
-                yield from _folder(path)
-            elif path.exists():
+                yield from _folder(path, visited)
+            elif path.is_file():
                 yield from _file(path)
+            elif path.exists():
+                yield Candidate(str(path), reason=_NOT_REGULAR)
             else:
                 yield Candidate(str(path), reason="no such file or folder")
         except OSError as exc:
             yield Candidate(str(path), reason=f"cannot be read ({exc_text(exc)})")
 
 
+_NOT_REGULAR = "is not a regular file or folder (a dangling link, device or pipe); ignored"
+
+
 def _is_maildir(path: Path) -> bool:
     return (path / "cur").is_dir() and (path / "new").is_dir()
 
 
-def _folder(path: Path) -> Iterator[Candidate]:
+def _folder(path: Path, visited: set[str]) -> Iterator[Candidate]:
+    real = os.path.realpath(path)
+    if real in visited:
+        return  # a symlink loop, or the same folder given twice
+    visited.add(real)
     if _is_maildir(path):
         yield from _maildir(path)
         return
@@ -126,10 +136,12 @@ def _folder(path: Path) -> Iterator[Candidate]:
     for entry in entries:
         child = Path(entry.path)
         try:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _folder(child)
+            if entry.is_dir():
+                yield from _folder(child, visited)
             elif entry.is_file():
                 yield from _file(child)
+            else:
+                yield Candidate(str(child), reason=_NOT_REGULAR)
         except OSError as exc:
             yield Candidate(str(child), reason=f"cannot be read ({exc_text(exc)})")
 
@@ -335,7 +347,7 @@ def import_paths(
                 done += 1
                 if done >= commit_every:
                     break
-        if progress:
+        if progress and done:
             progress(outcome)
         if done < commit_every:
             return outcome
