@@ -124,6 +124,19 @@ def test_two_changes_in_the_same_second_still_get_distinct_ids() -> None:
     assert len(set(ids)) == 2 and all(is_valid_id(i) for i in ids)
 
 
+def test_step_6_records_the_id_it_planned_for_an_ordered_update() -> None:
+    state = new_state("example.com", T0)
+    record_policy(state, TESTING, T0)
+    enforce = PolicyFile("enforce", 1209600, ("mail.example.com",))
+    planned = policy_id_for(state, enforce, T0 + 14 * DAY)  # saved in pending_change.new_id
+    # The user publishes the body, then the TXT record, a day later.
+    assert record_policy(state, enforce, T0 + 15 * DAY, policy_id=planned) is True
+    assert state.policy_id == planned and state.id_history[-1].created_at == T0 + 15 * DAY
+    with pytest.raises(ValueError, match="cannot be the new id"):
+        record_policy(state, TESTING, T0 + 16 * DAY, policy_id="bad-id")
+    assert state.policy_id == planned
+
+
 def test_mode_history_stamps_each_switch_and_extends_the_same_policy() -> None:
     state = new_state("example.com", T0)
     record_served(state, "testing", 86400, "a1", T0)
@@ -140,6 +153,8 @@ def test_mode_history_stamps_each_switch_and_extends_the_same_policy() -> None:
     assert history.served[0].last_served_at == T0 + 14 * DAY
     assert history.current is history.served[-1]
     assert largest_max_age(state) == 1209600
+    with pytest.raises(ValueError, match="not a policy mode"):
+        record_served(state, "report", 86400, "a4", T0)
 
 
 def test_removal_waits_for_the_last_non_none_policy_plus_the_largest_max_age() -> None:

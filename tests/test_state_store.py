@@ -16,6 +16,7 @@ from wizard.state import (
     LockedError,
     NewerSchemaError,
     ReadOnlyError,
+    StateError,
     StateFormatError,
     StateStore,
     first_unverified_step,
@@ -287,3 +288,12 @@ def test_list_domains_gives_step_and_mode_of_each(tmp_path: Path) -> None:
         ("b.example", 4, "TLSRPT TXT", "testing"),
         ("c.example", 6, "monitor and enforce", "enforce"),
     ]
+
+
+def test_an_unusable_state_dir_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("I am a file")
+    store = StateStore(not_a_dir)
+    with pytest.raises(StateError, match=r"^could not lock .*file/progress/example\.com\.lock: .*--state-dir\)$"):
+        store.open(DOMAIN)
+    assert store.list_domains() == []

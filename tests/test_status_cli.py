@@ -185,3 +185,10 @@ def test_state_dir_comes_from_the_environment_through_the_real_console_script(tm
     )
     assert proc.returncode == 0, proc.stderr
     assert [d["domain"] for d in json.loads(proc.stdout)["domains"]] == ["example.com", "xn--bcher-kva.example"]
+
+
+def test_a_state_dir_that_is_a_file_exits_2_with_one_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / "progress").write_text("not a folder")
+    code, out, err = run(["status", "example.com", "--state-dir", str(tmp_path)], capsys)
+    assert code == 2 and out == ""
+    assert len(err.splitlines()) == 1 and err.startswith("mta-sts-wizard: could not read ")

@@ -21,6 +21,7 @@ from wizard.state import (
     STEP_NAMES,
     DomainState,
     NewerSchemaError,
+    StateError,
     StateStore,
     first_unverified_step,
     removal_safe_at,
@@ -170,13 +171,21 @@ def _normalise(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     root = state_dir(args.state_dir)
     store = StateStore(root)
-    if args.domain is not None:
-        return _one(store, _normalise(args.domain), as_json=args.json)
+    try:
+        if args.domain is not None:
+            return _one(store, _normalise(args.domain), as_json=args.json)
+        return _all(store, as_json=args.json)
+    except StateError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _all(store: StateStore, *, as_json: bool) -> int:
+    root = store.root
     summaries = store.list_domains()
     for s in summaries:
         for message in s.messages:
             sys.stderr.write(f"{PROG}: {message}\n")
-    if args.json:
+    if as_json:
         doc = {
             "version": 1,
             "state_dir": str(root),

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from wizard.findings import Finding
 from wizard.state.model import (
     DONE_STATUSES,
+    MODES,
     STEP_NAMES,
     STEP_STATUSES,
     STEPS,
@@ -97,17 +98,29 @@ def policy_id_for(state: DomainState, policy: PolicyLike, now: datetime | None =
     return new_policy_id(now=_now(now), previous=state.policy_id)
 
 
-def record_policy(state: DomainState, policy: PolicyLike, now: datetime | None = None) -> bool:
+def record_policy(
+    state: DomainState, policy: PolicyLike, now: datetime | None = None, *, policy_id: str | None = None
+) -> bool:
     """Save a generated policy; regenerate the id only when the policy text changed.
 
     Returns True when a new id was made (the TXT record must then be republished,
     after the new body is served: RFC 8461 §8.1). The previous id is kept in
-    `id_history` with the time it was retired.
+    `id_history` with the time it was retired. Step 6 passes `policy_id` (the id it
+    planned with `policy_id_for` and saved in `pending_change.new_id`) so the id the
+    user published is the one recorded; it is used only when the text changed.
     """
     moment = _now(now)
-    new_id = policy_id_for(state, policy, moment)
-    if new_id == state.policy_id and state.policy is not None:
+    unchanged = state.policy is not None and state.policy_id and state.policy.text == policy.to_text()
+    if unchanged:
         return False
+    if policy_id is not None:
+        from wizard.ids import is_valid_id
+
+        if not is_valid_id(policy_id) or policy_id == state.policy_id:
+            raise ValueError(f"{policy_id!r} cannot be the new id: it must be 1-32 letters/digits and differ")
+        new_id = policy_id
+    else:
+        new_id = policy_id_for(state, policy, moment)
     saved = SavedPolicy.from_policy(policy, moment)
     for entry in state.id_history:
         if entry.retired_at is None:
@@ -131,6 +144,8 @@ def record_served(
     The same policy seen again extends its entry; a different one closes the previous
     entry at `now` and opens a new one. Switching mode stamps the mode's start time.
     """
+    if mode not in MODES:
+        raise ValueError(f"{mode!r} is not a policy mode ({', '.join(MODES)})")
     moment = _now(now)
     history = state.mode_history
     current = history.current

@@ -25,7 +25,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -55,6 +55,21 @@ class LockedError(StateError):
 
 class NewerSchemaError(StateError):
     """The file comes from a newer program and cannot even be read by this one."""
+
+
+@contextlib.contextmanager
+def disk_errors(action: str, where: Path) -> Iterator[None]:
+    """Turn an OS error (permissions, full disk, a file where a folder should be) into one line."""
+    try:
+        yield
+    except StateError:
+        raise
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise StateError(
+            f"could not {action} {where}: {reason}; check the folder's permissions and free space "
+            "(or choose another with --state-dir)"
+        ) from None
 
 
 class _Damaged(Exception):
@@ -195,7 +210,9 @@ class StateStore:
         if not self.dir.is_dir():
             return []
         names = set()
-        for entry in self.dir.iterdir():
+        with disk_errors("list", self.dir):
+            entries = list(self.dir.iterdir())
+        for entry in entries:
             for suffix in (".json", ".json.bak"):
                 if entry.name.endswith(suffix) and not entry.name.startswith("."):
                     name = entry.name[: -len(suffix)]
@@ -206,7 +223,12 @@ class StateStore:
     # ------------------------------------------------------------ reading
 
     def _parse(self, path: Path, domain: str) -> tuple[DomainState, bool]:
-        raw = path.read_bytes()  # FileNotFoundError passes through
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise StateError(f"could not read {path}: {exc.strerror or exc}; check its permissions") from None
         if not raw.strip():
             raise _Damaged("the file is empty")
         try:
@@ -261,7 +283,8 @@ class StateStore:
         except _Damaged as exc:
             problem = f"the progress file {main} is damaged ({exc})"
             if repair:
-                problem += f"; moved it aside to {self._move_aside(main).name}"
+                with disk_errors("move aside", main):
+                    problem += f"; moved it aside to {self._move_aside(main).name}"
         try:
             state, newer = self._parse(bak, domain)
         except FileNotFoundError:
@@ -271,12 +294,14 @@ class StateStore:
         except _Damaged as exc:
             note = f"{problem}; the backup is damaged too ({exc})"
             if repair:
-                note += f"; moved it aside to {self._move_aside(bak).name}"
+                with disk_errors("move aside", bak):
+                    note += f"; moved it aside to {self._move_aside(bak).name}"
             return LoadResult(domain, None, "none", messages=[note + "; starting afresh"])
         saved = state.updated_at.strftime("%Y-%m-%d %H:%M UTC") if state.updated_at else "earlier"
         note = f"{problem}; continuing from the backup saved {saved}"
         if repair and not newer:
-            durable_write(main, bak.read_bytes())
+            with disk_errors("restore the backup to", main):
+                durable_write(main, bak.read_bytes())
         return LoadResult(domain, state, "backup", newer, [note])
 
     # ------------------------------------------------------------ writing
@@ -297,8 +322,10 @@ class StateStore:
         state.schema_version = SCHEMA_VERSION
         state.created_at = state.created_at or moment
         state.updated_at = moment
-        self.dir.mkdir(parents=True, exist_ok=True)
-        durable_write(self.path_for(state.domain), encode_state(state), backup=self.backup_for(state.domain))
+        path = self.path_for(state.domain)
+        with disk_errors("save progress to", path):
+            self.dir.mkdir(parents=True, exist_ok=True)
+            durable_write(path, encode_state(state), backup=self.backup_for(state.domain))
 
     def remove_stale_temps(self, domain: str) -> int:
         """Delete temp files a killed writer left behind (call only under the lock)."""
@@ -319,7 +346,9 @@ class StateStore:
         """
         check_name(domain)
         lock = self.lock_for(domain)
-        if lock.try_acquire():
+        with disk_errors("lock", lock.path):
+            acquired = lock.try_acquire()
+        if acquired:
             try:
                 self.remove_stale_temps(domain)
                 result = self.read(domain, repair=True)
@@ -349,7 +378,9 @@ class StateStore:
         others in the meantime is lost.
         """
         lock = self.lock_for(domain)
-        if not lock.acquire(timeout):
+        with disk_errors("lock", lock.path):
+            acquired = lock.acquire(timeout)
+        if not acquired:
             raise LockedError(locked_message(domain, lock.holder_pid()))
         try:
             self.remove_stale_temps(domain)
@@ -502,7 +533,9 @@ class DomainSession:
         if self.newer:
             return False
         lock = self.store.lock_for(self.domain)
-        if not lock.try_acquire():
+        with disk_errors("lock", lock.path):
+            acquired = lock.try_acquire()
+        if not acquired:
             self.holder_pid = lock.holder_pid()
             return False
         try:
