@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import functools
 import ssl
+import warnings
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -123,7 +124,9 @@ def describing_context() -> ssl.SSLContext:
 
 
 def _allow_legacy(ctx: ssl.SSLContext) -> None:
-    ctx.minimum_version = ssl.TLSVersion.TLSv1
+    with warnings.catch_warnings():  # deliberately old: we must see TLS 1.0/1.1 servers to report them
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
     with contextlib.suppress(ssl.SSLError):  # a TLS library without security levels keeps its default
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
 

@@ -266,7 +266,7 @@ async def probe_sts_txt(domain: str, options: CheckOptions, *, ctx: _Context | N
     name = f"_mta-sts.{domain}"
     misplaced = (domain, f"_mta_sts.{domain}", f"_mta-sts.mta-sts.{domain}")
     lookups = [c.dns.query(name, "TXT"), *(c.dns.query(n, "TXT") for n in misplaced)]
-    auth_task = _authoritative(c, name, "TXT")
+    auth_task = _authoritative(c, domain, name, "TXT")
     results, auth = await asyncio.gather(asyncio.gather(*lookups), auth_task)
     res, others = results[0], results[1:]
     probe = StsTxtProbe(name=name, resolver=res, authoritative=auth)
@@ -301,7 +301,7 @@ async def probe_tlsrpt(domain: str, options: CheckOptions, *, ctx: _Context | No
     wrong_name = f"_smtp._tcp.{domain}"
     (res, wrong), auth = await asyncio.gather(
         asyncio.gather(c.dns.query(name, "TXT"), c.dns.query(wrong_name, "TXT")),
-        _authoritative(c, name, "TXT"),
+        _authoritative(c, domain, name, "TXT"),
     )
     probe = TlsRptProbe(name=name, resolver=res, authoritative=auth)
     if res.failed:
@@ -322,10 +322,12 @@ async def probe_tlsrpt(domain: str, options: CheckOptions, *, ctx: _Context | No
     return probe
 
 
-async def _authoritative(c: _Context, name: str, rdtype: str) -> AuthoritativeView | None:
+async def _authoritative(c: _Context, domain: str, name: str, rdtype: str) -> AuthoritativeView | None:
     if not c.options.authoritative:
         return None
-    zone = await c.zone(name)
+    # The zone of the policy domain: `_mta-sts`/`_smtp._tls` are almost never zones of their own,
+    # and asking about the domain lets both records share one lookup.
+    zone = await c.zone(domain)
     return await c.dns.authoritative(name, rdtype, zone)
 
 

@@ -253,10 +253,21 @@ async def _connect_error_findings(
         return [_connect_failed(host, address, subject, f"the TLS handshake failed ({reason}); is it HTTPS at all?")]
     if isinstance(exc, httpx.RemoteProtocolError):
         return [_connect_failed(host, address, subject, f"the server did not speak HTTP ({exc})")]
-    text = str(exc) or type(exc).__name__
-    if "refused" in text.lower() or isinstance(exc.__cause__, ConnectionRefusedError):
-        text = "connection refused on port 443"
-    return [_connect_failed(host, address, subject, text)]
+    return [_connect_failed(host, address, subject, _os_reason(exc, port))]
+
+
+def _os_reason(exc: BaseException, port: int) -> str:
+    """The operating system's reason buried in httpx's wrapping ("All connection attempts failed")."""
+    current: BaseException | None = exc
+    for _ in range(10):
+        if current is None:
+            break
+        if isinstance(current, ConnectionRefusedError):
+            return f"connection refused on port {port} (nothing listens there)"
+        if isinstance(current, OSError) and current.strerror:
+            return f"{current.strerror} (port {port})"
+        current = current.__cause__ or current.__context__
+    return str(exc) or type(exc).__name__
 
 
 async def describe_leaf(address: str, port: int, host: str, timeout: float) -> CertFacts | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import ssl
 import threading
+import warnings
 from pathlib import Path
 
 import trustme
@@ -46,8 +47,10 @@ class TestPKI:
         chain, keyfile = self.files(kind, names)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         if max_version is not None:
-            ctx.minimum_version = ssl.TLSVersion.TLSv1
-            ctx.maximum_version = max_version
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                ctx.minimum_version = ssl.TLSVersion.TLSv1
+                ctx.maximum_version = max_version
             ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
         ctx.load_cert_chain(str(chain), str(keyfile))
         return ctx
