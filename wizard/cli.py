@@ -14,8 +14,10 @@ from collections.abc import Sequence
 
 from wizard import __version__
 from wizard.commands.common import (
+    EXIT_CANNOT_RUN,
     EXIT_USAGE,
     PROG,
+    CannotRunError,
     OneLineParser,
     UsageError,
     add_network_options,
@@ -67,6 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         sys.stderr.write(f"{PROG}: {exc}\n")
         return EXIT_USAGE
+    except CannotRunError as exc:
+        sys.stderr.write(f"{PROG}: {exc}\n")
+        return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130

@@ -21,6 +21,10 @@ class UsageError(Exception):
     """Bad arguments or input: printed as one line on stderr, exit code 2."""
 
 
+class CannotRunError(Exception):
+    """The checks themselves could not run (no resolver reachable): one line on stderr, exit code 3."""
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse prints usage plus an error; the contract wants a single line."""
 

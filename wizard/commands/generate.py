@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from wizard.commands.common import EXIT_OK, UsageError, add_network_options
+from wizard.commands.common import EXIT_OK, CannotRunError, UsageError, add_network_options, network_settings
 from wizard.domain import DomainError, normalise_domain
 from wizard.generate import RecordSet, build_record_set, render_json, render_table, render_zone
 from wizard.hosting import HostingError
@@ -54,8 +55,37 @@ def record_set_from_args(args: argparse.Namespace, mx: list[str]) -> RecordSet:
     return build_record_set(domain, mx, args.mode, args.max_age, args.rua, args.policy_id)
 
 
+def mx_from_dns(args: argparse.Namespace) -> list[str]:
+    """The domain's MX hosts in preference order, for a policy made without --mx.
+
+    A lookup that cannot run is exit 3; a domain without usable MX records is a
+    usage problem (exit 2) whose one line says why and what to give instead.
+    """
+    import asyncio
+
+    from wizard.engine import CheckOptions, probe_mx
+
+    try:
+        domain = normalise_domain(args.domain).ascii
+    except DomainError as exc:
+        raise UsageError(str(exc)) from None
+    options = CheckOptions.from_settings(network_settings(args), probe_smtp=False, authoritative=False)
+    probe = asyncio.run(probe_mx(domain, options))
+    failed = [f for f in probe.findings if f.code == "dns-lookup-failed"]
+    if failed:
+        raise CannotRunError(f"{failed[0].message}; retry, pass --nameserver, or give the hosts with --mx HOST")
+    if not probe.hosts:
+        reason = probe.findings[0].message if probe.findings else f"{domain} has no MX records"
+        raise UsageError(f"{reason}; give the MX hosts with --mx HOST")
+    print(f"# MX hosts of {domain} from DNS: {', '.join(probe.hosts)}", file=sys.stderr)
+    return list(probe.hosts)
+
+
 def run(args: argparse.Namespace) -> int:
-    rs = record_set_from_args(args, list(dict.fromkeys(args.mx)))
+    mx = list(dict.fromkeys(args.mx))
+    if not mx and args.mode != "none":
+        mx = mx_from_dns(args)
+    rs = record_set_from_args(args, mx)
     try:  # step 2 files are rendered and written before anything is printed
         hosting = hosting_from_args(args, rs.domain.ascii, rs.policy_text)
     except HostingError as exc:
