@@ -95,6 +95,8 @@ def normalise_domain(text: str) -> Domain:
 
 def _suggest(host: str) -> str:
     host = host.strip().rstrip(".").split(":")[0]
+    if not host.isprintable() or any(ch.isspace() for ch in host):
+        return "example.com"  # quoting it would break the one-line message
     if host.startswith("mta-sts."):
         host = host[len("mta-sts.") :]
     return host or "example.com"

@@ -165,5 +165,10 @@ def has_errors(findings: list[Finding] | tuple[Finding, ...]) -> bool:
 
 
 def clip(text: str, limit: int = 60) -> str:
-    """Shorten user text quoted in a message so one finding stays one readable line."""
+    """Shorten user text quoted in a message so one finding stays one readable line.
+
+    Newlines and other non-printing characters are shown escaped (`\\n`), else a
+    pasted value would split the finding over several lines.
+    """
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"

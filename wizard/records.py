@@ -162,7 +162,7 @@ def validate_rua_uri(uri: str) -> str | None:
     """None for a usable `mailto:` or `https:` report URI, else what is wrong and what to write."""
     if uri == "":
         return "an empty report address; write mailto:tlsrpt@example.com or https://..."
-    if any(ch in uri for ch in " \t") or not uri.isascii():
+    if any(ch.isspace() or not ch.isprintable() for ch in uri) or not uri.isascii():
         return f"'{clip(uri)}' contains spaces or non-ASCII characters; percent-encode them"
     if "!" in uri:
         return f"'{clip(uri)}' contains '!', which must be percent-encoded as %21 (there is no size limit syntax)"
