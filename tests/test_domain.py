@@ -98,3 +98,9 @@ def test_too_long_name_is_rejected() -> None:
     typed = ".".join(["a" * 63] * 4) + ".com"
     message = one_line_error(typed)
     assert "253" in message or "not a valid" in message
+
+
+@pytest.mark.parametrize("typed", ["https://a\nb.example/", "me@a\x00b.example", "https://ex\x1bample.com"])
+def test_suggestions_never_quote_control_characters(typed: str) -> None:
+    message = one_line_error(typed)
+    assert message.isprintable()

@@ -409,3 +409,16 @@ def test_tlsrpt_near_miss_is_explained() -> None:
     assert record is None
     assert [f.code for f in findings] == ["tlsrpt-invalid"]
     assert findings[0].subject == TLSRPT_NAME
+
+
+@pytest.mark.parametrize("uri", ["mailto:a\n@example.com", "a\x00@example.com", "https://r.example.com/\x1b", "\n"])
+def test_rua_messages_with_control_characters_stay_one_printable_line(uri: str) -> None:
+    problem = validate_rua_uri(uri)
+    assert problem is not None and problem.isprintable()
+
+
+@pytest.mark.parametrize("value", ["v=STSv2\n; id=a", "v=STSv1; id=a\nb", "v=STSv1; id=a; x=\r\n"])
+def test_sts_messages_quote_newlines_escaped(value: str) -> None:
+    record, findings = parse_sts_record(value)
+    assert record is None
+    assert findings[0].message.isprintable() and findings[0].render().isprintable()
