@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import select
 import signal
 import sys
 import time
@@ -80,7 +81,8 @@ def test_sigkill_during_saves_always_leaves_old_or_new_version(tmp_path: Path) -
             child_saves_forever(store, ready_fd)
         os.close(ready_fd)
         try:
-            assert os.read(read_fd, 1) == b"r", "the child could not open the domain for writing"
+            ready, _, _ = select.select([read_fd], [], [], 10.0)
+            assert ready and os.read(read_fd, 1) == b"r", "the child could not open the domain for writing"
             time.sleep(rng.uniform(0, 0.006))
         finally:
             os.kill(pid, signal.SIGKILL)
