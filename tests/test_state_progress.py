@@ -153,6 +153,7 @@ def test_mode_history_stamps_each_switch_and_extends_the_same_policy() -> None:
     assert history.served[0].last_served_at == T0 + 14 * DAY
     assert history.current is history.served[-1]
     assert largest_max_age(state) == 1209600
+    assert record_served(state, "enforce", 1209600, None, T0 + 22 * DAY).policy_id == ""
     with pytest.raises(ValueError, match="not a policy mode"):
         record_served(state, "report", 86400, "a4", T0)
 

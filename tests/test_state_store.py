@@ -297,3 +297,12 @@ def test_an_unusable_state_dir_is_one_line_not_a_traceback(tmp_path: Path) -> No
     with pytest.raises(StateError, match=r"^could not lock .*file/progress/example\.com\.lock: .*--state-dir\)$"):
         store.open(DOMAIN)
     assert store.list_domains() == []
+
+
+def test_a_state_that_could_not_be_read_back_is_never_written(tmp_path: Path) -> None:
+    store, _, second = saved_twice(tmp_path)
+    with store.open(DOMAIN) as session:
+        session.state.hosting = 42  # type: ignore[assignment]  # a programming error in a caller
+        with pytest.raises(StateFormatError, match="hosting"):
+            session.save()
+    assert store.path_for(DOMAIN).read_bytes() == second

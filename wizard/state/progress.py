@@ -137,9 +137,11 @@ def record_policy(
 
 
 def record_served(
-    state: DomainState, mode: str, max_age: int, policy_id: str, now: datetime | None = None
+    state: DomainState, mode: str, max_age: int, policy_id: str | None, now: datetime | None = None
 ) -> ServedPolicy:
     """Note that a policy was seen served (by a check, or confirmed by the user).
+
+    `policy_id` is the TXT id it was served under ("" or None when unknown).
 
     The same policy seen again extends its entry; a different one closes the previous
     entry at `now` and opens a new one. Switching mode stamps the mode's start time.
@@ -149,6 +151,7 @@ def record_served(
     moment = _now(now)
     history = state.mode_history
     current = history.current
+    policy_id = policy_id or ""
     if current and (current.mode, current.max_age, current.policy_id) == (mode, max_age, policy_id):
         current.last_served_at = max(current.last_served_at, moment)
         return current

@@ -134,8 +134,17 @@ def _fsync_file(path: Path) -> None:
 
 
 def encode_state(state: DomainState) -> bytes:
-    """The file's bytes: indented, key order as in the model, UTF-8, final newline."""
-    return (json.dumps(state.to_json(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    """The file's bytes: indented, key order as in the model, UTF-8, final newline.
+
+    The content is read back before it is written: a state this program could not load
+    again (a None where text belongs, a mode that does not exist) raises StateFormatError
+    here, instead of becoming a "damaged" file that the next run moves aside.
+    """
+    data = state.to_json()
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    check_name(state.domain)
+    DomainState.from_json(json.loads(text))
+    return text.encode("utf-8")
 
 
 @dataclass
