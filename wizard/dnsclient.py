@@ -232,9 +232,9 @@ class DnsClient:
     async def _query_resolver(self, name: str, rdtype: str) -> DnsResult:
         if self.resolver is None:
             return DnsResult(name, rdtype, "noresolver", error=self.setup_error)
-        qname = dns.name.from_text(name)
         async with self._sem:
             try:
+                qname = dns.name.from_text(name)
                 answer = await self.resolver.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
             except dns.resolver.NXDOMAIN as exc:
                 responses = exc.responses()
@@ -268,9 +268,9 @@ class DnsClient:
     async def query_server(self, address: str, port: int, name: str, rdtype: str) -> DnsResult:
         """Ask one server directly, without recursion (UDP, TCP when truncated)."""
         started = time.monotonic()
-        query = dns.message.make_query(name, rdtype)
-        query.flags &= ~dns.flags.RD
         try:
+            query = dns.message.make_query(name, rdtype)
+            query.flags &= ~dns.flags.RD
             async with self._sem:
                 response, _tcp = await dns.asyncquery.udp_with_fallback(query, address, timeout=self.timeout, port=port)
         except (TimeoutError, dns.exception.Timeout):

@@ -245,7 +245,7 @@ def _sorted_addresses(*results: DnsResult) -> tuple[str, ...]:
     for res in results:
         if res.exists:
             out.extend(r for r in res.records if _is_ip(r))
-    return tuple(dict.fromkeys(out))
+    return tuple(sorted(dict.fromkeys(out), key=lambda a: (ipaddress.ip_address(a).version, ipaddress.ip_address(a))))
 
 
 def _is_ip(text: str) -> bool:

@@ -48,6 +48,7 @@ class DnsServer:
     servfail_names: set[str] = field(default_factory=set)
     truncate_names: set[str] = field(default_factory=set)
     queries: list[tuple[str, str, str]] = field(default_factory=list)
+    """(name, TYPE, "udp"|"tcp") of every query answered, for tests."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _udp: asyncio.DatagramTransport | None = None
     _tcp: asyncio.base_events.Server | None = None
@@ -92,13 +93,13 @@ class DnsServer:
     def _exists(self, name: str) -> bool:
         return any(owner == name or owner.endswith("." + name) for owner, _t in self.records)
 
-    def answer(self, query: dns.message.Message) -> dns.message.Message:
+    def answer(self, query: dns.message.Message, transport: str = "udp") -> dns.message.Message:
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
         question = query.question[0]
         qname, qtype = _n(question.name.to_text()), dns.rdatatype.to_text(question.rdtype)
         with self._lock:
-            self.queries.append((qname, qtype, "?"))
+            self.queries.append((qname, qtype, transport))
             if qname in self.servfail_names:
                 response.set_rcode(dns.rcode.SERVFAIL)
                 return response
@@ -147,7 +148,7 @@ class DnsServer:
         qname = _n(query.question[0].name.to_text())
         if self.silent or qname in self.silent_names:
             return None
-        response = self.answer(query)
+        response = self.answer(query, "udp" if udp else "tcp")
         limit = 65535
         if udp:
             limit = max(query.payload, 512) if query.edns >= 0 else 512

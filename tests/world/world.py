@@ -137,6 +137,15 @@ class World:
         self.ensure_zone(name)
         self.dns.set(name, "TXT", [quote_txt(v) for v in values], ttl)
 
+    def stale_resolver(self) -> DnsServer:
+        """A second server holding a snapshot of today's records: a caching resolver that has not
+        caught up. Point CheckOptions.nameservers at it; the NS records still lead to `self.dns`."""
+        stale = self._bind(lambda addr: DnsServer(addr, negative_ttl=self.dns.negative_ttl))
+        with self.dns._lock:
+            stale.zones = set(self.dns.zones)
+            stale.records = {k: list(v) for k, v in self.dns.records.items()}
+        return stale
+
     def silent_dns(self) -> DnsServer:
         """A DNS server that never answers (for 'no resolver reachable')."""
         return self._bind(lambda addr: DnsServer(addr, silent=True))
