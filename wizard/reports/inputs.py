@@ -149,27 +149,32 @@ def _folder(path: Path, visited: set[str]) -> Iterator[Candidate]:
 def _file(path: Path) -> Iterator[Candidate]:
     source = str(path)
     with open(path, "rb") as f:
-        kind = _sniff(f.read(256))
-        f.seek(0)
+        size = os.fstat(f.fileno()).st_size
+        if size <= MAX_REPORT_BYTES:
+            data = f.read()  # one read for the common, small file
+            head = data[:256]
+        else:
+            head = f.read(256)
+        kind = _sniff(head)
         if kind == "empty":
             yield Candidate(source, reason="is empty")
         elif kind in ("gzip", "json"):
-            try:
-                data = read_bounded(f, MAX_REPORT_BYTES, "file")
-            except ReportRejected as exc:
-                yield Candidate(source, reason=str(exc))
+            if size > MAX_REPORT_BYTES or len(data) > MAX_REPORT_BYTES:
+                yield Candidate(
+                    source, reason=f"file is larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB; not imported"
+                )
                 return
             yield Candidate(source, data=data, domain_hint=filename_domain(source))
         elif kind == "email":
-            try:
-                data = read_bounded(f, MAX_MESSAGE_BYTES, "email")
-            except ReportRejected as exc:
-                yield Candidate(source, reason=str(exc))
-                return
+            if size > MAX_REPORT_BYTES:
+                f.seek(0)
+                try:
+                    data = read_bounded(f, MAX_MESSAGE_BYTES, "email")
+                except ReportRejected as exc:
+                    yield Candidate(source, reason=str(exc))
+                    return
             yield from message_candidates(data, source)
-        elif kind == "mbox":
-            pass  # mailbox.mbox opens the file itself, below
-        else:
+        elif kind != "mbox":  # mailbox.mbox opens an mbox itself, below
             yield Candidate(
                 source, reason="is not a TLS report (.json/.json.gz), an email (.eml) or a mailbox; ignored"
             )

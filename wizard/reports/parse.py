@@ -13,10 +13,10 @@ objects). `parse_report` raises only `ReportRejected`.
 
 from __future__ import annotations
 
-import gzip
 import io
 import ipaddress
 import json
+import os
 import re
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -37,7 +37,6 @@ MAX_VALUES = 200_000
 MAX_FIELD_CHARS = 8192
 
 GZIP_MAGIC = b"\x1f\x8b"
-_CHUNK = 1024 * 1024
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
@@ -48,33 +47,52 @@ _DATETIME = re.compile(
 
 def read_bounded(stream: BinaryIO, limit: int = MAX_REPORT_BYTES, what: str = "report") -> bytes:
     """Read at most `limit` bytes; more than that is a rejection, never a big allocation."""
-    data = stream.read(limit + 1)
+    try:
+        size = os.fstat(stream.fileno()).st_size
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        size = limit
+    # read(n) allocates n bytes up front: ask for what the file holds, not the cap, when smaller
+    data = stream.read(min(size, limit) + 1)
+    if len(data) > min(size, limit):
+        data += stream.read(limit + 1 - len(data))
     if len(data) > limit:
         raise ReportRejected(f"{what} is larger than {limit // (1024 * 1024)} MB; not imported")
     return data
 
 
-def gunzip_bounded(data: bytes | BinaryIO, limit: int = MAX_REPORT_BYTES) -> bytes:
-    """Decompress gzip (multi-member too) chunk by chunk, stopping past `limit` bytes of output.
+def gunzip_bounded(data: bytes, limit: int = MAX_REPORT_BYTES) -> bytes:
+    """Decompress gzip (multi-member too), never producing more than `limit` bytes of output.
 
-    A gzip bomb (a few KB expanding to GB) therefore costs at most `limit` bytes of memory.
+    zlib's `max_length` stops inflating at the cap, so a gzip bomb (a few KB expanding to GB)
+    costs at most `limit` bytes of memory; then the report is rejected.
     """
-    fileobj = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
-    out = bytearray()
+    out: list[bytes] = []
+    total = 0
+    rest = data
     try:
-        with gzip.GzipFile(fileobj=fileobj, mode="rb") as gz:
+        while True:
+            inflater = zlib.decompressobj(31)
+            chunk = inflater.decompress(rest, limit + 1 - total)
             while True:
-                chunk = gz.read(min(_CHUNK, limit + 1 - len(out)))
-                if not chunk:
-                    break
-                out += chunk
-                if len(out) > limit:
+                total += len(chunk)
+                out.append(chunk)
+                if total > limit:
                     raise ReportRejected(
                         f"decompresses to more than {limit // (1024 * 1024)} MB (a gzip bomb or not a report)"
                     )
-    except (OSError, EOFError, zlib.error) as exc:
+                if not inflater.unconsumed_tail:
+                    break
+                chunk = inflater.decompress(inflater.unconsumed_tail, limit + 1 - total)
+            if not inflater.eof:
+                raise ReportRejected("damaged gzip data (truncated)")
+            rest = inflater.unused_data
+            if not rest.strip(b"\0"):
+                break  # done; zero padding after the last member is allowed, as gzip(1) does
+            if rest[:2] != GZIP_MAGIC:
+                raise ReportRejected("damaged gzip data (garbage after the compressed report)")
+    except zlib.error as exc:
         raise ReportRejected(f"damaged gzip data ({exc_text(exc)})") from None
-    return bytes(out)
+    return b"".join(out)
 
 
 def exc_text(exc: BaseException) -> str:
