@@ -80,6 +80,8 @@ class DnsResult:
     cnames: tuple[str, ...] = ()
     error: str = ""
     elapsed_ms: int = 0
+    glue: tuple[tuple[str, str], ...] = ()
+    """(name, address) pairs from the additional section (NS answers): saves a round trip."""
 
     @property
     def canonical_name(self) -> str:
@@ -213,6 +215,7 @@ class DnsClient:
             cnames=tuple(chain),
             error=result.error,
             elapsed_ms=elapsed,
+            glue=result.glue,
         )
 
     @property
@@ -261,6 +264,7 @@ class DnsClient:
             rdatas=rdatas,
             ttl=int(answer.rrset.ttl),
             cnames=cnames,
+            glue=_glue(answer.response),
         )
 
     # ---------------------------------------------------------------- authoritative view
@@ -318,13 +322,18 @@ class DnsClient:
         for cand, res in zip(candidates, answers, strict=True):
             if res.status == "ok" and not res.cnames:
                 hosts = tuple(sorted(normalise_name(r.target.to_text()) for r in res.rdatas))
-                return await self._zone_servers(cand, hosts)
+                return await self._zone_servers(cand, hosts, res.glue)
         failed = [r for r in answers if r.failed]
         why = failed[0].describe() if failed else f"no NS records found for {name} or its parents"
         return ZoneServers(zone=None, servers=(), error=why)
 
-    async def _zone_servers(self, zone: str, hosts: tuple[str, ...]) -> ZoneServers:
+    async def _zone_servers(
+        self, zone: str, hosts: tuple[str, ...], glue: tuple[tuple[str, str], ...] = ()
+    ) -> ZoneServers:
         async def addresses(host: str) -> list[tuple[str, str]]:
+            known = [(h, a) for h, a in glue if h == host]
+            if known:
+                return known
             got = await asyncio.gather(self.query(host, "A"), self.query(host, "AAAA"))
             return [(host, a) for res in got for a in res.records]
 
@@ -346,6 +355,16 @@ class DnsClient:
 
         answers = await asyncio.gather(*(ask(h, a) for h, a in zone.servers))
         return AuthoritativeView(name, rdtype, zone.zone, tuple(answers), "")
+
+
+def _glue(response: dns.message.Message | None) -> tuple[tuple[str, str], ...]:
+    if response is None:
+        return ()
+    out = []
+    for rrset in response.additional:
+        if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+            out.extend((normalise_name(rrset.name.to_text()), rd.to_text()) for rd in rrset)
+    return tuple(out)
 
 
 def _chain_names(answer: Any) -> tuple[str, ...]:
