@@ -67,6 +67,8 @@ def normalise_domain(text: str) -> Domain:
         raise DomainError(f"that is an e-mail address; type just the domain after '@', e.g. {_suggest(host)}")
     if any(ch.isspace() for ch in raw):
         raise DomainError("a domain has no spaces; type one domain, e.g. example.com")
+    if not raw.isprintable():
+        raise DomainError("the name contains control characters; type it again, e.g. example.com")
     if "/" in raw or ":" in raw:
         raise DomainError(f"type just the domain name without path or port, e.g. {_suggest(raw.split('/')[0])}")
     name = raw[:-1] if raw.endswith(".") else raw

@@ -23,6 +23,8 @@ def validate_mx_pattern(text: str) -> str | None:
     value = text
     if value == "":
         return "the mx value is empty; write a host name such as mail.example.com"
+    if not value.isprintable():
+        return f"{value!r} contains control characters; write only the host name, e.g. mail.example.com"
     if value != value.strip():
         return f"{value!r} has surrounding spaces; write the host name alone"
     if "," in value or " " in value or "\t" in value:
