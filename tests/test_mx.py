@@ -59,7 +59,8 @@ def test_valid_patterns(value: str) -> None:
         ("a" * 64 + ".example.com", "not a valid host name"),
         (".".join(["a" * 60] * 5), "not a valid host name"),
         ("mail", "single label"),
-        ("mail\n.example.com", "not a valid host name"),
+        ("mail\n.example.com", "control characters"),
+        ("\x00*.", "control characters"),
     ],
 )
 def test_invalid_patterns_say_what_to_write(value: str, hint: str) -> None:
