@@ -126,8 +126,8 @@ class PolicyStep(StepScreen):
         highlighted = patterns.highlighted
         patterns.clear_options()
         patterns.add_options(options)
-        if options and highlighted is not None:
-            patterns.highlighted = min(highlighted, len(options) - 1)
+        if self.patterns:
+            patterns.highlighted = min(highlighted or 0, len(self.patterns) - 1)
         self.refresh_derived()
 
     def refresh_derived(self) -> None:

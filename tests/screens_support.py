@@ -27,10 +27,11 @@ def make_app(
     offline: bool = False,
     poll_seconds: float = 10.0,
     clock: Callable[[], datetime] = fixed_clock,
+    timeout: float = 3.0,
 ) -> WizardApp:
     """A WizardApp on a temp state dir; with `world`, resolving through its DNS and trusting its CA."""
     if world is not None:
-        settings = NetworkSettings((world.dns.address,), world.ca_bundle, 3.0)
+        settings = NetworkSettings((world.dns.address,), world.ca_bundle, timeout)
     else:
         # No world: an unreachable resolver on loopback, so nothing leaves the machine.
         settings = NetworkSettings(("127.0.0.1:9",), None, 1.0)
