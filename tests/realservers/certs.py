@@ -38,7 +38,7 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 
 class TestCA:
-    """A root CA whose certificate is the `--ca-bundle` of the lane."""
+    """A root CA whose certificate is the `--ca-bundle` of the lane (or, for `untrusted`, is not)."""
 
     __test__ = False  # not a pytest class
 
@@ -88,11 +88,13 @@ class TestCA:
         valid_from_days: int = -1,
         valid_days: int = 365,
         self_signed: bool = False,
+        san: bool = True,
     ) -> PemPair:
-        """Write `<label>.crt` (leaf then CA, as servers send it) and `<label>.key`.
+        """Write `<label>.crt` (the leaf; servers do not send the root) and `<label>.key`.
 
         `valid_from_days` is relative to now: an expired certificate is one that started long
         ago and whose `valid_days` have run out. A self-signed one names itself as issuer.
+        Without `san` the name is only in the subject CN, which RFC 6125 matching ignores.
         """
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
@@ -108,23 +110,23 @@ class TestCA:
             .serial_number(x509.random_serial_number())
             .not_valid_before(start)
             .not_valid_after(start + valid_days * DAY)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
                 critical=False,
             )
         )
+        if san:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
+            )
         if not self_signed:
             builder = builder.add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
             )
         cert = builder.sign(signer, hashes.SHA256())
-        chain = cert.public_bytes(serialization.Encoding.PEM)
-        if not self_signed:
-            chain += self.cert_pem()
         pair = PemPair(directory / f"{label}.crt", directory / f"{label}.key")
-        pair.cert.write_bytes(chain)
+        pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))  # the leaf alone, as for a root-issued one
         pair.key.write_bytes(_key_pem(key))
         pair.key.chmod(0o600)
         return pair

@@ -170,11 +170,36 @@ def zone_text(s: sc.Scenario, plan: AddressPlan) -> str:
         if mx.smtp != sc.SMTP_NO_ADDRESS:
             lines.append(f"{mx.label} IN A {plan.allocated[_smtp_key(mx.smtp)]}")
     if s.sts_cname:
-        lines.append(f"_mta-sts IN CNAME {s.sts_cname}")
+        lines.append(f"_mta-sts IN CNAME {_provider_sts_name(s)}.")
     lines += [f"_mta-sts IN TXT {_txt(v.format(domain=d))}" for v in s.sts]
     lines += [f"_smtp._tls IN TXT {_txt(v.format(domain=d))}" for v in s.tlsrpt]
-    lines += [f"mta-sts IN A {plan.allocated[_site_key(s, i)]}" for i in range(len(s.sites))]
+    if s.policy_host_cname:
+        lines.append(f"mta-sts IN CNAME web.{s.name}.{sc.PROVIDER_ZONE}.")
+    else:
+        lines += [f"mta-sts IN A {plan.allocated[_site_key(s, i)]}" for i in range(len(s.sites))]
     lines += [line.format(domain=d) for line in s.extra_records]
+    return "\n".join(lines) + "\n"
+
+
+def _provider_sts_name(s: sc.Scenario) -> str:
+    label = "sts" if s.sts_cname == sc.CNAME_PROVIDER else "gone"
+    return f"{label}.{s.name}.{sc.PROVIDER_ZONE}"
+
+
+def provider_zone_text(scenarios: tuple[sc.Scenario, ...], plan: AddressPlan) -> str:
+    """The third party's zone: TXT targets of `_mta-sts` CNAMEs and web hosts behind `mta-sts` CNAMEs."""
+    lines = [
+        f"$ORIGIN {sc.PROVIDER_ZONE}.",
+        "$TTL 300",
+        "@ IN SOA ns1 hostmaster 1 3600 600 86400 300",
+        "@ IN NS ns1",
+        f"ns1 IN A {plan.allocated['knot']}",
+    ]
+    for s in scenarios:
+        if s.sts_cname == sc.CNAME_PROVIDER:
+            lines.append(f"{_provider_sts_name(s)}. IN TXT {_txt(sc.GOOD_STS)}")
+        if s.policy_host_cname:
+            lines += [f"web.{s.name} IN A {plan.allocated[_site_key(s, i)]}" for i in range(len(s.sites))]
     return "\n".join(lines) + "\n"
 
 
@@ -185,7 +210,8 @@ def write_knot(root: Path, scenarios: tuple[sc.Scenario, ...], plan: AddressPlan
     served = [s for s in scenarios if s.served]
     for s in served:
         (base / "zones" / f"{s.domain}.zone").write_text(zone_text(s, plan))
-    zones = "".join(f"  - domain: {s.domain}\n" for s in served)
+    (base / "zones" / f"{sc.PROVIDER_ZONE}.zone").write_text(provider_zone_text(scenarios, plan))
+    zones = "".join(f"  - domain: {name}\n" for name in [*(s.domain for s in served), sc.PROVIDER_ZONE])
     conf = base / "knot.conf"
     conf.write_text(
         f"""server:
@@ -229,8 +255,9 @@ def _policy_site_block(s: sc.Scenario, index: int, site: sc.Site, address: str, 
         answer = f"return {site.status};"
     else:
         body = www / f"{s.name}-{index}.txt"
-        body.write_text(site.body if site.body is not None else s.policy_text())
-        answer = f"types {{ }}\n            default_type {site.content_type};\n            alias {body};"
+        body.write_text(s.site_body(site))
+        answer = f'types {{ }}\n            default_type "{site.content_type}";\n            alias {body};'
+
         if site.slow:  # headers and the first KiB at once, then 8 bytes a second: a body that stalls
             answer += "\n            limit_rate_after 1k;\n            limit_rate 8;\n            sendfile off;"
     return f"""
@@ -249,7 +276,7 @@ def _policy_site_block(s: sc.Scenario, index: int, site: sc.Site, address: str, 
 """
 
 
-def write_nginx(root: Path, scenarios: tuple[sc.Scenario, ...], plan: AddressPlan, ca: TestCA) -> Path:
+def write_nginx(root: Path, scenarios: tuple[sc.Scenario, ...], plan: AddressPlan, ca: Issuers) -> Path:
     base = root / "nginx"
     for sub in ("www", "certs", "tmp", "logs"):
         (base / sub).mkdir(parents=True, exist_ok=True)
@@ -259,7 +286,7 @@ def write_nginx(root: Path, scenarios: tuple[sc.Scenario, ...], plan: AddressPla
             if not site.listening:
                 continue
             name = f"mta-sts.{s.domain}"
-            pems = _issue(ca, base / "certs", f"{s.name}-{index}", site.cert, [name], wrong=f"www.{s.domain}")
+            pems = ca.issue(base / "certs", f"{s.name}-{index}", site.cert, [name], wrong=f"www.{s.domain}")
             address = plan.allocated[_site_key(s, index)]
             blocks.append(_policy_site_block(s, index, site, address, pems, base / "www"))
     conf = base / "nginx.conf"
@@ -289,19 +316,33 @@ http {{
     return conf
 
 
-def _issue(ca: TestCA, directory: Path, label: str, variant: str, names: list[str], wrong: str) -> PemPair:
-    """One certificate of the given variant for `names`."""
-    if variant == sc.CERT_GOOD:
-        return ca.issue(directory, label, names)
-    if variant == sc.CERT_EXPIRED:
-        return ca.issue(directory, label, names, valid_from_days=-400, valid_days=365)
-    if variant == sc.CERT_EXPIRING:
-        return ca.issue(directory, label, names, valid_from_days=-360, valid_days=365)
-    if variant == sc.CERT_WRONG_NAME:
-        return ca.issue(directory, label, [wrong])
-    if variant == sc.CERT_SELF_SIGNED:
-        return ca.issue(directory, label, names, self_signed=True)
-    raise ValueError(f"unknown certificate variant {variant!r}")
+@dataclass
+class Issuers:
+    """The lane's CA (in the bundle) and a stranger's CA (not in it), for `untrusted` certificates."""
+
+    trusted: TestCA
+    stranger: TestCA
+
+    def issue(self, directory: Path, label: str, variant: str, names: list[str], wrong: str) -> PemPair:
+        """One certificate of the given variant for `names` (see scenarios.CERT_*)."""
+        ca = self.trusted
+        if variant == sc.CERT_GOOD:
+            return ca.issue(directory, label, names)
+        if variant == sc.CERT_EXPIRED:
+            return ca.issue(directory, label, names, valid_from_days=-400, valid_days=365)
+        if variant == sc.CERT_NOT_YET_VALID:
+            return ca.issue(directory, label, names, valid_from_days=2, valid_days=365)
+        if variant == sc.CERT_EXPIRING:
+            return ca.issue(directory, label, names, valid_from_days=-360, valid_days=365)
+        if variant == sc.CERT_WRONG_NAME:
+            return ca.issue(directory, label, [wrong])
+        if variant == sc.CERT_CN_ONLY:
+            return ca.issue(directory, label, names[:1], san=False)
+        if variant == sc.CERT_SELF_SIGNED:
+            return ca.issue(directory, label, names, self_signed=True)
+        if variant == sc.CERT_UNTRUSTED:
+            return self.stranger.issue(directory, label, names)
+        raise ValueError(f"unknown certificate variant {variant!r}")
 
 
 # --------------------------------------------------------------------------- SMTP (postfix)
@@ -338,7 +379,7 @@ def _postfix_base(root: Path) -> Path:
     return outside
 
 
-def write_postfix(root: Path, scenarios: tuple[sc.Scenario, ...], plan: AddressPlan, ca: TestCA) -> Path:
+def write_postfix(root: Path, scenarios: tuple[sc.Scenario, ...], plan: AddressPlan, ca: Issuers) -> Path:
     base = _postfix_base(root)
     for sub in ("conf", "queue", "data", "certs"):
         (base / sub).mkdir(parents=True, exist_ok=True)
@@ -355,7 +396,7 @@ def write_postfix(root: Path, scenarios: tuple[sc.Scenario, ...], plan: AddressP
             variant = sc.CERT_GOOD if kind in (sc.SMTP_GOOD_2, sc.SMTP_OLD_TLS) else kind
             if kind == sc.SMTP_OLD_TLS:  # OpenSSL 3 needs security level 0 for TLS 1.0/1.1
                 options += ["-o smtpd_tls_protocols=<=TLSv1.1", "-o tls_medium_cipherlist=DEFAULT:@SECLEVEL=0"]
-            pems = _issue(ca, base / "certs", kind, variant, hosts, wrong="mail.elsewhere.test")
+            pems = ca.issue(base / "certs", kind, variant, hosts, wrong="mail.elsewhere.test")
             options += [
                 "-o smtpd_tls_security_level=may",
                 f"-o smtpd_tls_chain_files={pems.key},{pems.cert}",
@@ -513,8 +554,8 @@ def start(root: Path, scenarios: tuple[sc.Scenario, ...] = sc.SCENARIOS, seed: i
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     plan = plan_addresses(scenarios, random.Random(seed))
-    ca = TestCA()
-    ca_bundle = ca.write_bundle(root / "ca.pem")
+    ca = Issuers(TestCA(), TestCA("a CA nobody trusts"))
+    ca_bundle = ca.trusted.write_bundle(root / "ca.pem")
     knot_conf = write_knot(root, scenarios, plan)
     nginx_conf = write_nginx(root, scenarios, plan, ca)
     postfix_conf = write_postfix(root, scenarios, plan, ca)
@@ -531,7 +572,7 @@ def start(root: Path, scenarios: tuple[sc.Scenario, ...] = sc.SCENARIOS, seed: i
             [nginx_bin, "-p", str(root / "nginx"), "-c", str(nginx_conf), "-e", str(root / "nginx/logs/error.log")],
         )
         _start_postfix(root, postfix_conf)
-        domains = [s.domain for s in scenarios if s.served]
+        domains = [*(s.domain for s in scenarios if s.served), sc.PROVIDER_ZONE]
         _wait("knotd", lambda: _dns_ready(world.nameserver, domains), deadline, root / "knot" / "knot.log", knot)
         for key, address in plan.allocated.items():
             if key.startswith("site:") and _site_listens(scenarios, key):
