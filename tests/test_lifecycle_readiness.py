@@ -92,7 +92,9 @@ def test_one_failing_mx_blocks_with_cause_and_fix(tmp_path: Path) -> None:
 def test_fresh_check_failure_joins_the_report_cause(tmp_path: Path) -> None:
     days = _days(15)
     store = _import(tmp_path, days, {days[-1]: [detail("starttls-not-supported", 3, mx="mx1.example.com")]})
-    check = [finding("mx-no-starttls", "mx1.example.com does not offer STARTTLS", "enable it", subject="mx1.example.com")]
+    check = [
+        finding("mx-no-starttls", "mx1.example.com does not offer STARTTLS", "enable it", subject="mx1.example.com")
+    ]
     v = _verdict(_state(), store, check, START + timedelta(days=15, hours=1))
     assert v.status == "blocked"
     assert [g.cause for g in v.failures] == ["no-starttls"]
