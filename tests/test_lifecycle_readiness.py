@@ -51,8 +51,8 @@ def _import(tmp_path: Path, days: list[date], failing: dict[date, list[dict]] | 
     return store
 
 
-def _days(n: int, start: date = START.date()) -> list[date]:
-    return [start + timedelta(days=i) for i in range(n)]
+def _days(n: int) -> list[date]:
+    return [START.date() + timedelta(days=i) for i in range(n)]
 
 
 def _verdict(state, store, findings, now, **kw):  # type: ignore[no-untyped-def]
