@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
-from wizard.reports.model import ReportRejected
+from wizard.reports.model import Report, ReportRejected
 from wizard.reports.parse import GZIP_MAGIC, MAX_REPORT_BYTES, exc_text, parse_report, read_bounded
 from wizard.reports.store import ReportStore
 
@@ -340,34 +340,39 @@ def import_paths(
 ) -> ImportOutcome:
     """Parse and store every report under `paths`; list every input that gave none, with a reason.
 
-    Work is committed every `commit_every` candidates, so an interrupted import keeps what it did.
+    Work is stored and committed every `commit_every` candidates, so an interrupted import keeps
+    what it did; `progress` is called after each commit.
     """
     outcome = ImportOutcome()
-    candidates = iter_candidates(paths)
-    while True:
-        done = 0
-        with store.batch():
-            for cand in candidates:
-                _import_one(store, cand, outcome)
-                done += 1
-                if done >= commit_every:
-                    break
-        if progress and done:
-            progress(outcome)
-        if done < commit_every:
-            return outcome
+    pending: list[tuple[Report, str, str | None]] = []
+    taken = 0
+    for cand in iter_candidates(paths):
+        taken += 1
+        if cand.data is None:
+            outcome.rejected.append(Rejection(cand.source, cand.reason or "no report found"))
+        else:
+            try:
+                pending.append((parse_report(cand.data), cand.source, cand.domain_hint))
+            except ReportRejected as exc:
+                outcome.rejected.append(Rejection(cand.source, str(exc)))
+        if taken >= commit_every:
+            _flush(store, pending, outcome, progress)
+            taken = 0
+    if taken:
+        _flush(store, pending, outcome, progress)
+    return outcome
 
 
-def _import_one(store: ReportStore, cand: Candidate, outcome: ImportOutcome) -> None:
-    if cand.data is None:
-        outcome.rejected.append(Rejection(cand.source, cand.reason or "no report found"))
-        return
-    try:
-        report = parse_report(cand.data)
-    except ReportRejected as exc:
-        outcome.rejected.append(Rejection(cand.source, str(exc)))
-        return
-    if store.add(report, source=cand.source, domain_hint=cand.domain_hint):
-        outcome.imported += 1
-    else:
-        outcome.duplicates += 1
+def _flush(
+    store: ReportStore,
+    pending: list[tuple[Report, str, str | None]],
+    outcome: ImportOutcome,
+    progress: Callable[[ImportOutcome], None] | None,
+) -> None:
+    added = store.add_many(pending)
+    new = sum(added)
+    outcome.imported += new
+    outcome.duplicates += len(added) - new
+    pending.clear()
+    if progress:
+        progress(outcome)

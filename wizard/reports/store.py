@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -173,76 +173,97 @@ class ReportStore:
 
     def add(self, report: Report, *, source: str = "", domain_hint: str | None = None) -> bool:
         """Store a report; False when (organisation, report-id) is already stored (nothing changes)."""
+        return self.add_many([(report, source, domain_hint)])[0]
+
+    def add_many(self, items: Sequence[tuple[Report, str, str | None]]) -> list[bool]:
+        """Store (report, source, domain hint) triples in one go; for each, whether it was new.
+
+        Rows get their ids here and go in with three executemany calls, which is what lets an
+        import run at thousands of reports a second.
+        """
         try:
             with self.batch():
-                return self._add(report, source, domain_hint)
+                return self._add_many(items)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write the report store {self.path}: {exc}") from None
 
-    def _add(self, report: Report, source: str, hint: str | None) -> bool:
+    def _add_many(self, items: Sequence[tuple[Report, str, str | None]]) -> list[bool]:
         conn = self.conn
-        day = report.day.isoformat()
-        cur = conn.execute(
-            "INSERT OR IGNORE INTO reports (organisation, report_id, contact_info, start_utc, end_utc, day, source,"
-            " imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                report.organisation,
-                report.report_id,
-                report.contact_info,
-                _iso(report.start),
-                _iso(report.end),
-                day,
-                source,
-                _iso(datetime.now(UTC)),
-            ),
-        )
-        if cur.rowcount == 0:
-            return False
-        report_row = cur.lastrowid
-        hint = hint.rstrip(".").lower() if hint else None
-        failure_rows = []
-        for index, policy in enumerate(report.policies):
-            domain = report_domain(report, index, hint)
-            policy_row = conn.execute(
-                "INSERT INTO policies (report, domain, day, policy_type, policy_domain, policy_string, mx_host,"
-                " success, failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    report_row,
-                    domain,
-                    day,
-                    policy.policy_type,
-                    policy.policy_domain,
-                    json.dumps(policy.policy_string),
-                    json.dumps(policy.mx_host),
-                    policy.successful_sessions,
-                    policy.failed_sessions,
-                ),
-            ).lastrowid
-            failure_rows.extend(
-                (
-                    policy_row,
-                    report_row,
-                    domain,
-                    day,
-                    d.result_type,
-                    d.failed_session_count,
-                    d.sending_mta_ip,
-                    d.receiving_mx_hostname,
-                    d.receiving_mx_helo,
-                    d.receiving_ip,
-                    d.failure_reason_code,
-                    d.additional_information,
+        next_report = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM reports").fetchone()[0]
+        next_policy = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM policies").fetchone()[0]
+        now = _iso(datetime.now(UTC))
+        seen: set[tuple[str, str]] = set()
+        added: list[bool] = []
+        report_rows: list[tuple[object, ...]] = []
+        policy_rows: list[tuple[object, ...]] = []
+        failure_rows: list[tuple[object, ...]] = []
+        exists = "SELECT 1 FROM reports WHERE organisation = ? AND report_id = ?"
+        for report, source, hint in items:
+            key = (report.organisation, report.report_id)
+            if key in seen or conn.execute(exists, key).fetchone():
+                added.append(False)
+                continue
+            seen.add(key)
+            added.append(True)
+            report_row = next_report
+            next_report += 1
+            day = report.day.isoformat()
+            report_rows.append(
+                (report_row, *key, report.contact_info, _iso(report.start), _iso(report.end), day, source, now)
+            )
+            hint = hint.rstrip(".").lower() if hint else None
+            for index, policy in enumerate(report.policies):
+                domain = report_domain(report, index, hint)
+                policy_row = next_policy
+                next_policy += 1
+                policy_rows.append(
+                    (
+                        policy_row,
+                        report_row,
+                        domain,
+                        day,
+                        policy.policy_type,
+                        policy.policy_domain,
+                        json.dumps(policy.policy_string),
+                        json.dumps(policy.mx_host),
+                        policy.successful_sessions,
+                        policy.failed_sessions,
+                    )
                 )
-                for d in policy.failure_details
-            )
-        if failure_rows:
-            conn.executemany(
-                "INSERT INTO failures (policy, report, domain, day, result_type, count, sending_ip, receiving_mx,"
-                " receiving_helo, receiving_ip, reason_code, additional_information)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                failure_rows,
-            )
-        return True
+                failure_rows.extend(
+                    (
+                        policy_row,
+                        report_row,
+                        domain,
+                        day,
+                        d.result_type,
+                        d.failed_session_count,
+                        d.sending_mta_ip,
+                        d.receiving_mx_hostname,
+                        d.receiving_mx_helo,
+                        d.receiving_ip,
+                        d.failure_reason_code,
+                        d.additional_information,
+                    )
+                    for d in policy.failure_details
+                )
+        conn.executemany(
+            "INSERT INTO reports (id, organisation, report_id, contact_info, start_utc, end_utc, day, source,"
+            " imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            report_rows,
+        )
+        conn.executemany(
+            "INSERT INTO policies (id, report, domain, day, policy_type, policy_domain, policy_string, mx_host,"
+            " success, failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            policy_rows,
+        )
+        conn.executemany(
+            "INSERT INTO failures (policy, report, domain, day, result_type, count, sending_ip, receiving_mx,"
+            " receiving_helo, receiving_ip, reason_code, additional_information)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            failure_rows,
+        )
+        return added
 
     def report_count(self, domain: str | None = None) -> int:
         """Reports stored (for one domain: reports with at least one policy result for it)."""
@@ -280,4 +301,5 @@ def _domain(domain: str) -> str:
 
 
 def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC, whole seconds, `Z`: the stored form of every date-time."""
+    return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
