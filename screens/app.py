@@ -137,6 +137,8 @@ class WizardApp(App[int]):
         self.mx_findings = []
         self.attempts = {}
         self.regression_lines = []
+        if self.session.source == "none":
+            self.save()  # a domain typed once is listed on the start screen from now on
         for line in self.session.messages:
             self.notify(line, severity="warning", markup=False, title="Saved progress", timeout=10)
         self.sub_title = domain.display()

@@ -26,7 +26,7 @@ def screen_text(app) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(parts)
 
 
-def good_world_domain(world, *, policy: bool = True, sts: bool = True, tlsrpt: bool = True) -> str:  # type: ignore[no-untyped-def]
+def good_world_domain(world, *, policy: bool = True, sts: bool = True, tlsrpt: bool = True, mx_spec=None) -> str:  # type: ignore[no-untyped-def]
     """A domain published exactly as the wizard (with the fixed clock) generates it."""
     name = world.fresh()
     mx = (f"mx.{name}",)
@@ -36,6 +36,7 @@ def good_world_domain(world, *, policy: bool = True, sts: bool = True, tlsrpt: b
         policy=PolicyFile(mode="testing", max_age=86400, mx=mx) if policy else None,
         sts_id=GENERATED_ID if sts else None,
         tlsrpt=f"v=TLSRPTv1; rua=mailto:tlsrpt@{name}" if tlsrpt else None,
+        mx_spec=mx_spec,
     )
     return name
 
