@@ -142,7 +142,7 @@ def _read_line(reader: _Reader, number: int, line: str) -> None:
         reader.syntax(number, "comments are not allowed in a policy file", "delete the '#' line")
         return
     if line[0] in _WSP:
-        reader.syntax(number, "the line is indented", f"remove the leading spaces: '{line.strip(_WSP)}'")
+        reader.syntax(number, "the line is indented", f"remove the leading spaces: '{clip(line.strip(_WSP))}'")
         return
     key, colon, rest = line.partition(":")
     if not colon:
