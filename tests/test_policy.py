@@ -377,6 +377,13 @@ def test_indented_line_is_reported_with_the_line_as_it_should_be() -> None:
     assert "'mode: testing'" in finding.fix
 
 
+def test_indented_long_or_invisible_line_is_quoted_clipped_and_escaped() -> None:
+    parsed = parse_policy("  x-note: " + "y" * 5000 + "\n \ufeff\n")
+    assert [f.line for f in parsed.findings[:2]] == [1, 2]
+    assert len(parsed.findings[0].fix) < 120
+    assert parsed.findings[1].fix.isprintable()
+
+
 def test_tab_indentation_is_reported() -> None:
     parsed = parse_policy(with_line("mx:", "\tmx: mail.example.com"))
     assert parsed.policy is None
