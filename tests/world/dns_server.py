@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import struct
 import threading
 from dataclasses import dataclass, field
@@ -175,6 +176,12 @@ class DnsServer:
                 task.add_done_callback(server._pending.discard)
 
         transport, _ = await loop.create_datagram_endpoint(Udp, local_addr=(self.address, self.port))
+        sock = transport.get_extra_info("socket")
+        for option in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
+            if option is not None:  # a burst of queries from a bulk check must not be dropped
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, option, 8 * 1024 * 1024)
+                    break
         self._udp = transport  # type: ignore[assignment]
         try:
             self._tcp = await asyncio.start_server(self._serve_tcp, self.address, self.port)

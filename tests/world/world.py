@@ -66,6 +66,7 @@ class World:
 
     def __init__(self, directory: Path, *, dns_delay: float = 0.0) -> None:
         self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
         self.pki = TestPKI(directory)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="test-world", daemon=True)
