@@ -49,8 +49,12 @@ def which(name: str) -> str | None:
 
 
 def missing_binaries() -> list[str]:
-    """The daemons this machine lacks (install: apt-get install knot nginx-light postfix)."""
-    return [name for name in BINARIES if which(name) is None]
+    """What this machine lacks for the lane: the daemons (apt-get install knot nginx-light postfix),
+    and root, which binding ports 25/53/443 and running postfix's master need."""
+    missing = [name for name in BINARIES if which(name) is None]
+    if os.geteuid() != 0:
+        missing.append("root privileges")
+    return missing
 
 
 # --------------------------------------------------------------------------- addresses
