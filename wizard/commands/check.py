@@ -19,9 +19,11 @@ from wizard.commands.common import (
     UsageError,
     add_network_options,
     network_settings,
+    state_dir,
 )
 from wizard.domain import DomainError, normalise_domain
-from wizard.engine import CheckOptions, DomainReport, check_domains
+from wizard.engine import CheckOptions, DomainReport
+from wizard.lifecycle.command_hook import Step6Hook
 
 STEP_TITLES = {
     1: "Policy file and MX coverage",
@@ -55,12 +57,18 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{text!r}: {exc}") from None
     domains = list(dict.fromkeys(domains))
     options = CheckOptions.from_settings(settings, probe_smtp=not args.no_smtp)
-    reports = asyncio.run(check_domains(domains, options))
+    step6 = Step6Hook(state_dir(args.state_dir), domains)
+    reports = asyncio.run(step6.check(domains, options))
+    verdicts = step6.judge(reports, smtp_checked=not args.no_smtp)
     if args.json:
-        doc: dict[str, Any] = {"version": 1, "domains": [r.to_json() for r in reports]}
+        docs = [r.to_json() for r in reports]
+        for d in docs:
+            if d["domain"] in verdicts:
+                d["readiness"] = verdicts[d["domain"]].to_json()
+        doc: dict[str, Any] = {"version": 1, "domains": docs}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        sys.stdout.write("\n\n".join(render_report(r) for r in reports) + "\n")
+        sys.stdout.write("\n\n".join(render_report(r) + step6.text(r) for r in reports) + "\n")
     if reports and all(r.resolver_unreachable for r in reports):
         sys.stderr.write("mta-sts-wizard: no DNS resolver answered; check --nameserver or the network\n")
         return EXIT_CANNOT_RUN

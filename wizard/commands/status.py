@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from wizard.commands.common import EXIT_OK, PROG, UsageError, add_state_dir_option, state_dir
+from wizard.lifecycle.hooks import step6_status
 from wizard.state import (
     STEP_NAMES,
     DomainState,
@@ -217,13 +218,16 @@ def _one(store: StateStore, domain: str, *, as_json: bool) -> int:
         known = store.domains()
         hint = f"saved domains: {', '.join(known)}" if known else "nothing is saved yet"
         raise UsageError(f"no saved progress for {domain} ({hint}); run '{PROG} {domain}' to start it")
+    step6 = step6_status(result.state, store.root)
     if as_json:
-        doc = {
-            "version": 1,
-            "state_dir": str(store.root),
-            "domains": [domain_json(result.state, newer=result.newer)],
-        }
+        entry = domain_json(result.state, newer=result.newer)
+        if step6 is not None:
+            entry["readiness"] = step6[0]
+        doc = {"version": 1, "state_dir": str(store.root), "domains": [entry]}
         print(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
-        print("\n".join(_detail_lines(result.state, result.newer)))
+        lines = _detail_lines(result.state, result.newer)
+        if step6 is not None:
+            lines += ["  step 6: " + step6[1][0], *(f"    {line}" for line in step6[1][1:])]
+        print("\n".join(lines))
     return EXIT_OK

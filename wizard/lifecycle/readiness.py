@@ -81,9 +81,18 @@ class Verdict:
     failure_rate: float | None = None
     earliest: datetime | None = None
     """When the minimum testing period ends (None before testing started)."""
+    mode: str | None = None
+    """The saved policy's mode: in enforce the same evidence judges health, not readiness."""
 
     @property
     def headline(self) -> str:
+        if self.mode == "enforce":
+            if self.status == "blocked":
+                return (
+                    f"Enforced, but {len(self.failures)} problem(s) stop mail now: fix them "
+                    "(or roll back to testing in the same safe order)."
+                )
+            return "Enforced: no failure in the evidence below." if self.status == "ready" else "Enforced."
         if self.status == "ready":
             return "Ready to enforce: the evidence below shows no failure."
         if self.status == "blocked":
@@ -107,6 +116,7 @@ class Verdict:
             "days_in_testing": self.days_in_testing,
             "failure_rate": self.failure_rate,
             "earliest": self.earliest.strftime("%Y-%m-%dT%H:%M:%SZ") if self.earliest else None,
+            "mode": self.mode,
         }
 
 
@@ -164,6 +174,7 @@ def readiness_verdict(
     min_days: int = DEFAULT_MIN_DAYS,
     pairs: Sequence[FailurePair] = (),
     mx_hosts: Sequence[str] | None = None,
+    smtp_checked: bool = True,
 ) -> Verdict:
     """Judge whether the domain may move to enforce.
 
@@ -171,7 +182,8 @@ def readiness_verdict(
     `pairs` the failures by (result type, MX) from `wizard.lifecycle.evidence`;
     `findings` the findings of a fresh full check (objects with code, severity, subject,
     message and optionally fix; None when no check ran); `mx_hosts` the MX hosts that
-    check saw. Nothing here touches the network or the disk.
+    check saw; `smtp_checked` False when that check skipped the port-25 probes.
+    Nothing here touches the network or the disk.
     """
     now = as_utc(now)
     evidence: list[str] = []
@@ -261,13 +273,15 @@ def readiness_verdict(
         if unreachable:
             hosts = ", ".join(sorted({f.subject for f in unreachable}))
             missing.append(f"a check of port 25 on {hosts}: it could not be reached from here")
-        if not any(f.severity == "error" for f in found):
+        if not smtp_checked:
+            missing.append("a STARTTLS check of every MX (the last check skipped port 25)")
+        elif not any(f.severity == "error" for f in found):
             hosts_text = f" ({', '.join(mx_hosts)})" if mx_hosts else ""
             evidence.append(f"the fresh check passed: every MX{hosts_text} offers valid TLS and matches the policy")
 
     failures = groups.groups()
     status: VerdictStatus = "blocked" if failures else ("not-yet" if missing else "ready")
-    return Verdict(status, evidence, missing, failures, days, rate, earliest)
+    return Verdict(status, evidence, missing, failures, days, rate, earliest, state.mode)
 
 
 def _quiet_from(summary: Summary) -> Any:
