@@ -13,14 +13,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from screens.base import StepScreen
+from screens.step6_lifecycle import LifecyclePanel, LifecycleStepScreen
 from wizard.state import DomainState
 
 #: SPEC §5: watch the reports this long in testing before enforce.
 MIN_TESTING_DAYS = 14
 
 
-class MonitorStep(StepScreen):
+class MonitorStep(LifecycleStepScreen):
     """Monitor and enforce."""
 
     STEP = 6
@@ -31,6 +31,7 @@ class MonitorStep(StepScreen):
         yield Static(id="monitor-history")
         yield Static(id="monitor-reports")
         yield Static(id="monitor-next")
+        yield LifecyclePanel()
 
     def on_mount(self) -> None:
         self.can_advance = True
@@ -49,6 +50,7 @@ class MonitorStep(StepScreen):
         self.query_one("#monitor-history", Static).update(history_text(state))
         self.query_one("#monitor-reports", Static).update(self.reports_text())
         self.query_one("#monitor-next", Static).update(next_text(state, now))
+        self.step6_render()
 
     def reports_text(self) -> Text:
         from wizard.reports import ReportStore, StoreError, store_path

@@ -1,0 +1,251 @@
+"""Step 6 widgets: the readiness verdict with its evidence, the daily failure-rate chart, the guided
+switch (with its refusal), the max_age ladder, the MX change guide, removal countdown and rollback.
+
+Every decision comes from wizard.lifecycle; this module only shows results and starts the
+network steps in workers. Workers do not touch widgets: they return, and the handler saves
+the state and re-renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Sparkline, Static
+from textual.worker import Worker, WorkerState
+
+from screens.base import StepScreen
+from wizard.engine import CheckOptions
+from wizard.lifecycle import switch
+from wizard.lifecycle.hooks import Saved, evidence_for, step6_lines, verdict_for
+from wizard.lifecycle.mx_change import confirm_mx_changed, mx_guide, plan_mx_change
+from wizard.lifecycle.readiness import Verdict
+from wizard.lifecycle.removal import confirm_removed, removal_status
+from wizard.lifecycle.switch import SwitchError
+
+_STATUS_STYLE = {"ready": "bold green", "not-yet": "bold yellow", "blocked": "bold red"}
+
+
+class LifecyclePanel(Vertical):
+    """The step 6 evidence and actions, rendered from the saved state and the report store."""
+
+    DEFAULT_CSS = """
+    LifecyclePanel { height: auto; }
+    LifecyclePanel Sparkline { height: 3; margin: 0 0 1 0; }
+    LifecyclePanel Static { height: auto; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="step6-verdict")
+        yield Static(id="step6-chart-title")
+        yield Sparkline([], id="step6-chart")
+        yield Static(id="step6-change")
+        yield Static(id="step6-actions")
+
+    def show(self, saved: Saved, verdict: Verdict, now: datetime, mx_hosts: Any, last_result: list[str]) -> None:
+        lines = step6_lines(saved, verdict, now, mx_hosts=mx_hosts)
+        head = Text(lines[0] + "\n", _STATUS_STYLE.get(verdict.status, "bold"))
+        head.append("\n".join(lines[1:]))
+        self.query_one("#step6-verdict", Static).update(head)
+        daily = saved.evidence.summary.daily if saved.evidence else []
+        rates = [(d.rate or 0.0) * 100 for d in daily]
+        title = Text("Daily failure rate (%), from the TLS reports: ", "bold")
+        if rates:
+            title.append(f"{len(rates)} day(s), {daily[0].date} to {daily[-1].date}, peak {max(rates):.2f}%")
+        else:
+            title.append("no reports yet", "yellow")
+        self.query_one("#step6-chart-title", Static).update(title)
+        self.query_one("#step6-chart", Sparkline).data = rates or [0.0]
+        self.query_one("#step6-change", Static).update(Text("\n".join(last_result)))
+        self.query_one("#step6-actions", Static).update(_actions_text(saved, verdict, now))
+
+
+def _actions_text(saved: Saved, verdict: Verdict, now: datetime) -> Text:
+    state = saved.state
+    out = Text("Keys: ", "bold")
+    pending = state.pending_change
+    keys: list[str] = ["c fresh check"]
+    if pending is not None:
+        current = switch.phase(pending)
+        if current in (2, 3):
+            keys.append("p published: verify every address, then show the id")
+        elif current == 4:
+            keys.append("i id published: verify it is live")
+        elif current == 5:
+            keys.append("k MX records changed")
+        if current in (2, 3):
+            keys.append("z cancel the change")
+    elif state.mode == "testing":
+        keys.append("e switch to enforce" + ("" if verdict.status == "ready" else " (not advised yet)"))
+    if pending is None and state.mode == "enforce":
+        keys.append("t roll back to testing")
+        if switch.next_rung(state) is not None:
+            keys.append("a raise max_age")
+    if pending is None and state.mode != "none":
+        keys.append("d turn MTA-STS off")
+    if pending is None and removal_status(state, now).stage == "safe":
+        keys.append("k records removed")
+    out.append(" · ".join(keys))
+    return out
+
+
+class LifecycleStepScreen(StepScreen):
+    """The step 6 screen's bindings and workers (screens/step6_monitor.py builds on it)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "step6_check", "Fresh check"),
+        Binding("e", "step6_enforce", "Enforce", show=False),
+        Binding("p", "step6_served", "Published: verify", show=False),
+        Binding("i", "step6_id_live", "Id published", show=False),
+        Binding("a", "step6_ladder", "Raise max_age", show=False),
+        Binding("t", "step6_rollback", "Roll back", show=False),
+        Binding("d", "step6_remove", "Turn off", show=False),
+        Binding("g", "step6_mx", "Add MX patterns", show=False),
+        Binding("k", "step6_confirm", "Done", show=False),
+        Binding("z", "step6_cancel", "Cancel change", show=False),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.step6_result: list[str] = []
+
+    # ------------------------------------------------------------------ rendering
+
+    def step6_render(self) -> None:
+        app = self.wizard
+        state = app.state
+        now = app.clock()
+        evidence, problem = evidence_for(state, app.store.root)
+        saved = Saved(state, evidence, problem)
+        full = app.attempts.get(5, [])
+        findings: Any = full[-1].findings if full else (state.last_check.findings if state.last_check else None)
+        verdict = verdict_for(saved, findings, now, mx_hosts=app.mx_hosts)
+        self.query_one(LifecyclePanel).show(saved, verdict, now, app.mx_hosts, self.step6_result)
+
+    def _say(self, lines: list[str]) -> None:
+        self.step6_result = lines
+        self.wizard.save()
+        self.step6_render()
+
+    def _plan(self, kind: str, make: Callable[[], Any]) -> None:
+        if self.wizard.read_only_reason:
+            self._say([f"read-only: {self.wizard.read_only_reason}"])
+            return
+        try:
+            policy = make()
+            switch.start_change(self.wizard.state, kind, policy, self.wizard.clock())
+        except SwitchError as exc:
+            self._say([str(exc)])
+            return
+        text = self.wizard.state.pending_change.new_policy.text  # type: ignore[union-attr]
+        self._say(
+            [
+                f"{switch.KIND_TITLES[kind]}: phase 1 of 4, the new policy file:",
+                *(f"    {line}" for line in text.splitlines()),
+                "Publish it at https://mta-sts." + self.wizard.state.domain + "/.well-known/mta-sts.txt on every "
+                "address, then press p. The new TXT id is shown only after that check passes.",
+            ]
+        )
+
+    def _network(self, name: str, job: Callable[[CheckOptions], Awaitable[list[str]]]) -> None:
+        options = CheckOptions.from_settings(self.wizard.settings, probe_smtp=False)
+        self.step6_result = [f"{name}: checking..."]
+        self.step6_render()
+
+        async def run() -> list[str]:
+            return await job(options)
+
+        self.run_worker(run(), group="step6", exclusive=True, exit_on_error=False, name=name)
+
+    @on(Worker.StateChanged)
+    def _step6_worker(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "step6":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self._say(list(event.worker.result or []))
+        elif event.state == WorkerState.ERROR:
+            self._say([f"{event.worker.name} failed: {event.worker.error}"])
+
+    # ------------------------------------------------------------------ actions
+
+    def action_step6_check(self) -> None:
+        self.wizard.run_check(5)
+        self.step6_result = ["fresh full check running (every MX, the policy host, both TXT records)..."]
+        self.step6_render()
+
+    def action_step6_enforce(self) -> None:
+        self._plan("enforce", lambda: switch.enforce_policy(self.wizard.state))
+
+    def action_step6_rollback(self) -> None:
+        self._plan("rollback", lambda: switch.rollback_policy(self.wizard.state))
+
+    def action_step6_remove(self) -> None:
+        self._plan("remove", lambda: switch.removal_policy(self.wizard.state))
+
+    def action_step6_ladder(self) -> None:
+        rung = switch.next_rung(self.wizard.state)
+        if rung is None:
+            self._say(["no max_age step to propose now (enforce must be verified first)"])
+            return
+        self._plan("max-age", lambda: switch.ladder_policy(self.wizard.state, rung.proposed))
+
+    def action_step6_mx(self) -> None:
+        state = self.wizard.state
+        guide = mx_guide(state, self.wizard.mx_hosts or [])
+        if guide is None or not guide.uncovered:
+            self._say(["every MX in DNS is covered by the policy"])
+            return
+        try:
+            plan_mx_change(state, guide.uncovered, self.wizard.clock(), in_dns=True)
+        except SwitchError as exc:
+            self._say([str(exc)])
+            return
+        text = state.pending_change.new_policy.text  # type: ignore[union-attr]
+        self._say([*guide.lines(), "The new policy file:", *(f"    {x}" for x in text.splitlines())])
+
+    def action_step6_served(self) -> None:
+        state = self.wizard.state
+
+        async def job(options: CheckOptions) -> list[str]:
+            reveal = await switch.request_id(state, options, self.wizard.clock())
+            return reveal.lines()
+
+        self._network("verify the policy file", job)
+
+    def action_step6_id_live(self) -> None:
+        state = self.wizard.state
+
+        async def job(options: CheckOptions) -> list[str]:
+            try:
+                check = await switch.verify_id_live(state, options, self.wizard.clock())
+            except SwitchError as exc:
+                return [str(exc)]
+            done = ["done: the change is live and recorded"] if check.live and state.pending_change is None else []
+            return [*check.lines(), *done]
+
+        self._network("verify the new id", job)
+
+    def action_step6_confirm(self) -> None:
+        state = self.wizard.state
+        try:
+            if state.pending_change is not None:
+                confirm_mx_changed(state, self.wizard.clock())
+                self._say(["MX change finished"])
+            else:
+                confirm_removed(state, self.wizard.clock())
+                self._say(["MTA-STS removed: every old policy had expired"])
+        except SwitchError as exc:
+            self._say([str(exc)])
+
+    def action_step6_cancel(self) -> None:
+        try:
+            switch.cancel_change(self.wizard.state)
+            self._say(["change cancelled"])
+        except SwitchError as exc:
+            self._say([str(exc)])

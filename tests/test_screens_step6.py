@@ -1,0 +1,134 @@
+"""Pilot tests of step 6: the verdict and chart a user sees, and the guided switch driven by keys."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from textual.widgets import Sparkline
+
+from tests.reports_factory import detail, gz, report
+from tests.screens_support import FIXED_NOW, make_app, settle, wait_until
+from tests.world.world import World
+from wizard.policy import PolicyFile
+from wizard.reports import ReportStore, import_paths, store_path
+from wizard.state import StateStore, record_check, record_policy, record_served, set_step
+
+
+def screen_text(app) -> str:  # type: ignore[no-untyped-def]
+    parts = []
+    for widget in app.screen.query("Static"):
+        rendered = widget.render()
+        parts.append(getattr(rendered, "plain", str(rendered)))
+    return "\n".join(parts)
+
+
+def _saved(root: Path, name: str, policy: PolicyFile, days_ago: int) -> str:
+    started = FIXED_NOW - timedelta(days=days_ago)
+    with StateStore(root).open(name) as session:
+        state = session.state
+        record_policy(state, policy, started)
+        record_served(state, policy.mode, policy.max_age, state.policy_id or "", started)
+        for step in range(1, 6):
+            set_step(state, step, "verified", started)
+        record_check(state, [], FIXED_NOW - timedelta(hours=1))
+        session.save(started)
+        return state.policy_id or ""
+
+
+def _reports(root: Path, name: str, days: int, failing_day: int | None = None) -> None:
+    folder = root / "incoming"
+    folder.mkdir(exist_ok=True)
+    for i in range(days):
+        day = (FIXED_NOW - timedelta(days=days - i)).date()
+        failing = failing_day == i
+        doc = report(
+            report_id=f"r{i}",
+            domain=name,
+            day=day.isoformat(),
+            success=900,
+            failure=100 if failing else 0,
+            details=[detail("starttls-not-supported", 100, mx=f"mx.{name}")] if failing else None,
+            mx_host=(f"mx.{name}",),
+        )
+        (folder / f"s!{name}!{i}!{i}.json.gz").write_bytes(gz(doc))
+    with ReportStore(store_path(root)) as store:
+        assert import_paths(store, [folder]).imported == days
+
+
+async def test_step6_shows_blocked_verdict_evidence_and_failure_chart(tmp_path: Path) -> None:
+    name = "example.com"
+    _saved(tmp_path, name, PolicyFile("testing", 86400, (f"mx.{name}",)), 20)
+    _reports(tmp_path, name, 15, failing_day=14)
+    app = make_app(tmp_path, name, offline=True)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Blocked: 1 problem(s)" in text
+        assert "no STARTTLS on mx.example.com (100 failed session(s) in reports" in text
+        assert "Fix: enable STARTTLS on mx.example.com" in text
+        assert "15 day(s), 2026-11-13 to 2026-11-27, peak 10.00%" in text
+        chart = app.screen.query_one("#step6-chart", Sparkline)
+        assert len(chart.data) == 15 and chart.data[-1] == 10.0  # type: ignore[arg-type]
+
+
+async def test_step6_guided_switch_refuses_the_id_until_the_file_is_served(tmp_path: Path, world: World) -> None:
+    name = world.fresh("ui")
+    policy = PolicyFile("testing", 86400, (f"mx.{name}",))
+    policy_id = _saved(tmp_path, name, policy, 20)
+    _reports(tmp_path, name, 15)
+    scenario = world.domain(name, policy=policy, sts_id=policy_id)
+    app = make_app(tmp_path, name, world=world, offline=True)
+    async with app.run_test(size=(120, 80)) as pilot:
+        await pilot.pause()
+        assert "Ready to enforce" in screen_text(app)
+        assert "e switch to enforce" in screen_text(app)
+        await pilot.press("e")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Switch to enforce: phase 1 of 4, the new policy file:" in text
+        assert "mode: enforce" in text
+        assert "[>] 2. publish it: every address must serve it" in text
+
+        await pilot.press("p")  # the world still serves the testing file
+        await settle(app, pilot)
+        await wait_until(pilot, lambda: "not shown yet" in screen_text(app))
+        assert "[OLD]" in screen_text(app)
+        assert "v=STSv1; id=" not in screen_text(app)
+
+        new_text = app.state.pending_change.new_policy.text
+        scenario.https[0].sites[scenario.policy_host].body = new_text.encode()
+        await pilot.press("p")
+        await settle(app, pilot)
+        await wait_until(pilot, lambda: "publish this TXT record" in screen_text(app))
+        new_id = app.state.policy_id
+        assert new_id != policy_id
+        assert f"v=STSv1; id={new_id}" in screen_text(app)
+        assert "[>] 4. the new id is live" in screen_text(app)
+
+        world.txt(f"_mta-sts.{name}", [f"v=STSv1; id={new_id}"])
+        await pilot.press("i")
+        await settle(app, pilot)
+        await wait_until(pilot, lambda: "done: the change is live and recorded" in screen_text(app))
+        assert "Enforced" in screen_text(app)
+        assert "raise max_age from 86400 s (1 day) to 604800 s (7 days)" in screen_text(app)
+    saved = StateStore(tmp_path).read(name).state
+    assert saved is not None and saved.mode == "enforce" and saved.pending_change is None
+    assert saved.mode_history.current is not None and saved.mode_history.current.policy_id == new_id
+
+
+async def test_step6_rollback_key_plans_testing(tmp_path: Path) -> None:
+    name = "example.com"
+    _saved(tmp_path, name, PolicyFile("enforce", 604800, (f"mx.{name}",)), 30)
+    app = make_app(tmp_path, name, offline=True)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.pause()
+        assert "t roll back to testing" in screen_text(app)
+        await pilot.press("t")
+        await pilot.pause()
+        assert "Roll back to testing: phase 1 of 4" in screen_text(app)
+        assert "mode: testing" in screen_text(app)
+        await pilot.press("z")
+        await pilot.pause()
+        assert "change cancelled" in screen_text(app)
+        assert app.state.pending_change is None
