@@ -110,6 +110,9 @@ def test_knot_serves_the_scenario_records(world: servers.World, scenario: sc.Sce
     if not scenario.served:
         assert sts.rcode() == dns.rcode.REFUSED
         return
+    if scenario.broken_zones:
+        assert sts.rcode() == dns.rcode.SERVFAIL
+        return
     assert sts.rcode() == (dns.rcode.NOERROR if scenario.sts or scenario.sts_cname else dns.rcode.NXDOMAIN)
     if scenario.sts_cname:
         assert [r.rdtype for r in sts.answer] == [dns.rdatatype.CNAME]
@@ -346,3 +349,29 @@ def test_missing_binaries_skip_locally_and_fail_under_ci(monkeypatch: pytest.Mon
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true requires"):
         _require_binaries()
+
+
+def test_start_moves_to_another_block_when_an_address_is_taken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The free-address check races with other runs; a bind that fails must not fail the lane."""
+    _require_binaries()
+    seed = 20261128
+    rng = servers.random.Random(seed)
+    first_block = f"127.{rng.randint(2, 250)}.{rng.randint(2, 250)}"
+    taken = f"{first_block}.3"  # knot gets .2, the first policy site .3
+    monkeypatch.setattr(servers, "_free", lambda *_args: True)  # as if another run bound it just after our check
+    only = (sc.BY_NAME["good-enforce"],)
+    with socket.socket() as squatter:
+        squatter.bind((taken, 443))
+        squatter.listen()
+        try:
+            started = servers.start(tmp_path / "w", only, seed=seed)
+            assert not started.nameserver.startswith(first_block + ".")
+            assert started.addresses["site:good-enforce:0"] != taken
+            assert (
+                _handshake(
+                    started.addresses["site:good-enforce:0"], 443, "mta-sts.good-enforce.test", started.ca_bundle
+                )
+                == "ok"
+            )
+        finally:
+            servers.stop(tmp_path / "w")

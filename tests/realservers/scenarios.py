@@ -89,6 +89,7 @@ class Scenario:
     policy_host_cname: bool = False  # mta-sts.<domain> is a CNAME to a web host in PROVIDER_ZONE
     extra_records: tuple[str, ...] = field(default=())  # zone lines; {domain} is substituted
     served: bool = True  # False: knot has no zone for it and answers REFUSED
+    broken_zones: tuple[str, ...] = ()  # child zones ({domain} substituted) knot cannot load: SERVFAIL
     timeout: float | None = None  # a `--timeout` of its own (slow scenarios); None: the lane's default
 
     @property
@@ -146,6 +147,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("sts-cname-dangling", _codes("sts-txt-missing", TESTING), sts=(), sts_cname=CNAME_DANGLING),
     # Over 1232 bytes of TXT at _mta-sts: knot sets TC over UDP and the answer must come over TCP.
     Scenario("sts-truncated-udp", _codes(TESTING), sts=(GOOD_STS, "x" * 1400)),
+    # `_mta-sts` as a child zone knot cannot load (its file is missing): SERVFAIL for that name only.
+    Scenario("sts-servfail", _codes("dns-lookup-failed", TESTING), broken_zones=("_mta-sts.{domain}",)),
     # A zone knot does not serve: every lookup is REFUSED.
     Scenario("zone-refused", _codes("dns-lookup-failed"), served=False),
     # The policy host and its HTTPS answer.

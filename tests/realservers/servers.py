@@ -215,7 +215,8 @@ def write_knot(root: Path, scenarios: tuple[sc.Scenario, ...], plan: AddressPlan
     for s in served:
         (base / "zones" / f"{s.domain}.zone").write_text(zone_text(s, plan))
     (base / "zones" / f"{sc.PROVIDER_ZONE}.zone").write_text(provider_zone_text(scenarios, plan))
-    zones = "".join(f"  - domain: {name}\n" for name in [*(s.domain for s in served), sc.PROVIDER_ZONE])
+    broken = [z.format(domain=s.domain) for s in served for z in s.broken_zones]  # no file is written for these
+    zones = "".join(f"  - domain: {name}\n" for name in [*(s.domain for s in served), sc.PROVIDER_ZONE, *broken])
     conf = base / "knot.conf"
     conf.write_text(
         f"""server:
@@ -547,17 +548,32 @@ def _tcp_ready(address: str, port: int, banner: bool = False) -> bool:
 # --------------------------------------------------------------------------- start / stop
 
 
+START_ATTEMPTS = 3  # another run may grab one of our addresses between the check and the bind
+
+
 def start(root: Path, scenarios: tuple[sc.Scenario, ...] = sc.SCENARIOS, seed: int | None = None) -> World:
     """Write every config under `root` and start knot, nginx and postfix; returns once all answer.
 
-    On any failure the daemons already started are stopped before the error propagates.
+    On any failure the daemons already started are stopped before the error propagates; when
+    an address turned out to be taken, it starts over in another random block.
     """
     missing = missing_binaries()
     if missing:
         raise ServersError(f"missing {', '.join(missing)}; install with: apt-get install knot nginx-light postfix")
     root = Path(root).resolve()
     root.mkdir(parents=True, exist_ok=True)
-    plan = plan_addresses(scenarios, random.Random(seed))
+    rng = random.Random(seed)
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            return _start_once(root, tuple(scenarios), rng)
+        except ServersError as exc:
+            if "in use" not in str(exc) or attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_once(root: Path, scenarios: tuple[sc.Scenario, ...], rng: random.Random) -> World:
+    plan = plan_addresses(scenarios, rng)
     ca = Issuers(TestCA(), TestCA("a CA nobody trusts"))
     ca_bundle = ca.trusted.write_bundle(root / "ca.pem")
     knot_conf = write_knot(root, scenarios, plan)
@@ -580,7 +596,8 @@ def start(root: Path, scenarios: tuple[sc.Scenario, ...] = sc.SCENARIOS, seed: i
         _wait("knotd", lambda: _dns_ready(world.nameserver, domains), deadline, root / "knot" / "knot.log", knot)
         for key, address in plan.allocated.items():
             if key.startswith("site:") and _site_listens(scenarios, key):
-                _wait(f"nginx on {address}", lambda a=address: _tcp_ready(a, 443), deadline, root / "nginx.out", nginx)
+                log = root / "nginx" / "logs" / "error.log"
+                _wait(f"nginx on {address}", lambda a=address: _tcp_ready(a, 443), deadline, log, nginx)
         for kind in _smtp_kinds(scenarios):
             if kind != sc.SMTP_CLOSED:
                 address = plan.allocated[_smtp_key(kind)]
