@@ -50,6 +50,13 @@ class ServedWorld:
     def cli_args(self) -> list[str]:
         return ["--nameserver", self.nameserver, "--ca-bundle", self.ca_bundle]
 
+    def stats(self) -> dict[str, float]:
+        """The served world's counters (DNS queries, HTTPS requests, SMTP sessions, CPU seconds)."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("stats\n")
+        self.proc.stdin.flush()
+        return dict(json.loads(self.proc.stdout.readline()))
+
     def close(self) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.close()

@@ -36,6 +36,15 @@ class SmtpServer:
         self.sessions: list[list[str]] = []
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._contexts: dict[tuple[str, ssl.TLSVersion | None], ssl.SSLContext] = {}
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """One context per certificate kind and version cap, not one per STARTTLS (load_cert_chain is slow)."""
+        key = (self.spec.cert, self.spec.max_tls)
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            ctx = self._contexts[key] = self._context()
+        return ctx
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.address, self.port)
@@ -89,7 +98,7 @@ class SmtpServer:
                         writer.write(b"220 2.0.0 Ready to start TLS\r\n")
                         await writer.drain()
                         async with asyncio.timeout(10):
-                            await writer.start_tls(self._context())
+                            await writer.start_tls(self._tls_context())
                         continue
                 elif verb == "QUIT":
                     writer.write(b"221 2.0.0 Bye\r\n")
