@@ -1,0 +1,103 @@
+"""The fast path (orjson + wizard.reports.fastpath) builds exactly what the strict validator builds,
+and declines everything the strict validator would reject or decode differently."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reports_factory import detail, dumps, mutated, report, spec_example
+
+from wizard.reports import ReportRejected, parse_report
+from wizard.reports.fields import datetime_value, parse_datetime
+from wizard.reports.parse import _fast, decode_json, strict_report
+
+
+def _strict(data: bytes) -> Any:
+    try:
+        return strict_report(decode_json(data))
+    except ReportRejected as exc:
+        return exc
+
+
+QUIRKY = [
+    spec_example(),
+    report(),
+    report(mx_host="mx1.example.com"),
+    report(mx_host=None),
+    report(
+        failure=3, details=[{**detail("starttls-not-supported", 3, ip="2001:DB8:0:0::1"), "additional-info-uri": "u"}]
+    ),
+    mutated(spec_example(), ["date-range", "end-datetime"], "2025-03-15T00:00:00"),
+    mutated(spec_example(), ["contact-info"], ...),
+    mutated(spec_example(), ["policies", 0, "failure-details"], ...),
+]
+
+
+@pytest.mark.parametrize("doc", QUIRKY, ids=range(len(QUIRKY)))
+def test_valid_reports_take_the_fast_path_and_match_the_strict_validator(doc: dict[str, Any]) -> None:
+    data = dumps(doc)
+    fast = _fast(data)
+    assert fast is not None
+    assert fast == _strict(data) == parse_report(data)
+
+
+def test_utf8_bom_takes_the_fast_path() -> None:
+    data = b"\xef\xbb\xbf" + dumps(spec_example())
+    assert _fast(data) == _strict(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (dumps(spec_example()).replace(b"4210", b"1" + b"0" * 21), "between 0 and"),  # orjson reads it as a float
+        (dumps(spec_example()).replace(b"4210", b"4210.0"), "must be a whole number"),
+        (dumps(spec_example()).replace(b'"Sender Example Ltd"', b'"\\ud800"'), None),  # orjson refuses, stdlib keeps
+        (dumps(spec_example()).replace(b"4210", b"NaN"), "must be a whole number"),
+    ],
+)
+def test_what_orjson_reads_differently_goes_the_strict_way(data: bytes, reason: str | None) -> None:
+    assert _fast(data) is None
+    if reason is None:
+        assert parse_report(data).organisation == "\ud800"
+    else:
+        with pytest.raises(ReportRejected, match=reason):
+            parse_report(data)
+
+
+def test_memoised_date_times_still_name_the_field_each_time() -> None:
+    for path in ("date-range.start-datetime", "date-range.end-datetime"):
+        with pytest.raises(ReportRejected, match=f"{path} is not a real date-time"):
+            parse_datetime("2025-02-30T00:00:00Z", path)
+    assert datetime_value("x" * 5000) == "is not an RFC 3339 date-time"  # long texts are not memoised
+
+
+_P = ["policies", 0]
+_D = [*_P, "failure-details"]
+_LEAVES = [["organization-name"], ["report-id"], ["contact-info"], ["date-range", "start-datetime"], ["policies"]]
+_LEAVES += [[*_P, "policy", k] for k in ("policy-type", "policy-domain", "mx-host", "policy-string")]
+_LEAVES += [[*_P, "policy", "policy-string", 0], [*_P, "summary", "total-successful-session-count"], _P, _D]
+_LEAVES += [[*_D, 0, k] for k in spec_example()["policies"][0]["failure-details"][0]]
+_LEAVES += [[*_D, 1, "additional-information"], [*_D, 1, "additional-info-uri"], [*_D, 0]]
+_TEXTS = [" ", "mx1.example.com.", "2025-03-14T00:00:00+01:00", "192.0.2.1", "2001:db8::1", "x" * 8193]
+_values = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+_values |= st.sampled_from(
+    [" ", "mx1.example.com.", "2025-03-14T00:00:00+01:00", "192.0.2.1", "2001:db8::1", "x" * 8193]
+)
+_values |= st.lists(st.text(max_size=4) | st.integers(), max_size=3) | st.dictionaries(st.text(max_size=4), st.none())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(_LEAVES), _values | st.just(...))
+def test_fast_path_never_accepts_what_the_strict_validator_rejects_or_builds_otherwise(
+    path: list[Any], value: Any
+) -> None:
+    if value is ... and path[-1] == "additional-info-uri":
+        value = None  # absent in the example: null stands for absent
+    data = json.dumps(mutated(spec_example(), path, value), allow_nan=True).encode()
+    fast = _fast(data)
+    if fast is not None:
+        assert fast == _strict(data)

@@ -1,0 +1,136 @@
+"""The fast path of report validation: well-formed reports in one pass, with no error bookkeeping.
+
+The strict validator in wizard.reports.parse names the exact field that is wrong, which
+means building a path string for every field and calling a helper per field. Most reports
+are well-formed, so this pass checks the same rules with inline type tests and gives up
+(`Bail`) at the first thing that is not plainly valid; the strict validator then runs on
+that report and produces the reason. A report accepted here is exactly the Report the
+strict validator would build (tests/test_reports_parse.py compares the two on mutations).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from wizard.reports.fields import MAX_FIELD_CHARS, datetime_value, hostname_or_none, ip_or_none
+from wizard.reports.model import FailureDetail, PolicyResult, Report
+
+_COUNT_LIMIT = 2**62
+
+
+class Bail(Exception):
+    """Not plainly valid: let the strict validator decide and explain."""
+
+
+def _text(value: Any) -> str:
+    if type(value) is not str or len(value) > MAX_FIELD_CHARS:
+        raise Bail
+    return value.strip()
+
+
+def _optional(value: Any) -> str | None:
+    if value is None:
+        return None
+    if type(value) is not str or len(value) > MAX_FIELD_CHARS:
+        raise Bail
+    return value.strip()
+
+
+def _count(value: Any) -> int:
+    if type(value) is not int or not 0 <= value < _COUNT_LIMIT:
+        raise Bail
+    return value
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if type(value) is not list:
+        raise Bail
+    out = []
+    for item in value:
+        if type(item) is not str or len(item) > MAX_FIELD_CHARS:
+            raise Bail
+        item = item.strip()
+        if item:
+            out.append(item)
+    return tuple(out)
+
+
+def _when(value: Any) -> datetime:
+    result = datetime_value(_text(value))
+    if type(result) is not datetime:
+        raise Bail
+    return result
+
+
+def _detail(obj: Any) -> FailureDetail:
+    if type(obj) is not dict:
+        raise Bail
+    get = obj.get
+    result_type = _text(get("result-type"))
+    if not result_type:
+        raise Bail
+    info = _optional(get("additional-information"))
+    if info is None:
+        info = _optional(get("additional-info-uri"))
+    return FailureDetail(
+        result_type.lower(),
+        _count(get("failed-session-count")),
+        ip_or_none(_optional(get("sending-mta-ip"))),
+        hostname_or_none(_optional(get("receiving-mx-hostname"))),
+        _optional(get("receiving-mx-helo")) or None,
+        ip_or_none(_optional(get("receiving-ip"))),
+        _optional(get("failure-reason-code")) or None,
+        info or None,
+    )
+
+
+def _policy(obj: Any) -> PolicyResult:
+    if type(obj) is not dict:
+        raise Bail
+    policy = obj.get("policy")
+    summary = obj.get("summary")
+    if type(policy) is not dict or type(summary) is not dict:
+        raise Bail
+    policy_type = _text(policy.get("policy-type"))
+    domain = hostname_or_none(_text(policy.get("policy-domain")))
+    if not policy_type or not domain:
+        raise Bail
+    mx = policy.get("mx-host")
+    details = obj.get("failure-details")
+    if details is None:
+        details = []
+    elif type(details) is not list:
+        raise Bail
+    return PolicyResult(
+        policy_type.lower(),
+        domain,
+        _strings(policy.get("policy-string")),
+        tuple(h.rstrip(".").lower() for h in _strings([mx] if type(mx) is str else mx)),
+        _count(summary.get("total-successful-session-count")),
+        _count(summary.get("total-failure-session-count")),
+        tuple(_detail(d) for d in details),
+    )
+
+
+def fast_report(doc: Any) -> Report:
+    """The Report for a plainly valid document; raises Bail for anything else (never a reason)."""
+    if type(doc) is not dict:
+        raise Bail
+    organisation = _text(doc.get("organization-name"))
+    report_id = _text(doc.get("report-id"))
+    if not organisation or not report_id:
+        raise Bail
+    date_range = doc.get("date-range")
+    policies = doc.get("policies")
+    if type(date_range) is not dict or type(policies) is not list:
+        raise Bail
+    start = _when(date_range.get("start-datetime"))
+    end = _when(date_range.get("end-datetime"))
+    if end < start:
+        raise Bail
+    return Report(
+        organisation, report_id, _optional(doc.get("contact-info")) or "", start, end, tuple(map(_policy, policies))
+    )

@@ -1,0 +1,95 @@
+"""Field-level conversions shared by the strict validator and its fast path: date-times and addresses.
+
+Reports repeat the same few date-times (one UTC day per report) and the same sending and
+receiving addresses many times over, so both conversions are memoised in small bounded
+dicts: a hit costs one lookup instead of a regex, a datetime and an ipaddress object.
+Only short texts are cached (a real date-time or address is under 64 characters), so hostile
+8 KB strings never grow the caches past a few hundred KB.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import UTC, datetime, timedelta
+
+from wizard.reports.model import ReportRejected
+
+#: Longest single string field kept (organisation names, reason codes, URIs).
+MAX_FIELD_CHARS = 8192
+#: Entries per memo before it is emptied; a memo never holds texts longer than _CACHED_CHARS.
+_CACHE_ENTRIES = 4096
+_CACHED_CHARS = 64
+
+_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
+)
+_datetimes: dict[str, datetime | str] = {}
+_addresses: dict[str, str] = {}
+
+
+def _convert_datetime(text: str) -> datetime | str:
+    """The UTC datetime, or the reason it is none (the words after the field's name)."""
+    m = _DATETIME.fullmatch(text)
+    if not m:
+        return "is not an RFC 3339 date-time"
+    year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
+    micro = int((m.group(7)[1:] + "000000")[:6]) if m.group(7) else 0
+    try:
+        value = datetime(year, month, day, hour, minute, min(second, 59), micro, tzinfo=UTC)
+    except ValueError:
+        return "is not a real date-time"
+    if m.group(9):
+        sign = 1 if m.group(9) == "+" else -1
+        hours, minutes = int(m.group(10)), int(m.group(11))
+        if hours > 23 or minutes > 59:
+            return "has an impossible UTC offset"
+        value -= sign * timedelta(hours=hours, minutes=minutes)
+    return value
+
+
+def datetime_value(text: str) -> datetime | str:
+    """Memoised `_convert_datetime` of already stripped text: a datetime, or the reason as a str."""
+    value = _datetimes.get(text)
+    if value is None:
+        value = _convert_datetime(text)
+        if len(text) <= _CACHED_CHARS:
+            if len(_datetimes) >= _CACHE_ENTRIES:
+                _datetimes.clear()
+            _datetimes[text] = value
+    return value
+
+
+def parse_datetime(text: str, path: str) -> datetime:
+    """RFC 3339 date-time to aware UTC; no offset means UTC (Microsoft sends that; mox reads it so)."""
+    value = datetime_value(text.strip())
+    if type(value) is str:
+        raise ReportRejected(f"{path} {value}: {text[:60]!r}")
+    return value  # type: ignore[return-value]
+
+
+def address(value: str) -> str:
+    """An address literal normalised (RFC 5952 for IPv6); a value that is not one is kept as sent."""
+    text = _addresses.get(value)
+    if text is None:
+        try:
+            text = str(ipaddress.ip_address(value))
+        except ValueError:
+            text = value
+        if len(value) <= _CACHED_CHARS:
+            if len(_addresses) >= _CACHE_ENTRIES:
+                _addresses.clear()
+            _addresses[value] = text
+    return text
+
+
+def ip_or_none(value: str | None) -> str | None:
+    """`address` of a stripped field; absent or empty is None."""
+    return address(value) if value else None
+
+
+def hostname_or_none(value: str | None) -> str | None:
+    """A host name without the trailing dot, lower case; absent or empty is None."""
+    if not value:
+        return None
+    return value.rstrip(".").lower() or None
