@@ -17,6 +17,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+import orjson
+
 from wizard.reports.model import Report
 
 if TYPE_CHECKING:
@@ -98,6 +100,69 @@ def report_domain(report: Report, index: int, hint: str | None) -> str:
     return others.pop() if len(others) == 1 else policy.policy_domain
 
 
+#: One failure-details row: result type, count, sending IP, receiving MX, HELO, receiving IP, reason, info.
+FailureRow = tuple[str, int, str | None, str | None, str | None, str | None, str | None, str | None]
+#: One policy row: domain, type, policy domain, policy-string JSON, mx-host JSON, successes, failures, details.
+PolicyRow = tuple[str, str, str, str, str, int, int, tuple[FailureRow, ...]]
+#: One report as plain tuples (cheap to pickle between processes): organisation, report-id, contact,
+#: start, end, day, source, policies. Ids are given when stored.
+ReportRows = tuple[str, str, str, str, str, str, str, tuple[PolicyRow, ...]]
+
+#: Report ids per duplicate-lookup query (SQLite allows 32766 parameters; stay far below).
+_IN_CHUNK = 500
+
+
+def report_rows(report: Report, source: str, hint: str | None) -> ReportRows:
+    """A parsed report as the rows the store writes, without ids: pure, so any process can build them."""
+    hint = hint.rstrip(".").lower() if hint else None
+    day = report.day.isoformat()
+    policies = tuple(
+        (
+            report_domain(report, index, hint),
+            policy.policy_type,
+            policy.policy_domain,
+            _json_list(policy.policy_string),
+            _json_list(policy.mx_host),
+            policy.successful_sessions,
+            policy.failed_sessions,
+            tuple(
+                (
+                    d.result_type,
+                    d.failed_session_count,
+                    d.sending_mta_ip,
+                    d.receiving_mx_hostname,
+                    d.receiving_mx_helo,
+                    d.receiving_ip,
+                    d.failure_reason_code,
+                    d.additional_information,
+                )
+                for d in policy.failure_details
+            ),
+        )
+        for index, policy in enumerate(report.policies)
+    )
+    return (
+        report.organisation,
+        report.report_id,
+        report.contact_info,
+        _iso(report.start),
+        _iso(report.end),
+        day,
+        source,
+        policies,
+    )
+
+
+def _json_list(values: tuple[str, ...]) -> str:
+    """A JSON array of strings (orjson: about ten times json.dumps on these short lists)."""
+    if not values:
+        return "[]"
+    try:
+        return orjson.dumps(values).decode()
+    except orjson.JSONEncodeError:  # a lone surrogate ("\\ud800"), which the stdlib encoder escapes
+        return json.dumps(values)
+
+
 class ReportStore:
     """The SQLite store of imported reports. Use as a context manager, or call close()."""
 
@@ -176,44 +241,57 @@ class ReportStore:
         return self.add_many([(report, source, domain_hint)])[0]
 
     def add_many(self, items: Sequence[tuple[Report, str, str | None]]) -> list[bool]:
-        """Store (report, source, domain hint) triples in one go; for each, whether it was new.
+        """Store (report, source, domain hint) triples in one go; for each, whether it was new."""
+        return self.add_rows([report_rows(report, source, hint) for report, source, hint in items])
 
-        Rows get their ids here and go in with three executemany calls, which is what lets an
-        import run at thousands of reports a second.
+    def add_rows(self, items: Sequence[ReportRows]) -> list[bool]:
+        """Store reports already turned into rows by `report_rows`; for each, whether it was new.
+
+        Rows may be built elsewhere (an import's worker processes build them next to the parse);
+        here they get their ids and go in with one duplicate lookup per organisation and three
+        executemany calls, which is what lets an import run at thousands of reports a second.
         """
         try:
             with self.batch():
-                return self._add_many(items)
+                return self._add_rows(items)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write the report store {self.path}: {exc}") from None
 
-    def _add_many(self, items: Sequence[tuple[Report, str, str | None]]) -> list[bool]:
+    def _stored_keys(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of `keys` are already stored: one indexed IN query per organisation and chunk."""
+        by_org: dict[str, list[str]] = {}
+        for org, report_id in keys:
+            by_org.setdefault(org, []).append(report_id)
+        found: set[tuple[str, str]] = set()
+        for org, ids in by_org.items():
+            for i in range(0, len(ids), _IN_CHUNK):
+                chunk = ids[i : i + _IN_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT report_id FROM reports WHERE organisation = ? AND report_id IN ({marks})"
+                found.update((org, row[0]) for row in self.conn.execute(sql, (org, *chunk)))
+        return found
+
+    def _add_rows(self, items: Sequence[ReportRows]) -> list[bool]:
         conn = self.conn
         next_report = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM reports").fetchone()[0]
         next_policy = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM policies").fetchone()[0]
         now = _iso(datetime.now(UTC))
-        seen: set[tuple[str, str]] = set()
+        seen = self._stored_keys([(item[0], item[1]) for item in items])
         added: list[bool] = []
         report_rows: list[tuple[object, ...]] = []
         policy_rows: list[tuple[object, ...]] = []
         failure_rows: list[tuple[object, ...]] = []
-        exists = "SELECT 1 FROM reports WHERE organisation = ? AND report_id = ?"
-        for report, source, hint in items:
-            key = (report.organisation, report.report_id)
-            if key in seen or conn.execute(exists, key).fetchone():
+        for org, report_id, contact, start, end, day, source, policies in items:
+            key = (org, report_id)
+            if key in seen:
                 added.append(False)
                 continue
             seen.add(key)
             added.append(True)
             report_row = next_report
             next_report += 1
-            day = report.day.isoformat()
-            report_rows.append(
-                (report_row, *key, report.contact_info, _iso(report.start), _iso(report.end), day, source, now)
-            )
-            hint = hint.rstrip(".").lower() if hint else None
-            for index, policy in enumerate(report.policies):
-                domain = report_domain(report, index, hint)
+            report_rows.append((report_row, org, report_id, contact, start, end, day, source, now))
+            for domain, policy_type, policy_domain, policy_string, mx_host, success, failure, failures in policies:
                 policy_row = next_policy
                 next_policy += 1
                 policy_rows.append(
@@ -222,31 +300,16 @@ class ReportStore:
                         report_row,
                         domain,
                         day,
-                        policy.policy_type,
-                        policy.policy_domain,
-                        json.dumps(policy.policy_string),
-                        json.dumps(policy.mx_host),
-                        policy.successful_sessions,
-                        policy.failed_sessions,
+                        policy_type,
+                        policy_domain,
+                        policy_string,
+                        mx_host,
+                        success,
+                        failure,
                     )
                 )
-                failure_rows.extend(
-                    (
-                        policy_row,
-                        report_row,
-                        domain,
-                        day,
-                        d.result_type,
-                        d.failed_session_count,
-                        d.sending_mta_ip,
-                        d.receiving_mx_hostname,
-                        d.receiving_mx_helo,
-                        d.receiving_ip,
-                        d.failure_reason_code,
-                        d.additional_information,
-                    )
-                    for d in policy.failure_details
-                )
+                for f in failures:
+                    failure_rows.append((policy_row, report_row, domain, day, *f))
         conn.executemany(
             "INSERT INTO reports (id, organisation, report_id, contact_info, start_utc, end_utc, day, source,"
             " imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -300,6 +363,15 @@ def _domain(domain: str) -> str:
     return domain.strip().rstrip(".").lower()
 
 
+_isos: dict[datetime, str] = {}
+
+
 def _iso(value: datetime) -> str:
-    """UTC, whole seconds, `Z`: the stored form of every date-time."""
-    return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+    """UTC, whole seconds, `Z`: the stored form of every date-time (memoised: reports share a few)."""
+    text = _isos.get(value)
+    if text is None:
+        text = value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+        if len(_isos) >= 4096:
+            _isos.clear()
+        _isos[value] = text
+    return text
