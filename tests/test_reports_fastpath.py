@@ -4,6 +4,7 @@ and declines everything the strict validator would reject or decode differently.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from reports_factory import detail, dumps, mutated, report, spec_example
 
-from wizard.reports import ReportRejected, parse_report
+from wizard.reports import ReportRejected, ReportStore, import_paths, parse_report
 from wizard.reports.fields import datetime_value, parse_datetime
 from wizard.reports.parse import _fast, decode_json, strict_report
 
@@ -55,17 +56,26 @@ def test_utf8_bom_takes_the_fast_path() -> None:
     [
         (dumps(spec_example()).replace(b"4210", b"1" + b"0" * 21), "between 0 and"),  # orjson reads it as a float
         (dumps(spec_example()).replace(b"4210", b"4210.0"), "must be a whole number"),
-        (dumps(spec_example()).replace(b'"Sender Example Ltd"', b'"\\ud800"'), None),  # orjson refuses, stdlib keeps
-        (dumps(spec_example()).replace(b"4210", b"NaN"), "must be a whole number"),
+        (dumps(spec_example()).replace(b'"Sender Example Ltd"', b'"\\ud800"'), "lone UTF-16 surrogate"),
+        (dumps(spec_example()).replace(b"4210", b"NaN"), "must be a whole number"),  # orjson refuses NaN
     ],
 )
-def test_what_orjson_reads_differently_goes_the_strict_way(data: bytes, reason: str | None) -> None:
+def test_what_orjson_reads_differently_goes_the_strict_way(data: bytes, reason: str) -> None:
     assert _fast(data) is None
-    if reason is None:
-        assert parse_report(data).organisation == "\ud800"
-    else:
-        with pytest.raises(ReportRejected, match=reason):
-            parse_report(data)
+    with pytest.raises(ReportRejected, match=reason):
+        parse_report(data)
+
+
+def test_surrogate_pairs_are_text_and_lone_surrogates_are_rejected_not_a_crash(tmp_path: Path) -> None:
+    doc = spec_example()
+    doc["organization-name"] = "Sender \U0001f600"
+    assert parse_report(dumps(doc)).organisation == "Sender \U0001f600"  # json.dumps escapes it as a pair
+    (tmp_path / "a.json").write_bytes(dumps(spec_example()).replace(b'"mx: mx1.example.com"', b'"mx: \\udc00"'))
+    (tmp_path / "b.json").write_bytes(dumps(doc))
+    with ReportStore(tmp_path / "s.sqlite3") as store:
+        outcome = import_paths(store, [tmp_path])
+    assert outcome.imported == 1
+    assert "lone UTF-16 surrogate" in outcome.rejected[0].reason
 
 
 def test_memoised_date_times_still_name_the_field_each_time() -> None:

@@ -39,6 +39,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 
 
@@ -146,11 +147,17 @@ def _decode_json_stdlib(data: bytes) -> Any:
     if not text.lstrip().startswith("{"):
         raise ReportRejected("is not a JSON object; a TLS report starts with '{'")
     try:
-        return json.loads(text)
+        doc = json.loads(text)
     except RecursionError:
         raise ReportRejected("nests too deeply; not a TLS report") from None
     except ValueError as exc:
         raise ReportRejected(f"is not valid JSON ({exc_text(exc)})") from None
+    if "\\u" in text and _LONE_SURROGATE.search(text):
+        try:  # an escape like \ud800 alone decodes to text that cannot be stored as UTF-8
+            json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ReportRejected("holds a lone UTF-16 surrogate escape (\\ud800-\\udfff); not Unicode text") from None
+    return doc
 
 
 def _fast(data: bytes) -> Report | None:
