@@ -550,3 +550,22 @@ def test_week_long_max_age_in_enforce_gets_no_advice() -> None:
 def test_short_max_age_outside_enforce_is_not_flagged() -> None:
     advice = policy_advice(PolicyFile(mode="testing", max_age=60, mx=("m.example.com",)))
     assert "policy-max-age-short" not in [f.code for f in advice]
+
+
+def test_a_cased_key_beside_the_proper_one_is_reported_but_the_policy_stays_valid() -> None:
+    # SPEC §3: 'Mode:' is an unknown extension to senders; with 'mode:' present the file is valid.
+    parsed = parse_policy("version: STSv1\nmode: testing\nMode: enforce\nmx: a.example.com\nmax_age: 86400\n")
+    assert parsed.policy is not None and parsed.policy.mode == "testing"
+    assert [f.line for f in parsed.findings] == [3]
+
+
+def test_a_cr_ending_the_last_unterminated_line_is_a_bare_cr() -> None:
+    parsed = parse_policy("version: STSv1\nmode: testing\nmx: a.example.com\nmax_age: 1\r")
+    assert parsed.policy is None
+    assert [(f.line, "bare CR" in f.message) for f in parsed.findings] == [(4, True)]
+
+
+def test_a_tab_inside_an_extension_value_breaks_the_grammar() -> None:
+    parsed = parse_policy("version: STSv1\nmode: testing\nmx: a.example.com\nmax_age: 1\nfoo: a\tb\n")
+    assert parsed.policy is None
+    assert parsed.findings[0].line == 5 and "tab" in parsed.findings[0].message

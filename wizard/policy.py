@@ -109,8 +109,12 @@ def parse_policy(data: str | bytes, *, subject: str = "mta-sts.txt") -> PolicyPa
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the final line terminator is optional
-    for number, raw in enumerate(lines, start=1):
-        _read_line(reader, number, raw[:-1] if raw.endswith("\r") else raw)
+        unterminated = -1
+    else:
+        unterminated = len(lines) - 1  # its CR, if any, is a bare CR, not half of a CRLF
+    for index, raw in enumerate(lines):
+        line = raw[:-1] if raw.endswith("\r") and index != unterminated else raw
+        _read_line(reader, index + 1, line)
     return _finish(reader)
 
 
@@ -134,7 +138,7 @@ def _read_line(reader: _Reader, number: int, line: str) -> None:
         return
     if "\r" in line:
         reader.syntax(number, "a bare CR (carriage return) inside the line", "end lines with LF or CRLF only")
-        return
+        line = line.replace("\r", "")  # read the rest anyway, so later findings stay to the point
     if any((ord(ch) < 32 and ch != "\t") or ord(ch) == 127 for ch in line):
         reader.syntax(number, "control characters in the line", "remove the non-printing characters")
         return
@@ -207,10 +211,13 @@ def _read_max_age(reader: _Reader, number: int, value: str) -> None:
 def _read_extension(reader: _Reader, number: int, key: str, value: str) -> None:
     if key.lower() in _KNOWN or key.lower() in _ALIASES:
         proper = _ALIASES.get(key.lower(), key.lower())
+        # An unknown extension to senders (SPEC §3): ignored, so not itself invalid; a missing
+        # required field is reported by _finish when the proper key is absent.
         reader.syntax(
             number,
             f"'{clip(key)}' is not a policy key (keys are case-sensitive), so senders ignore this line",
             f"write '{proper}: {clip(value)}'",
+            invalid=False,
         )
         return
     if not _EXT_NAME.match(key):
@@ -222,6 +229,10 @@ def _read_extension(reader: _Reader, number: int, key: str, value: str) -> None:
         return
     if not value:
         reader.syntax(number, f"the extension '{key}' has no value", f"remove the line or give '{key}' a value")
+        return
+    if "\t" in value:
+        # ext-value allows single spaces between visible characters, never a tab (RFC 8461 §3.2).
+        reader.syntax(number, f"the value of '{key}' contains a tab", "use spaces instead of tabs inside the value")
         return
     reader.extensions.append((key, value))
 
