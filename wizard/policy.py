@@ -138,7 +138,9 @@ def _read_line(reader: _Reader, number: int, line: str) -> None:
         return
     if "\r" in line:
         reader.syntax(number, "a bare CR (carriage return) inside the line", "end lines with LF or CRLF only")
-        line = line.replace("\r", "")  # read the rest anyway, so later findings stay to the point
+        if "\r" in line.rstrip("\r"):
+            return
+        line = line.rstrip("\r")  # a CR only at the end: read the line anyway, so later findings stay apt
     if any((ord(ch) < 32 and ch != "\t") or ord(ch) == 127 for ch in line):
         reader.syntax(number, "control characters in the line", "remove the non-printing characters")
         return
