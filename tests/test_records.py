@@ -296,8 +296,9 @@ def test_tlsrpt_empty_field_is_invalid() -> None:
 
 
 def test_several_rua_fields_are_flagged_with_advice_to_merge() -> None:
+    # The grammar allows it (SPEC §6), so the record is still read, with every address kept.
     record, findings = parse_tlsrpt_record("v=TLSRPTv1; rua=mailto:a@example.com; rua=mailto:b@example.com")
-    assert record is None
+    assert record is not None and record.rua == ("mailto:a@example.com", "mailto:b@example.com")
     assert [f.code for f in findings] == ["tlsrpt-invalid"]
     assert "2 rua= fields" in findings[0].message and "single rua=" in findings[0].fix
 

@@ -233,9 +233,11 @@ def parse_tlsrpt_record(value: str, *, subject: str = "_smtp._tls") -> tuple[Tls
             findings.append(
                 finding("tlsrpt-rua-invalid", problem, "write mailto:address or https://host/path", subject=subject)
             )
-    if findings:
+    if any(f.code == "tlsrpt-rua-invalid" for f in findings):
         return None, findings
-    return TlsRptRecord(tuple(uris), tuple(extensions)), []
+    # Several rua= fields are allowed by the grammar (SPEC §6): the record stays usable, with the
+    # finding telling the user that some reporters read only one of the lists.
+    return TlsRptRecord(tuple(uris), tuple(extensions)), findings
 
 
 def select_tlsrpt_record(values: Sequence[str], name: str) -> tuple[TlsRptRecord | None, list[Finding]]:
