@@ -32,7 +32,7 @@ _GENERIC_TYPES = ("application/gzip", "application/x-gzip", "application/json", 
 _HEADER_LINE = re.compile(rb"[!-9;-~]+:")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """One report's bytes (`data`) from `source`, or the reason (`reason`) the source gave none."""
 
@@ -134,21 +134,44 @@ def _folder(path: Path, visited: set[str]) -> Iterator[Candidate]:
         yield Candidate(str(path), reason=f"cannot be listed ({exc_text(exc)})")
         return
     for entry in entries:
-        child = Path(entry.path)
         try:
             if entry.is_dir():
-                yield from _folder(child, visited)
+                yield from _folder(Path(entry.path), visited)
             elif entry.is_file():
-                yield from _file(child)
+                yield from _file(entry.path)
             else:
-                yield Candidate(str(child), reason=_NOT_REGULAR)
+                yield Candidate(entry.path, reason=_NOT_REGULAR)
         except OSError as exc:
-            yield Candidate(str(child), reason=f"cannot be read ({exc_text(exc)})")
+            yield Candidate(entry.path, reason=f"cannot be read ({exc_text(exc)})")
 
 
-def _file(path: Path) -> Iterator[Candidate]:
+#: First read of every file: a report is a few KB, so one read usually gets all of it.
+_FIRST_READ = 64 * 1024
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
+def _file(path: Path | str) -> Iterator[Candidate]:
+    """One file's candidates. A small report file costs open, one read and close, nothing more."""
     source = str(path)
-    with open(path, "rb") as f:
+    fd = os.open(source, _OPEN_FLAGS)
+    try:
+        data = os.read(fd, _FIRST_READ)
+    finally:
+        os.close(fd)
+    if len(data) < _FIRST_READ:  # a short read is the whole regular file
+        kind = "gzip" if data[:2] == GZIP_MAGIC else _sniff(data[:256])
+        if kind in ("gzip", "json"):
+            yield Candidate(source, data=data, domain_hint=filename_domain(source))
+            return
+        if kind == "empty":
+            yield Candidate(source, reason="is empty")
+            return
+    yield from _file_any(source)
+
+
+def _file_any(source: str) -> Iterator[Candidate]:
+    """Any file, recognised by content: JSON, gzip, an email or a mailbox; reads bounded by the caps."""
+    with open(source, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size <= MAX_REPORT_BYTES:
             data = f.read()  # one read for the common, small file
@@ -179,7 +202,7 @@ def _file(path: Path) -> Iterator[Candidate]:
                 source, reason="is not a TLS report (.json/.json.gz), an email (.eml) or a mailbox; ignored"
             )
     if kind == "mbox":
-        yield from _mbox(path)
+        yield from _mbox(Path(source))
 
 
 def _mbox(path: Path) -> Iterator[Candidate]:
