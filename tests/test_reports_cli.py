@@ -124,3 +124,24 @@ def test_state_dir_from_environment(corpus: Path, tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("MTA_STS_WIZARD_HOME", str(tmp_path / "home"))
     main(["reports", "import", str(corpus / "g.json.gz")])
     assert (tmp_path / "home" / "reports.sqlite3").is_file()
+
+
+def test_summary_checks_coverage_against_the_saved_policy(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from wizard.policy import PolicyFile
+    from wizard.state import StateStore, record_policy
+
+    state = str(tmp_path / "st")
+    store = StateStore(Path(state))
+    with store.open("example.com") as session:
+        record_policy(session.state, PolicyFile(mode="testing", max_age=86400, mx=("*.example.com",)))
+        session.save()
+    main(["reports", "import", str(corpus), "--state-dir", state])
+    capsys.readouterr()
+    assert main(["reports", "summary", "example.com", "--json", "--state-dir", state]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    # the saved policy's wildcard covers backup.example.com, which the reported policy did not
+    assert doc["policy_source"] == "saved policy"
+    assert doc["policy_patterns"] == ["*.example.com"]
+    assert doc["uncovered_mx"] == []

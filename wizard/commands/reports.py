@@ -45,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--mx",
         action="append",
         metavar="PATTERN",
-        help="an mx pattern of the current policy (repeatable); default: the patterns of the latest reported policy",
+        help="an mx pattern of the current policy (repeatable); default: the saved policy's, else the latest reported",
     )
     summ.add_argument("--json", action="store_true", help="print one JSON document")
     add_state_dir_option(summ)
@@ -81,6 +81,19 @@ def run_import(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if outcome.rejected else EXIT_OK
 
 
+def _saved_patterns(state_dir_arg: str | None, domain: str) -> list[str] | None:
+    """The mx patterns of the policy this program saved for the domain, if there is one."""
+    from wizard.state import StateError, StateStore
+
+    try:
+        loaded = StateStore(state_dir(state_dir_arg)).read(domain)
+    except StateError:  # a damaged or unreadable state is reported by `status`; here it only means "unknown"
+        return None
+    if loaded.state is None or loaded.state.policy is None:
+        return None
+    return [p.lower() for p in loaded.state.policy.mx] or None
+
+
 def run_summary(args: argparse.Namespace) -> int:
     try:
         domain = normalise_domain(args.domain).ascii
@@ -94,6 +107,10 @@ def run_summary(args: argparse.Namespace) -> int:
             if problem:
                 raise UsageError(f"--mx {pattern}: {problem}")
         patterns, source = [p.strip().lower() for p in args.mx], "--mx"
+    else:
+        saved = _saved_patterns(args.state_dir, domain)
+        if saved:
+            patterns, source = saved, "saved policy"
     path = store_path(state_dir(args.state_dir))
     if not path.exists():
         raise UsageError(f"no reports imported yet ({path} does not exist); run 'mta-sts-wizard reports import PATH'")
