@@ -1,22 +1,33 @@
-"""DNS lookups for the checks (dnspython's async resolver)."""
+"""DNS lookups for the checks: a shared socket per server and a quick reader; dnspython for the rest."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
+import random
+import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import dns.asyncquery
 import dns.asyncresolver
 import dns.exception
 import dns.flags
+import dns.ipv6
 import dns.message
 import dns.name
 import dns.nameserver
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.CNAME
+import dns.rdtypes.ANY.MX
+import dns.rdtypes.ANY.NS
+import dns.rdtypes.ANY.TXT
+import dns.rdtypes.IN.A
+import dns.rdtypes.IN.AAAA
 import dns.resolver
 
 
@@ -56,6 +67,8 @@ def parse_nameserver(text: str) -> tuple[str, int]:
 MAX_CNAME_HOPS = 8
 #: Concurrent queries in flight per client; bulk checks queue behind this instead of flooding.
 MAX_IN_FLIGHT = 128
+#: A shared query socket closes after this long without a query in flight.
+IDLE_CLOSE_SECONDS = 2.0
 
 Status = Literal["ok", "nxdomain", "nodata", "servfail", "timeout", "noresolver", "error"]
 
@@ -137,6 +150,81 @@ def _negative_ttl(response: dns.message.Message | None) -> int | None:
     return None
 
 
+class _Exchange(asyncio.DatagramProtocol):
+    """One connected UDP socket to one server, shared by every query of a client to it.
+
+    dnspython's `resolve`/`udp` open and close a socket (and an asyncio endpoint) per
+    query, which is most of the CPU a bulk check spends on DNS. Here queries are matched
+    to answers by message ID and question; a refused port (ICMP) fails every pending
+    query at once, as a per-query socket would have.
+    """
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.pending: dict[int, tuple[bytes, asyncio.Future[bytes]]] = {}
+        self.closed: BaseException | None = None
+        self._idle: asyncio.TimerHandle | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.closed is None and self.transport is not None and not self.transport.is_closing()
+
+    def close(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        if self.transport is not None:
+            self.transport.close()
+
+    def _close_if_idle(self) -> None:
+        if not self.pending:
+            self.close()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if len(data) < 12 or not data[2] & 0x80:  # too short, or not a response
+            return
+        entry = self.pending.get(int.from_bytes(data[:2], "big"))
+        if entry is None:
+            return
+        question, fut = entry
+        # The question must come back as asked (0x20 case changes allowed): else it is a stray answer.
+        if fut.done() or data[4:6] != b"\x00\x01" or data[12 : 12 + len(question)].lower() != question.lower():
+            return
+        fut.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        for _question, fut in self.pending.values():
+            if not fut.done():
+                fut.set_exception(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = exc or ConnectionError("socket closed")
+        self.error_received(self.closed)  # type: ignore[arg-type]
+
+    async def exchange(self, wire: bytes, timeout: float) -> bytes:
+        """Send a query (its ID made unique on this socket) and wait up to `timeout` for its answer."""
+        assert self.transport is not None
+        qid = int.from_bytes(wire[:2], "big")
+        while qid in self.pending:
+            qid = random.getrandbits(16)
+        wire = qid.to_bytes(2, "big") + wire[2:]
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[bytes] = loop.create_future()
+        self.pending[qid] = (wire[12 : 12 + _question_length(wire)], fut)
+        if self._idle is not None:
+            self._idle.cancel()
+        try:
+            self.transport.sendto(wire)
+            async with asyncio.timeout(timeout):
+                return await fut
+        finally:
+            self.pending.pop(qid, None)
+            if not self.pending:  # a long-lived caller (the wizard polling) must not keep sockets open
+                self._idle = loop.call_later(IDLE_CLOSE_SECONDS, self._close_if_idle)
+
+
 class DnsClient:
     """Resolver queries (what senders see) and direct authoritative queries (what is published).
 
@@ -153,6 +241,8 @@ class DnsClient:
         self.queries = 0
         """Resolver queries sent, and how many of them got any DNS answer at all (even SERVFAIL)."""
         self.answered = 0
+        self._exchanges: dict[tuple[str, int], asyncio.Future[_Exchange]] = {}
+        self.servers: list[tuple[str, int]] = []
         self.resolver: dns.asyncresolver.Resolver | None
         try:
             if self.configured:
@@ -165,6 +255,11 @@ class DnsClient:
             res.timeout = max(min(timeout / 3, 2.0), 0.2)  # a lost datagram costs at most 2 s
             res.use_edns(0, 0, 1232)
             self.resolver = res
+            for ns in res.nameservers:
+                if isinstance(ns, dns.nameserver.Do53Nameserver):
+                    self.servers.append((ns.address, ns.port))
+                elif isinstance(ns, str):
+                    self.servers.append((ns, res.port))
         except dns.exception.DNSException as exc:
             self.resolver = None
             self.setup_error = str(exc) or type(exc).__name__
@@ -232,40 +327,100 @@ class DnsClient:
             self.answered += 1
         return result
 
+    async def _exchange_for(self, address: str, port: int) -> _Exchange:
+        key = (address, port)
+        fut = self._exchanges.get(key)
+        if fut is None or (fut.done() and (fut.cancelled() or fut.exception() is not None or not fut.result().usable)):
+            fut = asyncio.ensure_future(self._open_exchange(address, port))
+            self._exchanges[key] = fut
+        return await asyncio.shield(fut)
+
+    @staticmethod
+    async def _open_exchange(address: str, port: int) -> _Exchange:
+        loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        _transport, protocol = await loop.create_datagram_endpoint(
+            _Exchange, remote_addr=(address, port), family=family
+        )
+        sock = _transport.get_extra_info("socket")
+        with contextlib.suppress(OSError):  # a bulk burst of answers must not overflow the socket
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        return protocol
+
+    async def close(self) -> None:
+        """Close the shared sockets (they also close with the event loop)."""
+        for fut in self._exchanges.values():
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                fut.result().close()
+        self._exchanges.clear()
+
+    async def _ask(self, address: str, port: int, query: _Query, timeout: float) -> _Reply:
+        """One try at one server: UDP on the shared socket, TCP when the answer is truncated."""
+        exchange = await self._exchange_for(address, port)
+        started = time.monotonic()
+        wire = await exchange.exchange(query.wire, timeout)
+        if wire[2] & 0x02:  # TC: the whole answer only comes over TCP
+            left = max(timeout - (time.monotonic() - started), 0.05)
+            message = dns.message.from_wire(query.wire)
+            response = await dns.asyncquery.tcp(message, address, timeout=left, port=port)
+            return _reply_from_message(response)
+        try:
+            return _reply_from_wire(wire, query)
+        except _WireError:  # something the quick reader does not handle: let dnspython read it
+            return _reply_from_message(dns.message.from_wire(wire, ignore_trailing=True))
+
     async def _query_resolver(self, name: str, rdtype: str) -> DnsResult:
         if self.resolver is None:
             return DnsResult(name, rdtype, "noresolver", error=self.setup_error)
+        if not self.servers:
+            return DnsResult(name, rdtype, "noresolver", error="no DNS servers are configured (/etc/resolv.conf)")
+        try:
+            query = _Query.make(name, rdtype, recursion=True)
+        except (dns.exception.DNSException, ValueError) as exc:
+            return DnsResult(name, rdtype, "error", error=str(exc) or type(exc).__name__)
         async with self._sem:
-            try:
-                qname = dns.name.from_text(name)
-                answer = await self.resolver.resolve(qname, rdtype, raise_on_no_answer=False, search=False)
-            except dns.resolver.NXDOMAIN as exc:
-                responses = exc.responses()
-                response = next(iter(responses.values()), None) if responses else None
-                cnames = _cname_targets(response, qname)
-                return DnsResult(name, rdtype, "nxdomain", negative_ttl=_negative_ttl(response), cnames=cnames)
-            except dns.resolver.LifetimeTimeout as exc:
-                return DnsResult(name, rdtype, "timeout", error=f"no answer within {self.timeout:g} s ({exc})")
-            except dns.resolver.NoNameservers as exc:
-                return DnsResult(name, rdtype, "servfail", error=_nonameservers_text(exc))
-            except dns.resolver.NoResolverConfiguration as exc:
-                return DnsResult(name, rdtype, "noresolver", error=str(exc))
-            except (dns.exception.DNSException, OSError, ValueError) as exc:
-                return DnsResult(name, rdtype, "error", error=str(exc) or type(exc).__name__)
-        cnames = _chain_names(answer)
-        if answer.rrset is None:
-            return DnsResult(name, rdtype, "nodata", negative_ttl=_negative_ttl(answer.response), cnames=cnames)
-        rdatas = tuple(answer.rrset)
-        return DnsResult(
-            name,
-            rdtype,
-            "ok",
-            records=tuple(rdata_text(r) for r in rdatas),
-            rdatas=rdatas,
-            ttl=int(answer.rrset.ttl),
-            cnames=cnames,
-            glue=_glue(answer.response),
-        )
+            reply, errors = await self._resolve(query)
+        if reply is None:
+            if errors and all(kind != "timeout" for kind, _text in errors):
+                texts = [text for _kind, text in errors[:3]]
+                return DnsResult(name, rdtype, "servfail", error="; ".join(texts))
+            why = "; ".join(dict.fromkeys(text for _kind, text in errors[-3:])) or "no answer"
+            return DnsResult(name, rdtype, "timeout", error=f"no answer within {self.timeout:g} s ({why})")
+        if reply.rcode == dns.rcode.YXDOMAIN:
+            return DnsResult(name, rdtype, "error", error="the DNS query name is too long after DNAME substitution")
+        return reply.result(name, rdtype, glue=True)
+
+    async def _resolve(self, query: _Query) -> tuple[_Reply | None, list[tuple[str, str]]]:
+        """Try the servers in order, again and again, until one answers or the lifetime ends.
+
+        As dnspython's resolver does: a server that answers SERVFAIL/REFUSED (or whose port
+        is refused) is dropped; one that stays silent is retried after the others.
+        Returns the response (NOERROR/NXDOMAIN/YXDOMAIN) or None with what each try saw.
+        """
+        assert self.resolver is not None
+        deadline = time.monotonic() + self.timeout
+        try_timeout = float(self.resolver.timeout)
+        servers = list(self.servers)
+        errors: list[tuple[str, str]] = []
+        while servers:
+            for address, port in list(servers):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None, errors
+                try:
+                    reply = await self._ask(address, port, query, min(try_timeout, left))
+                except (TimeoutError, dns.exception.Timeout):
+                    errors.append(("timeout", f"{address}:{port}: the DNS operation timed out"))
+                    continue
+                except (dns.exception.DNSException, OSError, EOFError, ValueError) as exc:
+                    errors.append(("failed", f"{address}:{port}: {exc or type(exc).__name__}"))
+                    servers.remove((address, port))
+                    continue
+                if reply.rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.YXDOMAIN):
+                    return reply, errors
+                errors.append(("failed", f"{address} answered {dns.rcode.to_text(reply.rcode)}"))
+                servers.remove((address, port))
+        return None, errors
 
     # ---------------------------------------------------------------- authoritative view
 
@@ -273,42 +428,23 @@ class DnsClient:
         """Ask one server directly, without recursion (UDP, TCP when truncated)."""
         started = time.monotonic()
         try:
-            query = dns.message.make_query(name, rdtype)
-            query.flags &= ~dns.flags.RD
+            query = _Query.make(name, rdtype, recursion=False)
             async with self._sem:
-                response, _tcp = await dns.asyncquery.udp_with_fallback(query, address, timeout=self.timeout, port=port)
+                reply = await self._ask(address, port, query, self.timeout)
         except (TimeoutError, dns.exception.Timeout):
             return DnsResult(name, rdtype, "timeout", error=f"{address} gave no answer within {self.timeout:g} s")
         except (dns.exception.DNSException, OSError, ValueError, EOFError) as exc:
             return DnsResult(name, rdtype, "error", error=f"{address}: {exc or type(exc).__name__}")
         elapsed = int((time.monotonic() - started) * 1000)
-        rcode = response.rcode()
-        if rcode == dns.rcode.NXDOMAIN:
-            return DnsResult(name, rdtype, "nxdomain", negative_ttl=_negative_ttl(response), elapsed_ms=elapsed)
-        if rcode != dns.rcode.NOERROR:
+        if reply.rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             return DnsResult(
-                name, rdtype, "servfail", error=f"{address} answered {dns.rcode.to_text(rcode)}", elapsed_ms=elapsed
+                name,
+                rdtype,
+                "servfail",
+                error=f"{address} answered {dns.rcode.to_text(reply.rcode)}",
+                elapsed_ms=elapsed,
             )
-        try:
-            chaining = response.resolve_chaining()  # type: ignore[attr-defined]
-        except dns.exception.DNSException as exc:
-            return DnsResult(name, rdtype, "error", error=str(exc), elapsed_ms=elapsed)
-        cnames = tuple(normalise_name(rr[0].target.to_text()) for rr in chaining.cnames if len(rr))
-        if chaining.answer is None:
-            return DnsResult(
-                name, rdtype, "nodata", negative_ttl=_negative_ttl(response), cnames=cnames, elapsed_ms=elapsed
-            )
-        rdatas = tuple(chaining.answer)
-        return DnsResult(
-            name,
-            rdtype,
-            "ok",
-            records=tuple(rdata_text(r) for r in rdatas),
-            rdatas=rdatas,
-            ttl=int(chaining.answer.ttl),
-            cnames=cnames,
-            elapsed_ms=elapsed,
-        )
+        return replace(reply.result(name, rdtype, glue=False), elapsed_ms=elapsed)
 
     async def find_zone(self, name: str) -> ZoneServers:
         """The closest enclosing zone with NS records, and its servers' addresses.
@@ -452,3 +588,297 @@ class AuthoritativeView:
             state = f"{len(res.records)} record(s), TTL {res.ttl}" if res.status == "ok" else res.status
             parts.append(f"{a.host} ({a.address}): {state}")
         return f"zone {self.zone}: " + "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- wire codec
+#
+# dnspython builds a full object graph for every message (names, rdatasets, hashing each
+# rdata); a bulk check spends most of its DNS CPU there. Queries are plain enough to
+# write by hand, and answers holding only the types the checks read (A, AAAA, TXT, MX,
+# NS, CNAME, SOA) are read here; anything else (escapes, DNAME, TLSA data, extended
+# rcodes...) goes to dnspython, so both paths give the same DnsResult.
+
+_QUICK_TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_*")
+_EDNS_OPT = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"  # root, OPT, payload 1232, no flags/options
+MAX_CHAIN = 16  # as dnspython's resolve_chaining
+
+
+class _WireError(Exception):
+    """The quick reader does not handle this message; dnspython reads it instead."""
+
+
+@dataclass(frozen=True)
+class _Query:
+    name: str
+    rdtype: str
+    wire: bytes
+
+    @classmethod
+    def make(cls, name: str, rdtype: str, *, recursion: bool) -> _Query:
+        """A query with EDNS (1232-byte answers), RD set or not; raises DNSException/ValueError on a bad name."""
+        qid = random.getrandbits(16)
+        code = _QUICK_TYPES.get(rdtype.upper())
+        labels = name.rstrip(".").split(".") if name.strip(".") else []
+        raw = [label.encode("ascii", "replace") for label in labels]
+        quick = code is not None or rdtype.upper() == "TLSA"
+        if (
+            quick
+            and all(r and len(r) <= 63 and set(r) <= _NAME_BYTES for r in raw)
+            and sum(len(r) + 1 for r in raw) < 255
+        ):
+            qname = b"".join(bytes([len(r)]) + r for r in raw) + b"\x00"
+            qtype = code if code is not None else 52
+            header = (
+                qid.to_bytes(2, "big")
+                + (b"\x01\x00" if recursion else b"\x00\x00")
+                + b"\x00\x01\x00\x00\x00\x00\x00\x01"
+            )
+            return cls(name, rdtype.upper(), header + qname + qtype.to_bytes(2, "big") + b"\x00\x01" + _EDNS_OPT)
+        message = dns.message.make_query(dns.name.from_text(name), rdtype, use_edns=0, payload=1232)
+        if not recursion:
+            message.flags &= ~dns.flags.RD
+        return cls(name, rdtype.upper(), message.to_wire())
+
+
+def _question_length(wire: bytes) -> int:
+    """Length of the question section of a query we built (name + type + class)."""
+    off = 12
+    while off < len(wire) and wire[off]:
+        off += wire[off] + 1
+    return off + 1 + 4 - 12
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """An answer reduced to what DnsResult needs, from either reader."""
+
+    rcode: int
+    records: tuple[str, ...] | None
+    """The final rrset's records (None: no such rrset, i.e. NODATA/NXDOMAIN)."""
+    rdatas: tuple[Any, ...]
+    ttl: int | None
+    cnames: tuple[str, ...]
+    negative_ttl: int | None
+    glue: tuple[tuple[str, str], ...]
+    error: str = ""
+    """The answer arrived but cannot be used (a CNAME chain too long, an answer with NXDOMAIN)."""
+
+    def result(self, name: str, rdtype: str, *, glue: bool) -> DnsResult:
+        if self.error:
+            return DnsResult(name, rdtype, "error", error=self.error)
+        if self.rcode == dns.rcode.NXDOMAIN:
+            return DnsResult(name, rdtype, "nxdomain", negative_ttl=self.negative_ttl, cnames=self.cnames)
+        if self.records is None:
+            return DnsResult(name, rdtype, "nodata", negative_ttl=self.negative_ttl, cnames=self.cnames)
+        return DnsResult(
+            name,
+            rdtype,
+            "ok",
+            records=self.records,
+            rdatas=self.rdatas,
+            ttl=self.ttl,
+            cnames=self.cnames,
+            glue=self.glue if glue else (),
+        )
+
+
+def _reply_from_message(response: dns.message.Message) -> _Reply:
+    """The dnspython reader's view (TCP answers, and whatever the quick reader declines)."""
+    rcode = response.rcode()
+    qname = response.question[0].name if response.question else dns.name.root
+    if rcode == dns.rcode.NXDOMAIN:
+        return _Reply(rcode, None, (), None, _cname_targets(response, qname), _negative_ttl(response), ())
+    if rcode != dns.rcode.NOERROR:
+        return _Reply(rcode, None, (), None, (), None, ())
+    try:
+        chaining = response.resolve_chaining()  # type: ignore[attr-defined]
+    except dns.exception.DNSException as exc:
+        return _Reply(rcode, None, (), None, (), None, (), error=str(exc) or type(exc).__name__)
+    cnames = tuple(normalise_name(rr[0].target.to_text()) for rr in chaining.cnames if len(rr))
+    if chaining.answer is None:
+        return _Reply(rcode, None, (), None, cnames, _negative_ttl(response), _glue(response))
+    rdatas = tuple(chaining.answer)
+    records = tuple(rdata_text(r) for r in rdatas)
+    return _Reply(rcode, records, rdatas, int(chaining.answer.ttl), cnames, None, _glue(response))
+
+
+def _read_name(wire: bytes, off: int) -> tuple[str, int]:
+    """(name as sent, without the trailing dot; offset after it). Plain host-name bytes only."""
+    labels: list[str] = []
+    end = -1
+    size = 0
+    for _ in range(128):
+        if off >= len(wire):
+            raise _WireError("name runs past the message")
+        length = wire[off]
+        if length == 0:
+            return ".".join(labels), (end if end >= 0 else off + 1)
+        if length & 0xC0 == 0xC0:
+            if off + 1 >= len(wire):
+                raise _WireError("cut compression pointer")
+            target = ((length & 0x3F) << 8) | wire[off + 1]
+            if target >= off:
+                raise _WireError("forward compression pointer")
+            if end < 0:
+                end = off + 2
+            off = target
+            continue
+        if length & 0xC0:
+            raise _WireError("unknown label type")
+        label = wire[off + 1 : off + 1 + length]
+        if len(label) != length or not set(label) <= _NAME_BYTES:
+            raise _WireError("label needs escaping")
+        size += length + 1
+        if size > 255:
+            raise _WireError("name too long")
+        labels.append(label.decode("ascii"))
+        off += 1 + length
+    raise _WireError("too many labels")
+
+
+def _reply_from_wire(wire: bytes, query: _Query) -> _Reply:
+    """Read an answer to `query` without dnspython; raises _WireError for anything unusual."""
+    flags = int.from_bytes(wire[2:4], "big")
+    rcode = flags & 0x0F
+    counts = [int.from_bytes(wire[i : i + 2], "big") for i in (4, 6, 8, 10)]
+    if counts[0] != 1:
+        raise _WireError("not one question")
+    off = 12 + _question_length(query.wire)
+    rrs: list[tuple[int, str, int, int, int, int]] = []  # section, owner, type, ttl, rdata start, rdata end
+    for section, count in ((1, counts[1]), (2, counts[2]), (3, counts[3])):
+        for _ in range(count):
+            owner, off = _read_name(wire, off)
+            if off + 10 > len(wire):
+                raise _WireError("cut record")
+            rtype = int.from_bytes(wire[off : off + 2], "big")
+            rclass = int.from_bytes(wire[off + 2 : off + 4], "big")
+            ttl = int.from_bytes(wire[off + 4 : off + 8], "big")
+            rdlen = int.from_bytes(wire[off + 8 : off + 10], "big")
+            start, off = off + 10, off + 10 + rdlen
+            if off > len(wire):
+                raise _WireError("cut rdata")
+            if rtype == 41:
+                if section != 3 or ttl >> 24:
+                    raise _WireError("extended rcode")
+                continue
+            if rclass != 1 or rtype not in _QUICK_NUMBERS:
+                raise _WireError("type the quick reader does not know")
+            rrs.append((section, owner.lower(), rtype, ttl, start, off))
+    qtype = _QUICK_TYPES.get(query.rdtype)
+    if qtype is None:  # TLSA etc.: only a NODATA/NXDOMAIN answer is read here
+        if any(sec == 1 for sec, *_rest in rrs):
+            raise _WireError("answer data of a type read by dnspython")
+        qtype = -1
+    qname = query.name.rstrip(".").lower()
+    answer = [rr for rr in rrs if rr[0] == 1]
+    if rcode == dns.rcode.NXDOMAIN:
+        return _Reply(rcode, None, (), None, _quick_cnames(wire, answer, qname), _quick_negative_ttl(wire, rrs), ())
+    if rcode != dns.rcode.NOERROR:
+        return _Reply(rcode, None, (), None, (), None, ())
+    current = qname
+    cnames: list[str] = []
+    final: list[tuple[int, str, int, int, int, int]] = []
+    for _hop in range(MAX_CHAIN + 1):
+        final = [rr for rr in answer if rr[1] == current and rr[2] == qtype]
+        if final or qtype == 5:
+            break
+        chain = [rr for rr in answer if rr[1] == current and rr[2] == 5]
+        if not chain:
+            break
+        target, _end = _read_name(wire, chain[0][4])
+        cnames.append(target.lower())
+        current = target.lower()
+    else:
+        raise _WireError("CNAME chain too long")
+    glue = _quick_glue(wire, rrs)
+    if not final:
+        return _Reply(rcode, None, (), None, tuple(cnames), _quick_negative_ttl(wire, rrs), glue)
+    seen: dict[Any, tuple[str, Any]] = {}
+    for _sec, _owner, rtype, _ttl, start, end in final:
+        text, rdata, key = _quick_rdata(wire, rtype, start, end)
+        seen.setdefault(key, (text, rdata))
+    records = tuple(text for text, _rd in seen.values())
+    rdatas = tuple(rd for _text, rd in seen.values())
+    return _Reply(rcode, records, rdatas, min(rr[3] for rr in final), tuple(cnames), None, glue)
+
+
+_QUICK_NUMBERS = frozenset(_QUICK_TYPES.values())
+
+
+def _quick_rdata(wire: bytes, rtype: int, start: int, end: int) -> tuple[str, Any, Any]:
+    """(presentation text as rdata_text gives it, dnspython rdata, identity for de-duplication)."""
+    data = wire[start:end]
+    if rtype == 1:
+        if len(data) != 4:
+            raise _WireError("bad A")
+        text = socket.inet_ntop(socket.AF_INET, data)
+        return text, dns.rdtypes.IN.A.A(dns.rdataclass.IN, dns.rdatatype.A, text), data
+    if rtype == 28:
+        if len(data) != 16:
+            raise _WireError("bad AAAA")
+        text = dns.ipv6.inet_ntoa(data)
+        return text, dns.rdtypes.IN.AAAA.AAAA(dns.rdataclass.IN, dns.rdatatype.AAAA, text), data
+    if rtype == 16:
+        strings = []
+        off = 0
+        while off < len(data):
+            length = data[off]
+            if off + 1 + length > len(data):
+                raise _WireError("bad TXT")
+            strings.append(data[off + 1 : off + 1 + length])
+            off += 1 + length
+        rdata = dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, strings)
+        return b"".join(strings).decode("utf-8", errors="replace"), rdata, data
+    if rtype == 15:
+        if len(data) < 3:
+            raise _WireError("bad MX")
+        pref = int.from_bytes(data[:2], "big")
+        host, _end = _read_name(wire, start + 2)
+        rdata = dns.rdtypes.ANY.MX.MX(dns.rdataclass.IN, dns.rdatatype.MX, pref, dns.name.from_text(host or "."))
+        return f"{pref} {normalise_name(host)}", rdata, (pref, host.lower())
+    if rtype in (2, 5):
+        host, _end = _read_name(wire, start)
+        cls = dns.rdtypes.ANY.NS.NS if rtype == 2 else dns.rdtypes.ANY.CNAME.CNAME
+        rdata = cls(dns.rdataclass.IN, rtype, dns.name.from_text(host or "."))
+        return str(rdata.to_text()), rdata, host.lower()
+    raise _WireError("no quick reader for this answer type")
+
+
+def _quick_cnames(wire: bytes, answer: list[tuple[int, str, int, int, int, int]], qname: str) -> tuple[str, ...]:
+    """Like _cname_targets: the CNAME chain from the question name in an NXDOMAIN answer."""
+    out: list[str] = []
+    current = qname
+    for _ in range(MAX_CNAME_HOPS):
+        found = [rr for rr in answer if rr[2] == 5 and rr[1] == current]
+        if not found:
+            break
+        target, _end = _read_name(wire, found[-1][4])
+        out.append(target.lower())
+        current = target.lower()
+    return tuple(out)
+
+
+def _quick_negative_ttl(wire: bytes, rrs: list[tuple[int, str, int, int, int, int]]) -> int | None:
+    """Like _negative_ttl: min(TTL, MINIMUM) of the first SOA in the authority section."""
+    for section, owner, rtype, _ttl, start, end in rrs:
+        if section == 2 and rtype == 6:
+            _mname, off = _read_name(wire, start)
+            _rname, off = _read_name(wire, off)
+            if off + 20 != end:
+                raise _WireError("bad SOA")
+            same = [rr[3] for rr in rrs if rr[0] == 2 and rr[2] == 6 and rr[1] == owner]
+            return int(min(min(same), int.from_bytes(wire[off + 16 : off + 20], "big")))
+    return None
+
+
+def _quick_glue(wire: bytes, rrs: list[tuple[int, str, int, int, int, int]]) -> tuple[tuple[str, str], ...]:
+    """Like _glue: (owner, address) of the A/AAAA records in the additional section, grouped per rrset."""
+    groups: dict[tuple[str, int], list[str]] = {}
+    for section, owner, rtype, _ttl, start, end in rrs:
+        if section == 3 and rtype in (1, 28):
+            text, _rdata, _key = _quick_rdata(wire, rtype, start, end)
+            texts = groups.setdefault((owner, rtype), [])
+            if text not in texts:
+                texts.append(text)
+    return tuple((owner, text) for (owner, _t), texts in groups.items() for text in texts)

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import ipaddress
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from wizard.dnsclient import AuthoritativeView, DnsClient, DnsResult, ZoneServers, normalise_name
 from wizard.findings import STEP_HOSTING, STEP_POLICY, STEP_STS_TXT, STEP_TLSRPT, STEP_VERIFY, Finding, finding
@@ -210,9 +211,35 @@ class _Context:
         async with self._total, sem:
             return await work
 
+    async def aclose(self) -> None:
+        """Close the shared DNS sockets."""
+        await self.dns.close()
+
 
 def _ctx(options: CheckOptions, ctx: _Context | None) -> _Context:
     return ctx if ctx is not None else _Context(options)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _own_context(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """A probe called without a shared context gets its own, closed when the probe ends."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if kwargs.get("ctx") is not None:
+            return await fn(*args, **kwargs)
+        options = kwargs.get("options", args[1] if len(args) > 1 else None)
+        c = _Context(options)  # type: ignore[arg-type]
+        kwargs["ctx"] = c
+        try:
+            return await fn(*args, **kwargs)
+        finally:
+            await c.aclose()
+
+    return wrapper
 
 
 def normalise_domain_text(domain: str) -> str:
@@ -259,6 +286,7 @@ def _is_ip(text: str) -> bool:
 # ----------------------------------------------------------------------------- TXT records
 
 
+@_own_context
 async def probe_sts_txt(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> StsTxtProbe:
     """The `_mta-sts` TXT record: grammar, count rule, wrong places, and the authoritative view."""
     c = _ctx(options, ctx)
@@ -293,6 +321,7 @@ async def probe_sts_txt(domain: str, options: CheckOptions, *, ctx: _Context | N
     return probe
 
 
+@_own_context
 async def probe_tlsrpt(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> TlsRptProbe:
     """The `_smtp._tls` TXT record (RFC 8460 §3), and the authoritative view."""
     c = _ctx(options, ctx)
@@ -379,6 +408,7 @@ def _replace(f: Finding, **changes: Any) -> Finding:
 # ----------------------------------------------------------------------------- MX
 
 
+@_own_context
 async def probe_mx(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> MxProbe:
     """The MX records (null MX and none told apart) and every MX host's addresses."""
     c = _ctx(options, ctx)
@@ -446,6 +476,7 @@ def _mx_address_findings(host: str, a: DnsResult, aaaa: DnsResult) -> list[Findi
 # ----------------------------------------------------------------------------- policy
 
 
+@_own_context
 async def probe_policy(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> PolicyProbe:
     """Fetch the policy from every address of `mta-sts.<domain>` and parse what was served."""
     c = _ctx(options, ctx)
@@ -601,6 +632,7 @@ async def _mx_tls(c: _Context, domain: str) -> tuple[list[SmtpProbe], list[Findi
     return probes, notes, tlsa_hosts
 
 
+@_own_context
 async def check_domain(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> DomainReport:
     """Run every verification for one domain concurrently; never raises."""
     started = time.monotonic()
@@ -711,4 +743,7 @@ def _now_text() -> str:
 async def check_domains(domains: Iterable[str], options: CheckOptions) -> list[DomainReport]:
     """Check several domains concurrently with one shared resolver client and connection limits."""
     c = _Context(options)
-    return list(await asyncio.gather(*(check_domain(d, options, ctx=c) for d in domains)))
+    try:
+        return list(await asyncio.gather(*(check_domain(d, options, ctx=c) for d in domains)))
+    finally:
+        await c.aclose()
