@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
-from wizard.reports.model import Report, ReportRejected
-from wizard.reports.parse import GZIP_MAGIC, MAX_REPORT_BYTES, exc_text, parse_report, read_bounded
-from wizard.reports.store import ReportStore
+from wizard.reports.model import ReportRejected
+from wizard.reports.parse import GZIP_MAGIC, MAX_REPORT_BYTES, exc_text, read_bounded
+from wizard.reports.pipeline import PARALLEL_AFTER, resolved
+from wizard.reports.store import ReportRows, ReportStore
 
 #: Largest email accepted: a 20 MB report base64-encoded plus headers and a text part.
 MAX_MESSAGE_BYTES = 28 * 1024 * 1024
@@ -360,24 +361,26 @@ def import_paths(
     *,
     progress: Callable[[ImportOutcome], None] | None = None,
     commit_every: int = 1000,
+    workers: int | None = None,
+    parallel_after: int = PARALLEL_AFTER,
 ) -> ImportOutcome:
     """Parse and store every report under `paths`; list every input that gave none, with a reason.
 
     Work is stored and committed every `commit_every` candidates, so an interrupted import keeps
-    what it did; `progress` is called after each commit.
+    what it did; `progress` is called after each commit. Past `parallel_after` candidates,
+    parsing moves to `workers` processes (default: one per core; 0 keeps it in this process);
+    the outcome is the same either way (wizard.reports.pipeline).
     """
     outcome = ImportOutcome()
-    pending: list[tuple[Report, str, str | None]] = []
+    pending: list[ReportRows] = []
     taken = 0
-    for cand in iter_candidates(paths):
+    rejected = outcome.rejected
+    for source, rows, reason in resolved(iter_candidates(paths), workers=workers, parallel_after=parallel_after):
         taken += 1
-        if cand.data is None:
-            outcome.rejected.append(Rejection(cand.source, cand.reason or "no report found"))
+        if rows is None:
+            rejected.append(Rejection(source, reason or "no report found"))
         else:
-            try:
-                pending.append((parse_report(cand.data), cand.source, cand.domain_hint))
-            except ReportRejected as exc:
-                outcome.rejected.append(Rejection(cand.source, str(exc)))
+            pending.append(rows)
         if taken >= commit_every:
             _flush(store, pending, outcome, progress)
             taken = 0
@@ -388,11 +391,11 @@ def import_paths(
 
 def _flush(
     store: ReportStore,
-    pending: list[tuple[Report, str, str | None]],
+    pending: list[ReportRows],
     outcome: ImportOutcome,
     progress: Callable[[ImportOutcome], None] | None,
 ) -> None:
-    added = store.add_many(pending)
+    added = store.add_rows(pending)
     new = sum(added)
     outcome.imported += new
     outcome.duplicates += len(added) - new

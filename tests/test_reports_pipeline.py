@@ -1,0 +1,91 @@
+"""Large imports parse in worker processes; the outcome and the store are exactly those of a serial import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from reports_factory import dumps, gz, report
+
+from wizard.reports import ReportStore, import_paths, pipeline
+
+
+def _corpus(folder: Path) -> None:
+    folder.mkdir()
+    for i in range(60):
+        doc = report(report_id=f"r{i % 50}", day=f"2025-03-{1 + i % 28:02d}", failure=i % 3)
+        (folder / f"{i:03d}.json.gz").write_bytes(gz(doc))  # ten duplicates
+    (folder / "010-bad.json").write_bytes(b'{"organization-name": 5}')
+    (folder / "020-empty.json").write_bytes(b"")
+    (folder / "030-big.json").write_bytes(dumps({**report(report_id="big"), "pad": "p" * 5000}))
+
+
+def _store_dump(path: Path) -> list[tuple[object, ...]]:
+    with ReportStore(path) as store:
+        rows = store.conn.execute(
+            "SELECT r.organisation, r.report_id, r.day, r.source, p.domain, p.success, p.failure, p.mx_host"
+            " FROM reports r JOIN policies p ON p.report = r.id ORDER BY r.id, p.id"
+        ).fetchall()
+        rows += store.conn.execute("SELECT * FROM failures ORDER BY policy").fetchall()
+    return rows
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_parallel_import_matches_serial(tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    _corpus(tmp_path / "in")
+    monkeypatch.setattr(pipeline, "CHUNK_SIZE", 7)  # many chunks in flight at once
+    monkeypatch.setattr(pipeline, "BIG_REPORT", 4000)  # the padded report is parsed in this process
+    outcomes = {}
+    progress: dict[int, list[int]] = {0: [], workers: []}
+    for w in (0, workers):
+        with ReportStore(tmp_path / f"s{w}.sqlite3") as store:
+            outcomes[w] = import_paths(
+                store,
+                [tmp_path / "in"],
+                workers=w,
+                parallel_after=0,
+                commit_every=20,
+                progress=lambda o, w=w: progress[w].append(o.imported),
+            )
+    serial, parallel = outcomes[0], outcomes[workers]
+    assert (parallel.imported, parallel.duplicates) == (serial.imported, serial.duplicates) == (51, 10)
+    assert parallel.render() == serial.render()
+    assert [r.source.rsplit("/", 1)[1] for r in parallel.rejected] == ["010-bad.json", "020-empty.json"]
+    assert "organization-name must be a string" in parallel.rejected[0].reason
+    assert progress[workers] == progress[0]
+    assert _store_dump(tmp_path / f"s{workers}.sqlite3") == _store_dump(tmp_path / "s0.sqlite3")
+
+
+def test_a_worker_that_dies_costs_nothing_but_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _corpus(tmp_path / "in")
+    monkeypatch.setattr(pipeline, "CHUNK_SIZE", 7)
+
+    def broken_pool(workers: int) -> object:
+        class Pool:
+            def submit(self, fn: object, items: object) -> object:
+                from concurrent.futures import Future
+
+                future: Future[object] = Future()
+                future.set_exception(RuntimeError("worker killed"))
+                return future
+
+            def shutdown(self, wait: bool, cancel_futures: bool) -> None:
+                pass
+
+        return Pool()
+
+    monkeypatch.setattr(pipeline, "_pool", broken_pool)
+    with ReportStore(tmp_path / "s.sqlite3") as store:
+        outcome = import_paths(store, [tmp_path / "in"], workers=2, parallel_after=0)
+    assert (outcome.imported, outcome.duplicates, len(outcome.rejected)) == (51, 10, 2)
+
+
+def test_small_imports_start_no_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _corpus(tmp_path / "in")
+
+    def no_pool(workers: int) -> object:
+        raise AssertionError("a pool was started for a small import")
+
+    monkeypatch.setattr(pipeline, "_pool", no_pool)
+    with ReportStore(tmp_path / "s.sqlite3") as store:
+        assert import_paths(store, [tmp_path / "in"], workers=2).imported == 51

@@ -1,0 +1,142 @@
+"""Parse report candidates in chunks, in worker processes when an import is large, results in input order.
+
+An import spends most of its time parsing and validating (CPU-bound Python), so a large one
+hands chunks of report bytes to `workers` processes, which return store-ready rows (plain
+tuples, cheap to pickle); the calling process keeps reading files and storing in between.
+Small imports (under `parallel_after` candidates) never start a process. Results always come
+back in input order, so duplicates, rejections and progress are exactly those of a serial run.
+
+Memory stays bounded whatever the input: a chunk holds at most CHUNK_BYTES of report data,
+at most `workers * 2` chunks are in flight, and a report bigger than BIG_REPORT is parsed
+in this process rather than copied to a worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Protocol
+
+from wizard.reports.model import ReportRejected
+from wizard.reports.parse import parse_report
+from wizard.reports.store import ReportRows, report_rows
+
+#: Candidates per chunk, and report bytes per chunk.
+CHUNK_SIZE = 250
+CHUNK_BYTES = 2 * 1024 * 1024
+#: Reports larger than this are parsed in the calling process (never copied to a worker).
+BIG_REPORT = 1024 * 1024
+#: Candidates handled serially before worker processes are worth starting.
+PARALLEL_AFTER = 1000
+
+#: (source, rows, reason): rows when the report parsed, else the one-line reason.
+Result = tuple[str, ReportRows | None, str | None]
+
+
+class CandidateLike(Protocol):
+    source: str
+    data: bytes | None
+    reason: str | None
+    domain_hint: str | None
+
+
+def parse_items(items: list[tuple[str, bytes, str | None]]) -> list[Result]:
+    """Parse (source, bytes, domain hint) items into rows or reasons; runs in a worker or here."""
+    out: list[Result] = []
+    for source, data, hint in items:
+        try:
+            out.append((source, report_rows(parse_report(data), source, hint), None))
+        except ReportRejected as exc:
+            out.append((source, None, str(exc)))
+    return out
+
+
+def default_workers() -> int:
+    """Worker processes for a large import: one per core, none on a single core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores if cores > 1 else 0
+
+
+def _pool(workers: int) -> Executor:
+    # fork is cheap and safe while this process has one thread (the CLI); with threads (a UI),
+    # forking could copy a held lock, so start fresh interpreters instead.
+    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+
+
+class _Chunk:
+    """Candidates in input order; those with bytes are parsed together (in a worker or here)."""
+
+    __slots__ = ("candidates", "future", "local", "size")
+
+    def __init__(self) -> None:
+        self.candidates: list[CandidateLike] = []
+        self.size = 0
+        self.future: Future[list[Result]] | None = None
+        self.local: list[Result] | None = None
+
+    def items(self) -> list[tuple[str, bytes, str | None]]:
+        return [(c.source, c.data, c.domain_hint) for c in self.candidates if c.data is not None]
+
+    def results(self) -> list[Result]:
+        parsed: list[Result] | None = self.local
+        if parsed is None and self.future is not None:
+            try:
+                parsed = self.future.result()
+            except Exception:  # a worker died (killed, out of memory): parse this chunk here instead
+                parsed = None
+        if parsed is None:
+            parsed = parse_items(self.items())
+        done = iter(parsed)
+        return [next(done) if c.data is not None else (c.source, None, c.reason) for c in self.candidates]
+
+
+def resolved(
+    candidates: Iterable[CandidateLike], *, workers: int | None = None, parallel_after: int = PARALLEL_AFTER
+) -> Iterator[Result]:
+    """A Result per candidate, in input order; parsing moves to `workers` processes past `parallel_after`."""
+    workers = default_workers() if workers is None else workers
+    pool: Executor | None = None
+    in_flight: deque[_Chunk] = deque()
+    chunk = _Chunk()
+    seen = 0
+    try:
+        for cand in candidates:
+            seen += 1
+            if cand.data is not None and len(cand.data) > BIG_REPORT:
+                if chunk.candidates:
+                    in_flight.append(_submit(chunk, pool))
+                big = _Chunk()
+                big.candidates.append(cand)
+                big.local = parse_items(big.items())  # parsed here: never pickled to a worker
+                in_flight.append(big)
+                chunk = _Chunk()
+            else:
+                chunk.candidates.append(cand)
+                chunk.size += len(cand.data) if cand.data is not None else 0
+                if len(chunk.candidates) >= CHUNK_SIZE or chunk.size >= CHUNK_BYTES:
+                    if pool is None and workers > 0 and seen > parallel_after:
+                        pool = _pool(workers)
+                    in_flight.append(_submit(chunk, pool))
+                    chunk = _Chunk()
+            while in_flight and (len(in_flight) > 2 * max(workers, 1) or in_flight[0].local is not None):
+                yield from in_flight.popleft().results()
+        if chunk.candidates:
+            in_flight.append(_submit(chunk, pool))
+        while in_flight:
+            yield from in_flight.popleft().results()
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _submit(chunk: _Chunk, pool: Executor | None) -> _Chunk:
+    if pool is None:
+        chunk.local = parse_items(chunk.items())
+    else:
+        chunk.future = pool.submit(parse_items, chunk.items())
+    return chunk
