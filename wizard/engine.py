@@ -21,9 +21,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, ParamSpec, TypeVar
 
+import httpx
+
 from wizard.dnsclient import AuthoritativeView, DnsClient, DnsResult, ZoneServers, normalise_name
 from wizard.findings import STEP_HOSTING, STEP_POLICY, STEP_STS_TXT, STEP_TLSRPT, STEP_VERIFY, Finding, finding
-from wizard.https import POLICY_PATH, AddressFetch, fetch_policy
+from wizard.https import POLICY_PATH, AddressFetch, fetch_policy, policy_client
 from wizard.mx import coverage, coverage_findings
 from wizard.policy import PolicyFile, PolicyParse, parse_policy, policy_advice
 from wizard.records import StsRecord, TlsRptRecord, select_sts_record, select_tlsrpt_record
@@ -198,6 +200,14 @@ class _Context:
         self._zones: dict[str, asyncio.Task[ZoneServers]] = {}
         self._host_sems: dict[str, asyncio.Semaphore] = {}
         self._total = asyncio.Semaphore(TOTAL_CONNECTIONS)
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """One HTTP client for every policy fetch of the run (made on first use)."""
+        if self._http is None:
+            self._http = policy_client(self.options.ca_bundle)
+        return self._http
 
     def zone(self, name: str) -> Awaitable[ZoneServers]:
         task = self._zones.get(name)
@@ -212,8 +222,11 @@ class _Context:
             return await work
 
     async def aclose(self) -> None:
-        """Close the shared DNS sockets."""
+        """Close the shared DNS sockets and HTTP client."""
         await self.dns.close()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
 
 def _ctx(options: CheckOptions, ctx: _Context | None) -> _Context:
@@ -510,7 +523,12 @@ async def probe_policy(domain: str, options: CheckOptions, *, ctx: _Context | No
                 c.connect_slot(
                     addr,
                     fetch_policy(
-                        host, addr, ca_bundle=c.options.ca_bundle, timeout=c.options.timeout, port=c.options.https_port
+                        host,
+                        addr,
+                        ca_bundle=c.options.ca_bundle,
+                        timeout=c.options.timeout,
+                        port=c.options.https_port,
+                        client=c.http,
                     ),
                 )
                 for addr in probe.addresses

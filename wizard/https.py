@@ -9,6 +9,7 @@ the body is capped at 64 KiB while it streams, and one deadline bounds the whole
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import ssl
 import time
@@ -73,10 +74,32 @@ def url_host(address: str) -> str:
     return address
 
 
+def policy_client(ca_bundle: str | None) -> httpx.AsyncClient:
+    """One client for many fetches (building one costs ~0.7 ms): no redirects, no proxies from the
+    environment, and no keep-alive, so a connection opened with one host's SNI is never reused
+    for another host that shares the address."""
+    return httpx.AsyncClient(
+        verify=verified_context(ca_bundle),
+        follow_redirects=False,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+    )
+
+
 async def fetch_policy(
-    host: str, address: str, *, ca_bundle: str | None, timeout: float, port: int = 443
+    host: str,
+    address: str,
+    *,
+    ca_bundle: str | None,
+    timeout: float,
+    port: int = 443,
+    client: httpx.AsyncClient | None = None,
 ) -> AddressFetch:
-    """GET the policy from one address with SNI/Host = `host`; never raises."""
+    """GET the policy from one address with SNI/Host = `host`; never raises.
+
+    `client` (from `policy_client(ca_bundle)`) lets a run share one; without it the fetch
+    makes and closes its own.
+    """
     started = time.monotonic()
     netloc = url_host(address) if port == 443 else f"{url_host(address)}:{port}"
     url = f"https://{netloc}{POLICY_PATH}"
@@ -86,21 +109,17 @@ async def fetch_policy(
     phase = "connect"
     try:
         async with asyncio.timeout(deadline):
-            ctx = verified_context(ca_bundle)
-            async with (
-                httpx.AsyncClient(
-                    verify=ctx,
-                    follow_redirects=False,
-                    trust_env=False,
-                    timeout=httpx.Timeout(deadline),
-                ) as client,
-                client.stream(
-                    "GET",
-                    url,
-                    headers={"Host": host, "User-Agent": "mta-sts-wizard (policy check)"},
-                    extensions={"sni_hostname": host},
-                ) as response,
-            ):
+            async with contextlib.AsyncExitStack() as stack:
+                http = client if client is not None else await stack.enter_async_context(policy_client(ca_bundle))
+                response = await stack.enter_async_context(
+                    http.stream(
+                        "GET",
+                        url,
+                        headers={"Host": host, "User-Agent": "mta-sts-wizard (policy check)"},
+                        extensions={"sni_hostname": host},
+                        timeout=httpx.Timeout(deadline),
+                    )
+                )
                 phase = "body"
                 _record_tls(result, response, host, subject)
                 await _read_response(result, response, host, subject)
