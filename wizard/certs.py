@@ -59,6 +59,13 @@ class CertFacts:
 
 def cert_facts(der: bytes) -> CertFacts | None:
     """Describe a DER certificate; None when it cannot be parsed (then we say so instead)."""
+    return _cert_facts(bytes(der))
+
+
+@functools.lru_cache(maxsize=512)
+def _cert_facts(der: bytes) -> CertFacts | None:
+    # Cached: in a bulk check many MX hosts and policy hosts present the same certificate
+    # (one mail provider, one web host); CertFacts is immutable, so sharing it is safe.
     try:
         cert = x509.load_der_x509_certificate(der)
     except ValueError:

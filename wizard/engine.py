@@ -201,6 +201,7 @@ class _Context:
         self._host_sems: dict[str, asyncio.Semaphore] = {}
         self._total = asyncio.Semaphore(TOTAL_CONNECTIONS)
         self._http: httpx.AsyncClient | None = None
+        self._smtp: dict[tuple[str, str], asyncio.Task[SmtpProbe]] = {}
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -214,6 +215,18 @@ class _Context:
         if task is None:
             task = asyncio.ensure_future(self.dns.find_zone(name))
             self._zones[name] = task
+        return asyncio.shield(task)
+
+    def smtp_probe(self, host: str, address: str) -> Awaitable[SmtpProbe]:
+        """The STARTTLS probe of one MX address, once per run: domains hosted by the same mail
+        provider share MX hosts, and their answer does not depend on which domain asked."""
+        key = (host, address)
+        task = self._smtp.get(key)
+        if task is None:
+            o = self.options
+            work = smtp_probe(host, address, ca_bundle=o.ca_bundle, timeout=o.timeout, port=o.smtp_port)
+            task = asyncio.ensure_future(self.connect_slot(address, work))
+            self._smtp[key] = task
         return asyncio.shield(task)
 
     async def connect_slot(self, address: str, work: Awaitable[Any]) -> Any:
@@ -604,23 +617,7 @@ async def _mx_tls(c: _Context, domain: str) -> tuple[list[SmtpProbe], list[Findi
         if c.options.probe_smtp:
             a, aaaa = await _addresses(c, host)
             addrs = _sorted_addresses(a, aaaa)
-            probes = list(
-                await asyncio.gather(
-                    *(
-                        c.connect_slot(
-                            addr,
-                            smtp_probe(
-                                host,
-                                addr,
-                                ca_bundle=c.options.ca_bundle,
-                                timeout=c.options.timeout,
-                                port=c.options.smtp_port,
-                            ),
-                        )
-                        for addr in addrs
-                    )
-                )
-            )
+            probes = list(await asyncio.gather(*(c.smtp_probe(host, addr) for addr in addrs)))
         tlsa = await tlsa_task
         notes: list[Finding] = []
         if tlsa.exists:
