@@ -9,6 +9,10 @@ after each check finishes (dolphie's pattern), so a slow check is never overlapp
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import importlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +29,7 @@ from textual.worker import Worker, WorkerState
 from screens.checks import Attempt, CheckContext, full_check, lookup_mx, step_check
 from screens.commands import StepCommands
 from screens.messages import CheckFinished, MxLookedUp, Regressions, StepUpdated
+from screens.steps import screen_for_step
 from wizard.commands.common import NetworkSettings
 from wizard.domain import Domain
 from wizard.policy import PolicyFile
@@ -44,6 +49,7 @@ from wizard.state import (
 )
 
 DEFAULT_POLL_SECONDS = 10.0
+OVERVIEW = "overview"
 
 
 @dataclass
@@ -94,15 +100,31 @@ class WizardApp(App[int]):
         self.attempts: dict[int, list[Attempt]] = {}
         self.polls: dict[int, PollState] = {}
         self.regression_lines: list[str] = []
+        self._painted = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
 
     def on_mount(self) -> None:
         from screens.start import StartScreen
 
-        self.push_screen(StartScreen())
         if self.initial_domain is not None:
+            # Straight to the step: the start screen and the overview are composed when first
+            # visited, so the first frame costs one screen, not three.
             self.open_domain(self.initial_domain)
+        else:
+            self.push_screen(StartScreen())
+        self.call_after_refresh(self._first_paint_done)
+
+    def _first_paint_done(self) -> None:
+        self._painted.set()
+        if not self.offline:
+            _warm_up()
+
+    async def after_first_paint(self) -> None:
+        """Wait (briefly) until the first screen is painted: the engine's imports and the first
+        lookups then run while the user reads it, instead of competing with it for the GIL."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._painted.wait(), 1.0)
 
     def on_unmount(self) -> None:
         if self.session is not None:
@@ -143,8 +165,10 @@ class WizardApp(App[int]):
             self.notify(line, severity="warning", markup=False, title="Saved progress", timeout=10)
         self.sub_title = domain.display()
         step = first_unverified_step(self.session.state)
-        self.show_overview()
-        self.goto_step(step)
+        self._pop_to_start()
+        if self.is_screen_installed(OVERVIEW):
+            self.uninstall_screen(OVERVIEW)  # it shows the previous domain
+        self.push_screen(screen_for_step(step))
         if not self.offline:
             self.lookup_mx()
             if done_steps(self.session.state) and self.session.state.steps[1].status != "not-started":
@@ -194,11 +218,14 @@ class WizardApp(App[int]):
         while isinstance(self.screen, StepScreen):
             self.pop_screen()
         if not isinstance(self.screen, OverviewScreen):
-            self.push_screen(OverviewScreen())
+            if not self.is_screen_installed(OVERVIEW):
+                # Built once per domain and kept (installed) when popped: it re-renders from the
+                # state when it comes back, so `o` costs a repaint, not a new DataTable.
+                self.install_screen(OverviewScreen(), OVERVIEW)
+            self.push_screen(OVERVIEW)
 
     def goto_step(self, step: int) -> None:
         from screens.base import StepScreen
-        from screens.steps import screen_for_step
 
         screen = screen_for_step(step)
         if isinstance(self.screen, StepScreen):
@@ -207,6 +234,14 @@ class WizardApp(App[int]):
             self.push_screen(screen)
 
     def show_start(self) -> None:
+        from screens.start import StartScreen
+
+        self._pop_to_start()
+        if not isinstance(self.screen, StartScreen):
+            self.push_screen(StartScreen())
+
+    def _pop_to_start(self) -> None:
+        """Pop every screen above the start screen (or above the App's own screen if it was never shown)."""
         from screens.start import StartScreen
 
         while len(self.screen_stack) > 1 and not isinstance(self.screen, StartScreen):
@@ -349,6 +384,7 @@ class WizardApp(App[int]):
     @work(exclusive=True, group="mx", exit_on_error=False)
     async def lookup_mx(self) -> None:
         """Look up the domain's MX hosts at once (the start screen and step 1 show them)."""
+        await self.after_first_paint()
         domain = self.domain
         if domain is None:
             return
@@ -367,6 +403,7 @@ class WizardApp(App[int]):
     async def reverify(self) -> None:
         """On resume, re-run the checks of the steps marked done and report what regressed."""
         ctx = self.check_context()
+        await self.after_first_paint()
         attempt = await full_check(ctx, self.clock)
         state = self.state
         lines = regressions(state, attempt.findings)
@@ -387,6 +424,33 @@ class WizardApp(App[int]):
             self.notify(text, severity="warning", markup=False, title="Something regressed", timeout=20)
         for step in range(1, 7):
             self.broadcast(step)
+
+
+#: Imported in a background thread once the first screen is painted, so a first check or a
+#: first visit to a step finds them loaded instead of importing on the event loop.
+WARM_UP_MODULES = (
+    "wizard.engine",
+    "screens.step1_policy",
+    "screens.step2_hosting",
+    "screens.step3_sts",
+    "screens.step4_tlsrpt",
+    "screens.step5_verify",
+    "screens.step6_monitor",
+    "wizard.reports",
+)
+
+
+def _warm_up() -> None:
+    threading.Thread(target=_import_modules, args=(WARM_UP_MODULES,), name="warm-up", daemon=True).start()
+
+
+def _import_modules(names: tuple[str, ...]) -> None:
+    """Import `names`; one that fails is imported (and reported) again where it is used."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the real use imports it again and shows the error there
+            continue
 
 
 def default_state_dir() -> Path:

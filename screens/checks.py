@@ -8,26 +8,36 @@ NXDOMAIN, cached up to 300 s").
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from wizard.commands.common import NetworkSettings
 from wizard.domain import Domain
-from wizard.engine import (
-    CheckOptions,
-    PolicyProbe,
-    StsTxtProbe,
-    TlsRptProbe,
-    check_domain,
-    probe_mx,
-    probe_policy,
-    probe_sts_txt,
-    probe_tlsrpt,
-)
 from wizard.findings import Finding
 from wizard.policy import PolicyFile
 from wizard.state import status_from_findings
+
+if TYPE_CHECKING:
+    from wizard.engine import CheckOptions, PolicyProbe, StsTxtProbe, TlsRptProbe
+
+
+async def engine() -> ModuleType:
+    """wizard.engine, imported in a thread the first time.
+
+    The engine pulls in httpx, cryptography and dnspython (~100 ms of imports): the start
+    screen paints without them, and a first check imports them off the event loop so keys
+    and repaints go on meanwhile.
+    """
+    module = sys.modules.get("wizard.engine")
+    if module is None:
+        module = await asyncio.to_thread(importlib.import_module, "wizard.engine")
+    return module
 
 
 @dataclass(frozen=True)
@@ -96,9 +106,9 @@ _STEP_THING = {
 }
 
 
-def check_options(ctx: CheckContext) -> CheckOptions:
+def check_options(ctx: CheckContext, eng: ModuleType) -> CheckOptions:
     """The engine's options from the command line's network settings and the saved policy."""
-    return CheckOptions(
+    return eng.CheckOptions(
         nameservers=ctx.settings.nameservers,
         ca_bundle=ctx.settings.ca_bundle,
         timeout=ctx.settings.timeout,
@@ -109,27 +119,30 @@ def check_options(ctx: CheckContext) -> CheckOptions:
 
 async def lookup_mx(domain: Domain, settings: NetworkSettings) -> tuple[list[str], list[Finding], str]:
     """The domain's MX hosts in preference order, the findings about them, and a summary line."""
-    options = CheckOptions(nameservers=settings.nameservers, ca_bundle=settings.ca_bundle, timeout=settings.timeout)
-    probe = await probe_mx(domain.ascii, options)
+    eng = await engine()
+    options = eng.CheckOptions(nameservers=settings.nameservers, ca_bundle=settings.ca_bundle, timeout=settings.timeout)
+    probe = await eng.probe_mx(domain.ascii, options)
     return list(probe.hosts), list(probe.findings), probe.summary
 
 
 async def step_check(step: int, ctx: CheckContext, clock: Callable[[], datetime]) -> Attempt:
     """One live check of step 2 (the fetch), 3 (_mta-sts TXT) or 4 (TLSRPT TXT)."""
-    options = check_options(ctx)
+    eng = await engine()
+    options = check_options(ctx, eng)
     domain = ctx.domain.ascii
     if step == 2:
-        return _policy_attempt(await probe_policy(domain, options), ctx, clock())
+        return _policy_attempt(await eng.probe_policy(domain, options), ctx, clock())
     if step == 3:
-        return _sts_attempt(await probe_sts_txt(domain, options), ctx, clock())
+        return _sts_attempt(await eng.probe_sts_txt(domain, options), ctx, clock())
     if step == 4:
-        return _tlsrpt_attempt(await probe_tlsrpt(domain, options), ctx, clock())
+        return _tlsrpt_attempt(await eng.probe_tlsrpt(domain, options), ctx, clock())
     raise ValueError(f"step {step} has no live check")
 
 
 async def full_check(ctx: CheckContext, clock: Callable[[], datetime]) -> Attempt:
     """Every verification at once (what `mta-sts-wizard check` runs)."""
-    report = await check_domain(ctx.domain.ascii, check_options(ctx))
+    eng = await engine()
+    report = await eng.check_domain(ctx.domain.ascii, check_options(ctx, eng))
     lines = [f"{c.id} (step {c.step}): {c.status}, {c.elapsed_ms} ms" for c in report.checks]
     return Attempt(5, ctx.domain.ascii, clock(), True, list(report.findings), lines, served_policy=report.policy)
 
