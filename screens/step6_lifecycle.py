@@ -61,7 +61,9 @@ class LifecyclePanel(Vertical):
         else:
             title.append("no reports yet", "yellow")
         self.query_one("#step6-chart-title", Static).update(title)
-        self.query_one("#step6-chart", Sparkline).data = rates or [0.0]
+        chart = self.query_one("#step6-chart", Sparkline)
+        chart.data = rates or [0.0]
+        chart.display = bool(rates)  # a chart of no data would draw one full-height bar
         self.query_one("#step6-change", Static).update(Text("\n".join(last_result)))
         self.query_one("#step6-actions", Static).update(_actions_text(saved, verdict, now))
 
