@@ -9,13 +9,14 @@ NXDOMAIN, cached up to 300 s").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
-import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wizard.commands.common import NetworkSettings
 from wizard.domain import Domain
@@ -27,17 +28,47 @@ if TYPE_CHECKING:
     from wizard.engine import CheckOptions, PolicyProbe, StsTxtProbe, TlsRptProbe
 
 
-async def engine() -> ModuleType:
-    """wizard.engine, imported in a thread the first time.
+T = TypeVar("T")
 
-    The engine pulls in httpx, cryptography and dnspython (~100 ms of imports): the start
-    screen paints without them, and a first check imports them off the event loop so keys
-    and repaints go on meanwhile.
+
+def _engine() -> ModuleType:
+    """wizard.engine (httpx, cryptography, dnspython: ~100 ms of imports the start screen does without)."""
+    return importlib.import_module("wizard.engine")
+
+
+async def off_loop(job: Callable[[], Awaitable[T]]) -> T:
+    """Run the async `job` on its own event loop in a daemon thread and await its result.
+
+    A check's TLS handshakes, certificate parsing and DNS message parsing are CPU work that
+    would otherwise run on the UI's event loop between key presses; in a thread they only
+    share the GIL, which Python hands over every few milliseconds. A daemon thread (not the
+    default executor) so that quitting never waits for a check against a slow server; a
+    cancelled worker simply drops the result when it comes.
     """
-    module = sys.modules.get("wizard.engine")
-    if module is None:
-        module = await asyncio.to_thread(importlib.import_module, "wizard.engine")
-    return module
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        async def call() -> T:
+            return await job()
+
+        try:
+            result, error = asyncio.run(call()), None
+        except BaseException as exc:  # handed to the awaiting worker, which shows it
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # the UI's loop has closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="check", daemon=True).start()
+    return await future
 
 
 @dataclass(frozen=True)
@@ -119,30 +150,44 @@ def check_options(ctx: CheckContext, eng: ModuleType) -> CheckOptions:
 
 async def lookup_mx(domain: Domain, settings: NetworkSettings) -> tuple[list[str], list[Finding], str]:
     """The domain's MX hosts in preference order, the findings about them, and a summary line."""
-    eng = await engine()
-    options = eng.CheckOptions(nameservers=settings.nameservers, ca_bundle=settings.ca_bundle, timeout=settings.timeout)
-    probe = await eng.probe_mx(domain.ascii, options)
+
+    async def job() -> Any:
+        eng = _engine()
+        options = eng.CheckOptions(
+            nameservers=settings.nameservers, ca_bundle=settings.ca_bundle, timeout=settings.timeout
+        )
+        return await eng.probe_mx(domain.ascii, options)
+
+    probe = await off_loop(job)
     return list(probe.hosts), list(probe.findings), probe.summary
 
 
 async def step_check(step: int, ctx: CheckContext, clock: Callable[[], datetime]) -> Attempt:
     """One live check of step 2 (the fetch), 3 (_mta-sts TXT) or 4 (TLSRPT TXT)."""
-    eng = await engine()
-    options = check_options(ctx, eng)
-    domain = ctx.domain.ascii
+    if step not in (2, 3, 4):
+        raise ValueError(f"step {step} has no live check")
+
+    async def job() -> Any:
+        eng = _engine()
+        probe = {2: eng.probe_policy, 3: eng.probe_sts_txt, 4: eng.probe_tlsrpt}[step]
+        return await probe(ctx.domain.ascii, check_options(ctx, eng))
+
+    found = await off_loop(job)
     if step == 2:
-        return _policy_attempt(await eng.probe_policy(domain, options), ctx, clock())
+        return _policy_attempt(found, ctx, clock())
     if step == 3:
-        return _sts_attempt(await eng.probe_sts_txt(domain, options), ctx, clock())
-    if step == 4:
-        return _tlsrpt_attempt(await eng.probe_tlsrpt(domain, options), ctx, clock())
-    raise ValueError(f"step {step} has no live check")
+        return _sts_attempt(found, ctx, clock())
+    return _tlsrpt_attempt(found, ctx, clock())
 
 
 async def full_check(ctx: CheckContext, clock: Callable[[], datetime]) -> Attempt:
     """Every verification at once (what `mta-sts-wizard check` runs)."""
-    eng = await engine()
-    report = await eng.check_domain(ctx.domain.ascii, check_options(ctx, eng))
+
+    async def job() -> Any:
+        eng = _engine()
+        return await eng.check_domain(ctx.domain.ascii, check_options(ctx, eng))
+
+    report = await off_loop(job)
     lines = [f"{c.id} (step {c.step}): {c.status}, {c.elapsed_ms} ms" for c in report.checks]
     return Attempt(5, ctx.domain.ascii, clock(), True, list(report.findings), lines, served_policy=report.policy)
 
