@@ -16,7 +16,9 @@ if str(ROOT) not in sys.path:
 class ServedWorld:
     """`python -m tests.world.serve` in a child process; closed by closing its stdin."""
 
-    def __init__(self, *, domains: int, mx: int = 2, delay: float = 0.0, prefix: str = "bulk") -> None:
+    def __init__(
+        self, *, domains: int, mx: int = 2, delay: float = 0.0, prefix: str = "bulk", knot: bool = False
+    ) -> None:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -30,6 +32,7 @@ class ServedWorld:
                 str(delay),
                 "--prefix",
                 prefix,
+                *(["--knot"] if knot else []),
             ],
             cwd=ROOT,
             stdin=subprocess.PIPE,
