@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App
@@ -100,6 +100,9 @@ class WizardApp(App[int]):
         self.attempts: dict[int, list[Attempt]] = {}
         self.polls: dict[int, PollState] = {}
         self.regression_lines: list[str] = []
+        #: Step 6's last reading of the report store per domain (screens/step6_lifecycle.py), so a
+        #: revisit shows it at once while a thread re-reads the store.
+        self.reports_cache: dict[str, Any] = {}
         self._painted = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle

@@ -4,32 +4,83 @@ switch (with its refusal), the max_age ladder, the MX change guide, removal coun
 Every decision comes from wizard.lifecycle; this module only shows results and starts the
 network steps in workers. Workers do not touch widgets: they return, and the handler saves
 the state and re-renders.
+
+The report store (SQLite) is never read on the UI loop: a thread worker reads it and posts
+`ReportsRead`; renders use the last reading (kept on the App per domain, so a revisit shows it
+at once while it is re-read) and show "loading reports…" until there is one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Sparkline, Static
 from textual.worker import Worker, WorkerState
 
 from screens.base import StepScreen
 from wizard.engine import CheckOptions
 from wizard.lifecycle import switch
+from wizard.lifecycle.evidence import ReportEvidence
 from wizard.lifecycle.hooks import Saved, evidence_for, step6_lines, verdict_for
 from wizard.lifecycle.mx_change import confirm_mx_changed, mx_guide, plan_mx_change
 from wizard.lifecycle.readiness import Verdict
 from wizard.lifecycle.removal import confirm_removed, removal_status
 from wizard.lifecycle.switch import SwitchError
+from wizard.reports.store import ReportStore, StoreError, store_path
+from wizard.state import DomainState
 
 _STATUS_STYLE = {"ready": "bold green", "not-yet": "bold yellow", "blocked": "bold red"}
+LOADING = "loading reports…"
+
+
+@dataclass(frozen=True)
+class ReportsReading:
+    """One reading of the report store for a domain: the step 6 evidence and the report count."""
+
+    evidence: ReportEvidence | None
+    problem: str | None
+    """Why the evidence could not be read (shown with the verdict), or None."""
+    count: int | None
+    """Reports imported for the domain; None when no store exists or it could not be read."""
+    count_problem: str | None = None
+
+
+#: What a state dir without a report store reads as (known from one stat, no worker needed).
+NO_STORE = ReportsReading(None, None, None)
+
+
+def read_reports(state: DomainState, root: Path) -> ReportsReading:
+    """Read the evidence and the count from the store (blocking SQLite: call it in a thread)."""
+    if not store_path(root).exists():
+        return NO_STORE
+    evidence, problem = evidence_for(state, root)
+    try:
+        with ReportStore(store_path(root)) as store:
+            count: int | None = store.report_count(state.domain)
+        count_problem = None
+    except StoreError as exc:
+        count, count_problem = None, str(exc)
+    return ReportsReading(evidence, problem, count, count_problem)
+
+
+class ReportsRead(Message):
+    """A thread worker finished reading the report store for step 6."""
+
+    def __init__(self, domain: str, generation: int, reading: ReportsReading) -> None:
+        super().__init__()
+        self.domain = domain
+        self.generation = generation
+        self.reading = reading
 
 
 class LifecyclePanel(Vertical):
@@ -48,6 +99,16 @@ class LifecyclePanel(Vertical):
         yield Static(id="step6-change")
         yield Static(id="step6-actions")
 
+    def show_loading(self, state: DomainState, now: datetime, last_result: list[str]) -> None:
+        """Before the first reading of the report store: say so where the verdict and the chart go."""
+        self.query_one("#step6-verdict", Static).update(Text("Readiness for enforce: " + LOADING, "bold dim"))
+        title = Text("Daily failure rate (%), from the TLS reports: ", "bold")
+        title.append(LOADING, "dim")
+        self.query_one("#step6-chart-title", Static).update(title)
+        self.query_one("#step6-chart", Sparkline).display = False
+        self.query_one("#step6-change", Static).update(Text("\n".join(last_result)))
+        self.query_one("#step6-actions", Static).update(_actions_text(state, None, now))
+
     def show(self, saved: Saved, verdict: Verdict, now: datetime, mx_hosts: Any, last_result: list[str]) -> None:
         lines = step6_lines(saved, verdict, now, mx_hosts=mx_hosts)
         head = Text(lines[0] + "\n", _STATUS_STYLE.get(verdict.status, "bold"))
@@ -65,11 +126,11 @@ class LifecyclePanel(Vertical):
         chart.data = rates or [0.0]
         chart.display = bool(rates)  # a chart of no data would draw one full-height bar
         self.query_one("#step6-change", Static).update(Text("\n".join(last_result)))
-        self.query_one("#step6-actions", Static).update(_actions_text(saved, verdict, now))
+        self.query_one("#step6-actions", Static).update(_actions_text(saved.state, verdict.status, now))
 
 
-def _actions_text(saved: Saved, verdict: Verdict, now: datetime) -> Text:
-    state = saved.state
+def _actions_text(state: DomainState, status: str | None, now: datetime) -> Text:
+    """The keys that apply now; `status` is the verdict's (None while the reports are read)."""
     out = Text("Keys: ", "bold")
     pending = state.pending_change
     keys: list[str] = ["c fresh check"]
@@ -84,7 +145,8 @@ def _actions_text(saved: Saved, verdict: Verdict, now: datetime) -> Text:
         if current in (2, 3):
             keys.append("z cancel the change")
     elif state.mode == "testing":
-        keys.append("e switch to enforce" + ("" if verdict.status == "ready" else " (not advised yet)"))
+        advice = "" if status == "ready" else f" ({LOADING})" if status is None else " (not advised yet)"
+        keys.append("e switch to enforce" + advice)
     if pending is None and state.mode == "enforce":
         keys.append("t roll back to testing")
         if switch.next_rung(state) is not None:
@@ -116,6 +178,45 @@ class LifecycleStepScreen(StepScreen):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.step6_result: list[str] = []
+        self._reports_generation = 0
+
+    # ------------------------------------------------------------------ the report store
+
+    @property
+    def reports(self) -> ReportsReading | None:
+        """The last reading of the report store for this domain (None: the first is still running)."""
+        return self.wizard.reports_cache.get(self.wizard.state.domain)
+
+    def reload_reports(self) -> None:
+        """Re-read the report store in a thread; renders keep showing the last reading meanwhile."""
+        self._reports_generation += 1
+        app = self.wizard
+        root = Path(app.store.root)
+        if not store_path(root).exists():  # one stat: nothing to read, no loading state to show
+            app.reports_cache[app.state.domain] = NO_STORE
+            return
+        self._read_reports(app.state, root, self._reports_generation)
+
+    @work(thread=True, exclusive=True, group="step6-evidence", exit_on_error=False)
+    def _read_reports(self, state: DomainState, root: Path, generation: int) -> None:
+        try:
+            reading = read_reports(state, root)
+        except Exception as exc:  # shown next to the verdict, never a traceback
+            reading = ReportsReading(None, f"could not read the report store: {exc}", None, str(exc))
+        self.post_message(ReportsRead(state.domain, generation, reading))
+
+    @on(ReportsRead)
+    def _reports_read(self, message: ReportsRead) -> None:
+        if message.generation != self._reports_generation or self.wizard.session is None:
+            return  # an older reading, or the domain was closed
+        if message.domain != self.wizard.state.domain:
+            return
+        self.wizard.reports_cache[message.domain] = message.reading
+        self.show_reports()
+
+    def show_reports(self) -> None:
+        """Re-render what depends on the report store (step6_monitor.py shows more)."""
+        self.step6_render()
 
     # ------------------------------------------------------------------ rendering
 
@@ -123,8 +224,11 @@ class LifecycleStepScreen(StepScreen):
         app = self.wizard
         state = app.state
         now = app.clock()
-        evidence, problem = evidence_for(state, app.store.root)
-        saved = Saved(state, evidence, problem)
+        reading = self.reports
+        if reading is None:
+            self.query_one(LifecyclePanel).show_loading(state, now, self.step6_result)
+            return
+        saved = Saved(state, reading.evidence, reading.problem)
         full = app.attempts.get(5, [])
         findings: Any = full[-1].findings if full else (state.last_check.findings if state.last_check else None)
         verdict = verdict_for(saved, findings, now, mx_hosts=app.mx_hosts)
@@ -134,6 +238,7 @@ class LifecycleStepScreen(StepScreen):
         self.step6_result = lines
         self.wizard.save()
         self.step6_render()
+        self.reload_reports()  # the state changed: the evidence's window or MX patterns may have too
 
     def _plan(self, kind: str, make: Callable[[], Any]) -> None:
         if self.wizard.read_only_reason:

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from screens.step6_lifecycle import LifecyclePanel, LifecycleStepScreen
+from screens.step6_lifecycle import LOADING, LifecyclePanel, LifecycleStepScreen
 from wizard.state import DomainState
 
 #: SPEC §5: watch the reports this long in testing before enforce.
@@ -35,12 +35,20 @@ class MonitorStep(LifecycleStepScreen):
 
     def on_mount(self) -> None:
         self.can_advance = True
-        self.show_state()
+        self.refresh_state()
 
     def on_screen_resume(self) -> None:
-        self.show_state()
+        self.refresh_state()
 
     def step_updated(self) -> None:
+        self.refresh_state()
+
+    def refresh_state(self) -> None:
+        """Show the state now (with the last reading of the reports) and re-read the reports in a thread."""
+        self.reload_reports()
+        self.show_state()
+
+    def show_reports(self) -> None:
         self.show_state()
 
     def show_state(self) -> None:
@@ -53,21 +61,18 @@ class MonitorStep(LifecycleStepScreen):
         self.step6_render()
 
     def reports_text(self) -> Text:
-        from wizard.reports import ReportStore, StoreError, store_path
-
+        """The report count from the last reading of the store (read in a thread, never here)."""
         out = Text()
         out.append("TLS reports imported: ", "dim")
-        path = store_path(self.wizard.store.root)
-        if not path.exists():
+        reading = self.reports
+        if reading is None:
+            out.append(LOADING, "dim")
+        elif reading.count_problem:
+            out.append(reading.count_problem, "red")
+        elif reading.count is None:
             out.append("none yet", "yellow")
-            return out
-        try:
-            with ReportStore(path) as store:
-                count = store.report_count(self.wizard.state.domain)
-        except StoreError as exc:
-            out.append(str(exc), "red")
-            return out
-        out.append(str(count), "bold" if count else "yellow")
+        else:
+            out.append(str(reading.count), "bold" if reading.count else "yellow")
         return out
 
 

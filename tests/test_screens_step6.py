@@ -62,8 +62,9 @@ async def test_step6_shows_blocked_verdict_evidence_and_failure_chart(tmp_path: 
     _reports(tmp_path, name, 15, failing_day=14)
     app = make_app(tmp_path, name, offline=True)
     async with app.run_test(size=(120, 60)) as pilot:
-        await pilot.pause()
+        await settle(app, pilot)  # the report store is read in a thread worker
         text = screen_text(app)
+        assert "TLS reports imported: 15" in text
         assert "Blocked: 1 problem(s)" in text
         assert "no STARTTLS on mx.example.com (100 failed session(s) in reports" in text
         assert "Fix: enable STARTTLS on mx.example.com" in text
@@ -80,7 +81,7 @@ async def test_step6_guided_switch_refuses_the_id_until_the_file_is_served(tmp_p
     scenario = world.domain(name, policy=policy, sts_id=policy_id)
     app = make_app(tmp_path, name, world=world, offline=True)
     async with app.run_test(size=(120, 80)) as pilot:
-        await pilot.pause()
+        await settle(app, pilot)
         assert "Ready to enforce" in screen_text(app)
         assert "e switch to enforce" in screen_text(app)
         await pilot.press("e")
@@ -122,7 +123,8 @@ async def test_step6_rollback_key_plans_testing(tmp_path: Path) -> None:
     _saved(tmp_path, name, PolicyFile("enforce", 604800, (f"mx.{name}",)), 30)
     app = make_app(tmp_path, name, offline=True)
     async with app.run_test(size=(120, 60)) as pilot:
-        await pilot.pause()
+        await settle(app, pilot)
+        assert "TLS reports imported: none yet" in screen_text(app)  # no store: known without a worker
         assert "t roll back to testing" in screen_text(app)
         await pilot.press("t")
         await pilot.pause()
@@ -132,3 +134,42 @@ async def test_step6_rollback_key_plans_testing(tmp_path: Path) -> None:
         await pilot.pause()
         assert "change cancelled" in screen_text(app)
         assert app.state.pending_change is None
+
+
+async def test_step6_shows_loading_while_the_report_store_is_read_and_keys_keep_working(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    import screens.step6_lifecycle as lifecycle
+
+    name = "example.com"
+    _saved(tmp_path, name, PolicyFile("testing", 86400, (f"mx.{name}",)), 20)
+    _reports(tmp_path, name, 15, failing_day=14)
+    release = threading.Event()
+    real = lifecycle.evidence_for
+
+    def slow_evidence_for(state, root):  # type: ignore[no-untyped-def]
+        assert threading.current_thread() is not threading.main_thread(), "the store is read on the UI thread"
+        release.wait(20)  # a slow disk: held until the test has looked at the screen
+        return real(state, root)
+
+    monkeypatch.setattr(lifecycle, "evidence_for", slow_evidence_for)
+    app = make_app(tmp_path, name, offline=True)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Readiness for enforce: loading reports…" in text
+        assert "TLS reports imported: loading reports…" in text
+        assert "Blocked" not in text
+        assert not app.screen.query_one("#step6-chart", Sparkline).display
+        await pilot.press("e")  # keys work while the store is read
+        await pilot.pause()
+        assert "Switch to enforce: phase 1 of 4, the new policy file:" in screen_text(app)
+        release.set()
+        await settle(app, pilot)
+        text = screen_text(app)
+        assert "loading reports" not in text
+        assert "TLS reports imported: 15" in text
+        assert "15 day(s), 2026-11-13 to 2026-11-27, peak 10.00%" in text
+        assert app.screen.query_one("#step6-chart", Sparkline).display
