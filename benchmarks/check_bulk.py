@@ -25,6 +25,7 @@ from typing import Any
 
 from _world import ServedWorld
 
+from wizard.dnsclient import MAX_IN_FLIGHT
 from wizard.engine import check_domains
 
 DELAY = 0.050
@@ -148,6 +149,14 @@ def main() -> int:
         print(f"  {label}: ratio {tn / t1:.2f}{extra}")
         print(l1)
         print(ln)
+    queries = min(many, key=lambda r: r.wall).queries
+    if delay and queries:
+        floor = queries / MAX_IN_FLIGHT * delay
+        best_one = min(r.wall for r in one)
+        print(
+            f"  DNS window floor: {queries} queries / {MAX_IN_FLIGHT} in flight x {delay * 1000:.0f} ms = "
+            f"{floor * 1000:.0f} ms = {floor / best_one:.2f}x one domain, before any CPU"
+        )
     return 0
 
 
