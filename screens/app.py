@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App
@@ -26,13 +26,11 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from screens.checks import Attempt, CheckContext, full_check, lookup_mx, step_check
 from screens.commands import StepCommands
 from screens.messages import CheckFinished, MxLookedUp, Regressions, StepUpdated
 from screens.steps import screen_for_step
 from wizard.commands.common import NetworkSettings
 from wizard.domain import Domain
-from wizard.policy import PolicyFile
 from wizard.state import (
     DomainSession,
     ReadOnlyError,
@@ -47,6 +45,12 @@ from wizard.state import (
     status_from_findings,
     utc_now,
 )
+
+if TYPE_CHECKING:
+    # screens.checks pulls wizard.policy, wizard.findings and friends: imported on first use,
+    # after the first paint, not on the way to it.
+    from screens.checks import Attempt, CheckContext
+    from wizard.policy import PolicyFile
 
 DEFAULT_POLL_SECONDS = 10.0
 OVERVIEW = "overview"
@@ -204,6 +208,8 @@ class WizardApp(App[int]):
         return saved.to_policy_file() if saved else None
 
     def check_context(self) -> CheckContext:
+        from screens.checks import CheckContext
+
         return CheckContext(
             domain=self.domain,  # type: ignore[arg-type]
             settings=self.settings,
@@ -273,6 +279,8 @@ class WizardApp(App[int]):
         self._check_worker(step, self.check_context())
 
     def _check_worker(self, step: int, ctx: CheckContext) -> Worker:
+        from screens.checks import full_check, step_check
+
         async def job() -> None:
             attempt = await (full_check(ctx, self.clock) if step == 5 else step_check(step, ctx, self.clock))
             self.post_message(CheckFinished(step, attempt))
@@ -391,6 +399,8 @@ class WizardApp(App[int]):
         domain = self.domain
         if domain is None:
             return
+        from screens.checks import lookup_mx
+
         hosts, findings, error = await lookup_mx(domain, self.settings)
         self.post_message(MxLookedUp(domain.ascii, hosts, findings, error))
 
@@ -405,6 +415,8 @@ class WizardApp(App[int]):
     @work(exclusive=True, group="reverify", exit_on_error=False)
     async def reverify(self) -> None:
         """On resume, re-run the checks of the steps marked done and report what regressed."""
+        from screens.checks import full_check
+
         ctx = self.check_context()
         await self.after_first_paint()
         attempt = await full_check(ctx, self.clock)

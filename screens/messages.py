@@ -6,9 +6,12 @@ handler on the App or a screen changes state. Each message is a small, plain rec
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
-from screens.checks import Attempt
+if TYPE_CHECKING:
+    from screens.checks import Attempt
 
 
 class CheckFinished(Message):

@@ -1,26 +1,37 @@
 """The start screen: saved domains to resume, and a prompt for a new one.
 
 The prompt is validated as the user types by wizard.domain.normalise_domain, whose
-one-line error says what to type instead.
+one-line error says what to type instead. The prompt is painted first; the saved domains
+are read in a thread worker after that and their list is mounted above the prompt.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Footer, Input, Label, Static
 
 from wizard.domain import DomainError, normalise_domain
 
 if TYPE_CHECKING:
+    from textual.widgets import OptionList
+
     from screens.app import WizardApp
+
+
+class SavedDomainsRead(Message):
+    """The thread worker read the saved domains' summaries (an empty list when there are none)."""
+
+    def __init__(self, summaries: list[Any]) -> None:
+        super().__init__()
+        self.summaries = summaries
 
 
 class StartScreen(Screen):
@@ -42,31 +53,34 @@ class StartScreen(Screen):
                 ),
                 id="start-intro",
             )
-            summaries = self._saved()
-            if summaries:
-                yield Label("Resume a saved domain (Enter):")
-                yield OptionList(*summaries, id="saved-domains")
+            yield Vertical(id="saved-box")  # height auto (app.tcss); filled after the first paint (see _read_saved)
             yield Label("Domain to set up:")
             yield Input(placeholder="example.com", id="domain-input")
             yield Static("", id="domain-feedback")
         yield Footer()
 
-    def _saved(self) -> list[Option]:
+    @work(thread=True, exclusive=True, group="start-saved", exit_on_error=False)
+    def _read_saved(self) -> None:
+        """Read the saved domains (one small file each) off the UI loop."""
         try:
             summaries = self.wizard.store.list_domains()
         except OSError:
-            return []
-        options = []
-        for s in summaries:
-            name = s.unicode_name if s.unicode_name == s.domain else f"{s.unicode_name} ({s.domain})"
-            line = f"{name}  ·  step {s.step_reached}: {s.step_name}  ·  mode {s.mode or '-'}"
-            if s.newer:
-                line += "  ·  saved by a newer version (read-only)"
-            options.append(Option(Text(line), id=s.domain))
-        return options
+            summaries = []
+        self.post_message(SavedDomainsRead(summaries))
+
+    @on(SavedDomainsRead)
+    async def _saved_read(self, message: SavedDomainsRead) -> None:
+        from textual.widgets import OptionList
+
+        box = self.query_one("#saved-box", Vertical)
+        await box.remove_children()
+        options = _options(message.summaries)
+        if options:
+            await box.mount(Label("Resume a saved domain (Enter):"), OptionList(*options, id="saved-domains"))
 
     def on_mount(self) -> None:
         self.query_one("#domain-input", Input).focus()
+        self.call_after_refresh(self._read_saved)
 
     def on_screen_resume(self) -> None:
         self.query_one("#domain-input", Input).focus()
@@ -93,8 +107,9 @@ class StartScreen(Screen):
             return
         self.wizard.open_domain(domain)
 
-    @on(OptionList.OptionSelected, "#saved-domains")
-    def _resume(self, event: OptionList.OptionSelected) -> None:
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id != "saved-domains":
+            return
         try:
             domain = normalise_domain(event.option.id or "")
         except DomainError as exc:
@@ -104,3 +119,17 @@ class StartScreen(Screen):
 
     def action_focus_prompt(self) -> None:
         self.query_one("#domain-input", Input).focus()
+
+
+def _options(summaries: list[Any]) -> list[Any]:
+    """One OptionList line per saved domain: its name, the step reached and the mode."""
+    from textual.widgets.option_list import Option
+
+    options = []
+    for s in summaries:
+        name = s.unicode_name if s.unicode_name == s.domain else f"{s.unicode_name} ({s.domain})"
+        line = f"{name}  ·  step {s.step_reached}: {s.step_name}  ·  mode {s.mode or '-'}"
+        if s.newer:
+            line += "  ·  saved by a newer version (read-only)"
+        options.append(Option(Text(line), id=s.domain))
+    return options

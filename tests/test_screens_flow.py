@@ -10,7 +10,7 @@ from screens.base import StepScreen
 from screens.overview import OverviewScreen
 from screens.start import StartScreen
 from screens.widgets import CopyableValue
-from tests.screens_support import make_app, settle, wait_until
+from tests.screens_support import FIXED_NOW, make_app, settle, wait_until
 from wizard.policy import PolicyFile
 from wizard.state import StateStore
 
@@ -267,3 +267,26 @@ async def test_usable_at_80x24_in_both_themes(tmp_path: Path, theme: str) -> Non
         assert app.screen.STEP == 4
         footer = app.screen.query_one("Footer")
         assert footer.region.y == 23 and footer.region.width == 80
+
+
+async def test_start_screen_lists_saved_domains_after_the_prompt_and_resumes_one(tmp_path: Path) -> None:
+    from textual.widgets import Input, OptionList
+
+    for name in ("example.com", "example.org"):
+        with StateStore(tmp_path).open(name) as session:
+            session.save(FIXED_NOW)
+    app = make_app(tmp_path, None, offline=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.screen.query_one("#domain-input", Input).has_focus  # the prompt comes first
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        saved = app.screen.query_one("#saved-domains", OptionList)
+        lines = [str(saved.get_option_at_index(i).prompt) for i in range(saved.option_count)]
+        assert len(lines) == 2 and lines[0].startswith("example.com  ·  step 1") and "example.org" in lines[1]
+        assert "Resume a saved domain (Enter):" in screen_text(app)
+        assert app.screen.query_one("#domain-input", Input).has_focus
+        saved.focus()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert app.domain is not None and app.domain.ascii == "example.org"
+        assert app.screen.STEP == 1
