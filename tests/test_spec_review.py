@@ -428,12 +428,8 @@ async def test_space_before_semicolon_is_invalid(world: World) -> None:
     assert _codes(probe.findings) == {"sts-txt-invalid"} and probe.record is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §5 Subdomains, §11.21: a parent's policy never covers a mail subdomain; engine.probe_sts_txt "
-    "does not look at the parent's _mta-sts to say so when the subdomain has none",
-)
 async def test_parent_policy_does_not_cover_a_mail_subdomain(world: World) -> None:
+    """SPEC §3.4, §11.21: a subdomain without a record is told the parent's policy does not cover it."""
     parent = world.fresh("parent")
     world.domain(parent)
     sub = f"mail.{parent}"
@@ -456,11 +452,8 @@ async def test_tlsrpt_at_smtp_tcp_is_named(world: World) -> None:
     assert f"_smtp._tcp.{name}" in probe.findings[0].message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §11.24: `_tls._smtp` is a listed wrong owner name; engine.probe_tlsrpt only looks at `_smtp._tcp`",
-)
 async def test_tlsrpt_at_tls_smtp_is_named(world: World) -> None:
+    """SPEC §11.24: a TLSRPT record at `_tls._smtp` is reported as the wrong name."""
     name = world.fresh("tlssmtp")
     world.domain(name, tlsrpt=None)
     world.txt(f"_tls._smtp.{name}", ["v=TLSRPTv1; rua=mailto:a@example.test"])

@@ -319,10 +319,15 @@ async def probe_sts_txt(domain: str, options: CheckOptions, *, ctx: _Context | N
     domain = normalise_domain_text(domain)
     name = f"_mta-sts.{domain}"
     misplaced = (domain, f"_mta_sts.{domain}", f"_mta-sts.mta-sts.{domain}")
+    # SPEC §3.4 / pitfall 21: a parent's policy never covers this domain; look, so we can say so.
+    parent = f"_mta-sts.{domain.split('.', 1)[1]}" if domain.count(".") >= 2 else None
     lookups = [c.dns.query(name, "TXT"), *(c.dns.query(n, "TXT") for n in misplaced)]
+    if parent is not None:
+        lookups.append(c.dns.query(parent, "TXT"))
     auth_task = _authoritative(c, domain, name, "TXT")
     results, auth = await asyncio.gather(asyncio.gather(*lookups), auth_task)
-    res, others = results[0], results[1:]
+    res, others = results[0], results[1 : 1 + len(misplaced)]
+    parent_res = results[-1] if parent is not None else None
     probe = StsTxtProbe(name=name, resolver=res, authoritative=auth)
     if res.failed:
         probe.findings.append(_lookup_failed(res, STEP_STS_TXT, "the _mta-sts record could not be read"))
@@ -331,6 +336,11 @@ async def probe_sts_txt(domain: str, options: CheckOptions, *, ctx: _Context | N
         probe.record = record
         if res.cnames and record is None:
             findings = [_with_cname_note(f, res) for f in findings]
+        if parent_res is not None and parent_res.exists and any(v.startswith("v=STSv1") for v in parent_res.records):
+            note = (
+                f"; {parent_res.name} has a policy, but a parent domain's policy never covers {domain} (RFC 8461 §3.4)"
+            )
+            findings = [_replace(f, message=f.message + note) if f.code == "sts-txt-missing" else f for f in findings]
         probe.findings.extend(findings)
     for wrong in others:
         if wrong.exists and any(v.startswith("v=STSv1") for v in wrong.records):
@@ -353,9 +363,9 @@ async def probe_tlsrpt(domain: str, options: CheckOptions, *, ctx: _Context | No
     c = _ctx(options, ctx)
     domain = normalise_domain_text(domain)
     name = f"_smtp._tls.{domain}"
-    wrong_name = f"_smtp._tcp.{domain}"
-    (res, wrong), auth = await asyncio.gather(
-        asyncio.gather(c.dns.query(name, "TXT"), c.dns.query(wrong_name, "TXT")),
+    wrong_names = (f"_smtp._tcp.{domain}", f"_tls._smtp.{domain}")  # SPEC §11.24
+    (res, *wrongs), auth = await asyncio.gather(
+        asyncio.gather(c.dns.query(name, "TXT"), *(c.dns.query(n, "TXT") for n in wrong_names)),
         _authoritative(c, domain, name, "TXT"),
     )
     probe = TlsRptProbe(name=name, resolver=res, authoritative=auth)
@@ -364,9 +374,10 @@ async def probe_tlsrpt(domain: str, options: CheckOptions, *, ctx: _Context | No
     else:
         record, findings = select_tlsrpt_record(list(res.records) if res.exists else [], name)
         probe.record = record
-        if record is None and wrong.exists and any(v.startswith("v=TLSRPTv1") for v in wrong.records):
+        misplaced_at = [w.name for w in wrongs if w.exists and any(v.startswith("v=TLSRPTv1") for v in w.records)]
+        if record is None and misplaced_at:
             findings = [
-                _replace(f, message=f"{f.message}; a TLSRPT record sits at {wrong_name}, the wrong name")
+                _replace(f, message=f"{f.message}; a TLSRPT record sits at {', '.join(misplaced_at)}, the wrong name")
                 if f.code == "tlsrpt-missing"
                 else f
                 for f in findings
