@@ -175,3 +175,17 @@ def test_options_from_network_settings() -> None:
     opts = CheckOptions.from_settings(NetworkSettings(("127.0.0.1:5353",), "/tmp/ca.pem", 4.0), probe_smtp=False)
     assert opts.nameservers == ("127.0.0.1:5353",) and opts.ca_bundle == "/tmp/ca.pem"
     assert opts.timeout == 4.0 and not opts.probe_smtp
+
+
+async def test_a_host_that_takes_the_request_but_never_answers_is_a_timeout_not_a_failed_connection(
+    world: World,
+) -> None:
+    from tests.world.https_server import Site
+
+    name = world.fresh("silent")
+    world.domain(name, https=Site(behaviour="silent"))
+    started = time.monotonic()
+    probe = await probe_policy(name, world.options(timeout=1.0))
+    assert time.monotonic() - started < 10  # bounded by the deadline, not the server's ten minutes
+    assert {f.code for f in probe.findings} == {"policy-timeout"}
+    assert "accepted the request but sent no answer" in probe.findings[0].message

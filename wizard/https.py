@@ -14,6 +14,7 @@ import ipaddress
 import ssl
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -107,6 +108,14 @@ async def fetch_policy(
     result = AddressFetch(address=address, url=url)
     deadline = min(timeout, MAX_FETCH_SECONDS)
     phase = "connect"
+
+    async def trace(event: str, _info: dict[str, Any]) -> None:
+        # Once the request is on the wire the connection works: a stall after it is a slow
+        # answer (policy-timeout), not a failed connection (RFC 8461 §3.3 timeout).
+        nonlocal phase
+        if event.endswith("send_request_headers.complete") and phase == "connect":
+            phase = "answer"
+
     try:
         async with asyncio.timeout(deadline):
             async with contextlib.AsyncExitStack() as stack:
@@ -116,7 +125,7 @@ async def fetch_policy(
                         "GET",
                         url,
                         headers={"Host": host, "User-Agent": "mta-sts-wizard (policy check)"},
-                        extensions={"sni_hostname": host},
+                        extensions={"sni_hostname": host, "trace": trace},
                         timeout=httpx.Timeout(deadline),
                     )
                 )
@@ -128,10 +137,11 @@ async def fetch_policy(
             result.findings.append(_connect_failed(host, address, subject, f"no answer within {deadline:g} s"))
         else:
             result.body = None
+            what = "sent no answer" if phase == "answer" else "did not deliver the whole policy"
             result.findings.append(
                 finding(
                     "policy-timeout",
-                    f"{address} did not deliver the whole policy within {deadline:g} s",
+                    f"{address} accepted the request but {what} within {deadline:g} s",
                     "serve the file as a small static file; senders give up on slow answers",
                     subject=subject,
                     address=address,

@@ -28,7 +28,7 @@ class Site:
     content_type: str | None = "text/plain"
     headers: dict[str, str] = field(default_factory=dict)
     location: str | None = None
-    behaviour: str = "normal"  # normal | drip | huge | garbage | down (address in DNS, no server)
+    behaviour: str = "normal"  # normal | drip | huge | garbage | silent (reads, never answers) | down (no server)
     cert: str = "good"
 
 
@@ -111,6 +111,9 @@ class HttpsServer:
                 self._tasks.discard(task)
 
     async def _respond(self, writer: asyncio.StreamWriter, site: Site) -> None:
+        if site.behaviour == "silent":
+            await asyncio.sleep(600)  # ten minutes at most; the client's deadline ends it first
+            return
         body = site.body or b""
         length = len(body)
         if site.behaviour == "huge":
