@@ -11,15 +11,11 @@ from wizard.hosting.bundle import (
     POLICY_FILE,
     POLICY_PATH,
     HostingBundle,
-    check_path_option,
-    default_web_root,
     dns_note,
     host_port,
-    letsencrypt_paths,
-    policy_host_of,
     policy_update_note,
     server_dns_hint,
-    split_listen,
+    server_setup,
 )
 
 KIND = "apache"
@@ -36,12 +32,8 @@ def render(
     listen_address: str | None = None,
 ) -> HostingBundle:
     """The site file (both virtual hosts) plus the web root holding the policy file."""
-    host = policy_host_of(domain)
-    le_cert, le_key = letsencrypt_paths(host)
-    cert = check_path_option(cert_path or le_cert, "certificate path")
-    key = check_path_option(key_path or le_key, "key path")
-    root = check_path_option(web_root or default_web_root(host), "web root")
-    address = split_listen(listen_address)
+    setup = server_setup(domain, cert_path, key_path, web_root, listen_address)
+    host, cert, key, root, address = setup.host, setup.cert, setup.key, setup.root, setup.address
     tls_addr = host_port(address, 443) if address else "*:443"
     plain_addr = host_port(address, 80) if address else "*:80"
     directory = (

@@ -184,6 +184,32 @@ def policy_update_note() -> str:
     )
 
 
+@dataclass(frozen=True)
+class ServerSetup:
+    """The names and paths a server config for the policy host needs, checked and defaulted."""
+
+    host: str
+    cert: str
+    key: str
+    root: str
+    address: str | None
+
+
+def server_setup(
+    domain: str, cert_path: str | None, key_path: str | None, web_root: str | None, listen_address: str | None
+) -> ServerSetup:
+    """nginx and Apache alike: certbot's certificate paths and /var/www/mta-sts.<domain> unless given."""
+    host = policy_host_of(domain)
+    le_cert, le_key = letsencrypt_paths(host)
+    return ServerSetup(
+        host=host,
+        cert=check_path_option(cert_path or le_cert, "certificate path"),
+        key=check_path_option(key_path or le_key, "key path"),
+        root=check_path_option(web_root or default_web_root(host), "web root"),
+        address=split_listen(listen_address),
+    )
+
+
 def split_listen(listen_address: str | None) -> str | None:
     """Validate an IP address to bind to; returns it unchanged (None means all addresses)."""
     if listen_address is None:
