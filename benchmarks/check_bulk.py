@@ -5,7 +5,11 @@ on loopback; the test DNS server adds DELAY per answer. The servers run in their
 process. Times the engine in process (`check_domains`) and the real CLI
 (`mta-sts-wizard check D1 ... D50`), best of N with the median and the load average
 noted, and prints what each run cost: DNS queries and TLS handshakes the servers saw,
-client and server CPU. The target is 50 domains < 3x one domain.
+client and server CPU, and how many DNS datagrams the client had to send again (a loss,
+or an answer slower than the resend wait). The target is 50 domains < 3x one domain.
+
+`--in-flight N` sets the DNS client's per-server limit (MAX_IN_FLIGHT) for these runs,
+CLI included; `--runs N` repeats more (e.g. 24 runs against knotd to see rare losses).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 
 from _world import ServedWorld
 
-from wizard.dnsclient import MAX_IN_FLIGHT
+import wizard.dnsclient as dnsclient
 from wizard.engine import check_domains
 
 DELAY = 0.050
@@ -40,6 +44,8 @@ class Run:
     server_cpu: float
     queries: int
     handshakes: int
+    resent: int = 0
+    late: int = 0
 
 
 def _own_cpu(children: bool = False) -> float:
@@ -49,6 +55,7 @@ def _own_cpu(children: bool = False) -> float:
 
 def _measure(world: ServedWorld, work: Callable[[], Any], children: bool = False) -> tuple[Run, Any]:
     before = world.stats()
+    resent0, late0 = dnsclient.STATS.resent, dnsclient.STATS.answered_after_resend
     cpu0 = _own_cpu(children)
     started = time.perf_counter()
     result = work()
@@ -62,6 +69,8 @@ def _measure(world: ServedWorld, work: Callable[[], Any], children: bool = False
         queries=int(after["dns_queries"] - before["dns_queries"]),
         handshakes=int(after["https_requests"] - before["https_requests"])
         + int(after["smtp_starttls"] - before["smtp_starttls"]),
+        resent=dnsclient.STATS.resent - resent0,
+        late=dnsclient.STATS.answered_after_resend - late0,
     )
     return run, result
 
@@ -83,7 +92,15 @@ def cli_runs(world: ServedWorld, names: list[str], runs: int) -> tuple[list[Run]
         run, proc = _measure(
             world,
             lambda: subprocess.run(
-                [sys.executable, "-m", "wizard", "check", *names, "--json", *world.cli_args()],
+                [
+                    sys.executable,
+                    "-c",
+                    _CLI.format(limit=dnsclient.MAX_IN_FLIGHT),
+                    "check",
+                    *names,
+                    "--json",
+                    *world.cli_args(),
+                ],
                 capture_output=True,
                 text=True,
             ),
@@ -101,11 +118,22 @@ def cli_runs(world: ServedWorld, names: list[str], runs: int) -> tuple[list[Run]
     return out, rc
 
 
+#: `python -m wizard` with this run's in-flight limit.
+_CLI = (
+    "import sys, wizard.dnsclient as d; d.MAX_IN_FLIGHT = {limit}; from wizard.cli import main; "
+    "sys.argv[0] = 'mta-sts-wizard'; raise SystemExit(main())"
+)
+
+
 def _line(label: str, runs: list[Run], n: int) -> tuple[str, float]:
     best = min(runs, key=lambda r: r.wall)
     median = statistics.median(r.wall for r in runs)
+    worst = max(r.wall for r in runs)
+    resent = sum(r.resent for r in runs)
+    resends = f", resent {resent} datagram(s) in {sum(1 for r in runs if r.resent)} run(s)" if resent else ""
     text = (
-        f"    {label:<11} best {best.wall * 1000:6.0f} ms (median {median * 1000:6.0f}) | "
+        f"    {label:<11} best {best.wall * 1000:6.0f} ms (median {median * 1000:6.0f}, "
+        f"worst {worst * 1000:6.0f}{resends}) | "
         f"client CPU {best.client_cpu * 1000:5.0f} ms, server CPU {best.server_cpu * 1000:5.0f} ms | "
         f"{best.queries} DNS queries ({best.queries / n:.0f}/domain), {best.handshakes} TLS handshakes"
         + (" (knotd's queries and CPU not counted)" if best.queries == 0 else "")
@@ -117,11 +145,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI)")
     parser.add_argument("--domains", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=0, help="engine runs per size (default 7, --quick 3)")
+    parser.add_argument(
+        "--in-flight", type=int, default=dnsclient.MAX_IN_FLIGHT, help="DNS queries in flight per server"
+    )
     parser.add_argument(
         "--knot", action="store_true", help="DNS from Debian's knotd (no added delay): rules the test server out"
     )
     args = parser.parse_args()
-    runs = 3 if args.quick else 7
+    runs = args.runs or (3 if args.quick else 7)
+    dnsclient.MAX_IN_FLIGHT = args.in_flight
     cli_n = 1 if args.quick else 3
     n = args.domains
     delay = 0.0 if args.knot else DELAY
@@ -139,7 +172,7 @@ def main() -> int:
         world.close()
     print(
         f"check_bulk: {n} domains x 2 MX, DNS {'knotd' if args.knot else 'test server'} delay "
-        f"{delay * 1000:.0f} ms/answer, best of {runs} "
+        f"{delay * 1000:.0f} ms/answer, {args.in_flight} DNS queries in flight, best of {runs} "
         f"(CLI best of {cli_n}); {os.cpu_count()} CPUs, load average {load_before:.1f} -> {load_after:.1f}"
     )
     for label, a, b in (("engine", one, many), ("CLI", cli_one, cli_many)):
@@ -151,10 +184,10 @@ def main() -> int:
         print(ln)
     queries = min(many, key=lambda r: r.wall).queries
     if delay and queries:
-        floor = queries / MAX_IN_FLIGHT * delay
+        floor = queries / args.in_flight * delay
         best_one = min(r.wall for r in one)
         print(
-            f"  DNS window floor: {queries} queries / {MAX_IN_FLIGHT} in flight x {delay * 1000:.0f} ms = "
+            f"  DNS window floor: {queries} queries / {args.in_flight} in flight x {delay * 1000:.0f} ms = "
             f"{floor * 1000:.0f} ms = {floor / best_one:.2f}x one domain, before any CPU"
         )
     return 0

@@ -65,12 +65,31 @@ def parse_nameserver(text: str) -> tuple[str, int]:
 
 #: How many CNAME hops we follow ourselves (authoritative servers stop at a zone boundary).
 MAX_CNAME_HOPS = 8
-#: Concurrent queries in flight per client; bulk checks queue behind this instead of flooding.
-#: Measured against knotd on loopback (default 208 KiB socket buffer, ~150 datagrams): 512 in
-#: flight lost datagrams in 1 run of 3 (each loss costs a 2 s retry), 256 in 1 of 24, 128 never.
+#: Queries in flight per server (a client talking to several servers gets this many for each);
+#: bulk checks queue behind it instead of flooding one server's socket buffer. Measured against
+#: knotd on loopback (default 208 KiB socket buffer, ~150 datagrams): see benchmarks/check_bulk.py.
 MAX_IN_FLIGHT = 128
 #: A shared query socket closes after this long without a query in flight.
 IDLE_CLOSE_SECONDS = 2.0
+#: A datagram with no answer is sent again (same ID, so a late answer to the first send still
+#: counts) after max(MIN_RESEND, RESEND_RTT_FACTOR x the server's smoothed RTT), doubling each
+#: time, within the try's deadline: a lost datagram costs ~0.2 s, not a whole 2 s try.
+MIN_RESEND = 0.2
+RESEND_RTT_FACTOR = 3.0
+
+
+@dataclass
+class ExchangeStats:
+    """Process-wide counters of the UDP exchanges, for benchmarks and diagnostics."""
+
+    sent: int = 0
+    resent: int = 0
+    """Datagrams sent again because no answer came within the resend wait."""
+    answered_after_resend: int = 0
+    """Queries whose answer came only after a resend (a loss, or an answer slower than the wait)."""
+
+
+STATS = ExchangeStats()
 
 Status = Literal["ok", "nxdomain", "nodata", "servfail", "timeout", "noresolver", "error"]
 
@@ -158,18 +177,30 @@ class _Exchange(asyncio.DatagramProtocol):
     dnspython's `resolve`/`udp` open and close a socket (and an asyncio endpoint) per
     query, which is most of the CPU a bulk check spends on DNS. Here queries are matched
     to answers by message ID and question; a refused port (ICMP) fails every pending
-    query at once, as a per-query socket would have.
+    query at once, as a per-query socket would have. A query without an answer is sent
+    again with the same ID after an adaptive wait (see MIN_RESEND), so whichever copy is
+    answered first completes it.
     """
 
     def __init__(self) -> None:
         self.transport: asyncio.DatagramTransport | None = None
-        self.pending: dict[int, tuple[bytes, asyncio.Future[bytes]]] = {}
+        self.pending: dict[int, tuple[bytes, asyncio.Future[bytes], float]] = {}
+        """ID -> (question as sent, answer future, time of the only send or -1.0 once resent)."""
         self.closed: BaseException | None = None
+        self.srtt: float | None = None
+        """Smoothed round-trip time of answers to queries sent once (Karn: resent ones tell nothing)."""
         self._idle: asyncio.TimerHandle | None = None
+        self._resends: dict[int, asyncio.TimerHandle] = {}
 
     @property
     def usable(self) -> bool:
         return self.closed is None and self.transport is not None and not self.transport.is_closing()
+
+    def resend_wait(self) -> float:
+        """How long a query waits for its answer before it is sent again."""
+        if self.srtt is None:
+            return MIN_RESEND
+        return max(MIN_RESEND, RESEND_RTT_FACTOR * self.srtt)
 
     def close(self) -> None:
         if self._idle is not None:
@@ -190,14 +221,19 @@ class _Exchange(asyncio.DatagramProtocol):
         entry = self.pending.get(int.from_bytes(data[:2], "big"))
         if entry is None:
             return
-        question, fut = entry
+        question, fut, sent = entry
         # The question must come back as asked (0x20 case changes allowed): else it is a stray answer.
         if fut.done() or data[4:6] != b"\x00\x01" or data[12 : 12 + len(question)].lower() != question.lower():
             return
+        if sent >= 0:
+            rtt = time.monotonic() - sent
+            self.srtt = rtt if self.srtt is None else self.srtt + (rtt - self.srtt) / 8
+        else:
+            STATS.answered_after_resend += 1
         fut.set_result(data)
 
     def error_received(self, exc: Exception) -> None:
-        for _question, fut in self.pending.values():
+        for _question, fut, _sent in self.pending.values():
             if not fut.done():
                 fut.set_exception(exc)
 
@@ -205,8 +241,23 @@ class _Exchange(asyncio.DatagramProtocol):
         self.closed = exc or ConnectionError("socket closed")
         self.error_received(self.closed)  # type: ignore[arg-type]
 
+    def _resend(self, qid: int, wire: bytes, wait: float) -> None:
+        entry = self.pending.get(qid)
+        if entry is None or entry[1].done() or self.transport is None or self.transport.is_closing():
+            return
+        self.pending[qid] = (entry[0], entry[1], -1.0)
+        self.transport.sendto(wire)
+        STATS.sent += 1
+        STATS.resent += 1
+        wait *= 2
+        self._resends[qid] = asyncio.get_running_loop().call_later(wait, self._resend, qid, wire, wait)
+
     async def exchange(self, wire: bytes, timeout: float) -> bytes:
-        """Send a query (its ID made unique on this socket) and wait up to `timeout` for its answer."""
+        """Send a query (its ID made unique on this socket) and wait up to `timeout` for its answer.
+
+        The same datagram goes out again after `resend_wait()`, then after twice that, and so
+        on until `timeout`: a lost query or answer costs one short wait.
+        """
         assert self.transport is not None
         qid = int.from_bytes(wire[:2], "big")
         while qid in self.pending:
@@ -214,14 +265,20 @@ class _Exchange(asyncio.DatagramProtocol):
         wire = qid.to_bytes(2, "big") + wire[2:]
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[bytes] = loop.create_future()
-        self.pending[qid] = (wire[12 : 12 + _question_length(wire)], fut)
         if self._idle is not None:
             self._idle.cancel()
+        wait = self.resend_wait()
+        self.pending[qid] = (wire[12 : 12 + _question_length(wire)], fut, time.monotonic())
         try:
             self.transport.sendto(wire)
+            STATS.sent += 1
+            self._resends[qid] = loop.call_later(wait, self._resend, qid, wire, wait)
             async with asyncio.timeout(timeout):
                 return await fut
         finally:
+            handle = self._resends.pop(qid, None)
+            if handle is not None:
+                handle.cancel()
             self.pending.pop(qid, None)
             if not self.pending:  # a long-lived caller (the wizard polling) must not keep sockets open
                 self._idle = loop.call_later(IDLE_CLOSE_SECONDS, self._close_if_idle)
@@ -238,7 +295,8 @@ class DnsClient:
         self.timeout = timeout
         self.configured: list[tuple[str, int]] = [parse_nameserver(ns) for ns in nameservers]
         self.setup_error = ""
-        self._sem = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._limits: dict[tuple[str, int], asyncio.Semaphore] = {}
+        """Per server: at most MAX_IN_FLIGHT queries outstanding to it (one slow server does not hold up others)."""
         self._cache: dict[tuple[str, str], asyncio.Task[DnsResult]] = {}
         self.queries = 0
         """Resolver queries sent, and how many of them got any DNS answer at all (even SERVFAIL)."""
@@ -358,6 +416,13 @@ class DnsClient:
 
     async def _ask(self, address: str, port: int, query: _Query, timeout: float) -> _Reply:
         """One try at one server: UDP on the shared socket, TCP when the answer is truncated."""
+        limit = self._limits.get((address, port))
+        if limit is None:
+            limit = self._limits[(address, port)] = asyncio.Semaphore(MAX_IN_FLIGHT)
+        async with limit:
+            return await self._ask_now(address, port, query, timeout)
+
+    async def _ask_now(self, address: str, port: int, query: _Query, timeout: float) -> _Reply:
         exchange = await self._exchange_for(address, port)
         started = time.monotonic()
         wire = await exchange.exchange(query.wire, timeout)
@@ -380,8 +445,7 @@ class DnsClient:
             query = _Query.make(name, rdtype, recursion=True)
         except (dns.exception.DNSException, ValueError) as exc:
             return DnsResult(name, rdtype, "error", error=str(exc) or type(exc).__name__)
-        async with self._sem:
-            reply, errors = await self._resolve(query)
+        reply, errors = await self._resolve(query)
         if reply is None:
             if errors and all(kind != "timeout" for kind, _text in errors):
                 texts = [text for _kind, text in errors[:3]]
@@ -431,8 +495,7 @@ class DnsClient:
         started = time.monotonic()
         try:
             query = _Query.make(name, rdtype, recursion=False)
-            async with self._sem:
-                reply = await self._ask(address, port, query, self.timeout)
+            reply = await self._ask(address, port, query, self.timeout)
         except (TimeoutError, dns.exception.Timeout):
             return DnsResult(name, rdtype, "timeout", error=f"{address} gave no answer within {self.timeout:g} s")
         except (dns.exception.DNSException, OSError, ValueError, EOFError) as exc:
