@@ -179,9 +179,9 @@ async def test_published_poll_succeeds_once_the_record_appears_between_polls(tmp
         await wait_until(pilot, lambda: app.step_status(3) == "verified")
         assert len(app.attempts[3]) >= 2
         assert not app.polls[3].active
-        text = screen_text(app)
-        assert "_mta-sts TXT record: verified" in text
-        assert f"v=STSv1; id={GENERATED_ID}" in text
+        # The screen re-renders when it handles the App's StepUpdated message, a moment after the status.
+        await wait_until(pilot, lambda: "_mta-sts TXT record: verified" in screen_text(app))
+        assert f"v=STSv1; id={GENERATED_ID}" in screen_text(app)
 
 
 async def test_cancel_stops_the_poll(tmp_path: Path, world) -> None:  # type: ignore[no-untyped-def]
