@@ -768,38 +768,79 @@ def _reply_from_message(response: dns.message.Message) -> _Reply:
     return _Reply(rcode, records, rdatas, int(chaining.answer.ttl), cnames, None, _glue(response))
 
 
-def _read_name(wire: bytes, off: int) -> tuple[str, int]:
-    """(name as sent, without the trailing dot; offset after it). Plain host-name bytes only."""
+def _read_name(wire: bytes, off: int, end: int | None = None) -> tuple[str, int]:
+    """(name as sent, without the trailing dot; offset after it). Plain host-name bytes only.
+
+    Compression is read by dnspython's rules, so both readers reject the same packets: each
+    pointer goes before the previous one (and before the name), at most 16 of them, and a
+    jump never reads into the part already read. `end` bounds a name inside an rdata.
+    """
     labels: list[str] = []
-    end = -1
+    after = -1
     size = 0
-    for _ in range(128):
-        if off >= len(wire):
-            raise _WireError("name runs past the message")
+    limit = len(wire) if end is None else end
+    biggest = off
+    segment = off
+    hops = 0
+    while True:
+        if off >= limit:
+            raise _WireError("name runs past its bounds")
         length = wire[off]
         if length == 0:
-            return ".".join(labels), (end if end >= 0 else off + 1)
+            return ".".join(labels), (after if after >= 0 else off + 1)
         if length & 0xC0 == 0xC0:
-            if off + 1 >= len(wire):
+            if off + 1 >= limit:
                 raise _WireError("cut compression pointer")
             target = ((length & 0x3F) << 8) | wire[off + 1]
-            if target >= off:
-                raise _WireError("forward compression pointer")
-            if end < 0:
-                end = off + 2
-            off = target
+            if target >= biggest:
+                raise _WireError("compression pointer does not point backwards")
+            hops += 1
+            if hops > 16:
+                raise _WireError("compression pointer chain too long")
+            if after < 0:
+                after = off + 2
+            biggest = target
+            limit = segment
+            off = segment = target
             continue
         if length & 0xC0:
             raise _WireError("unknown label type")
+        if off + 1 + length > limit:
+            raise _WireError("label runs past its bounds")
         label = wire[off + 1 : off + 1 + length]
-        if len(label) != length or not set(label) <= _NAME_BYTES:
+        if not set(label) <= _NAME_BYTES:
             raise _WireError("label needs escaping")
         size += length + 1
-        if size > 255:
+        if size > 254:
             raise _WireError("name too long")
         labels.append(label.decode("ascii"))
         off += 1 + length
-    raise _WireError("too many labels")
+
+
+def _check_rdata(wire: bytes, rtype: int, start: int, end: int) -> None:
+    """Reject an rdata dnspython would reject (wrong length, a name not ending at the rdata's end)."""
+    if rtype == 1 or rtype == 28:
+        if end - start != (4 if rtype == 1 else 16):
+            raise _WireError("bad address length")
+    elif rtype == 16:
+        off = start
+        if off >= end:
+            raise _WireError("empty TXT")
+        while off < end:
+            off += 1 + wire[off]
+        if off != end:
+            raise _WireError("bad TXT")
+    elif rtype == 15:
+        if end - start < 3 or _read_name(wire, start + 2, end)[1] != end:
+            raise _WireError("bad MX")
+    elif rtype in (2, 5):
+        if _read_name(wire, start, end)[1] != end:
+            raise _WireError("bad name rdata")
+    elif rtype == 6:
+        _mname, off = _read_name(wire, start, end)
+        _rname, off = _read_name(wire, off, end)
+        if off + 20 != end:
+            raise _WireError("bad SOA")
 
 
 def _reply_from_wire(wire: bytes, query: _Query) -> _Reply:
@@ -829,6 +870,7 @@ def _reply_from_wire(wire: bytes, query: _Query) -> _Reply:
                 continue
             if rclass != 1 or rtype not in _QUICK_NUMBERS:
                 raise _WireError("type the quick reader does not know")
+            _check_rdata(wire, rtype, start, off)
             rrs.append((section, owner.lower(), rtype, ttl, start, off))
     qtype = _QUICK_TYPES.get(query.rdtype)
     if qtype is None:  # TLSA etc.: only a NODATA/NXDOMAIN answer is read here
@@ -851,7 +893,7 @@ def _reply_from_wire(wire: bytes, query: _Query) -> _Reply:
         chain = [rr for rr in answer if rr[1] == current and rr[2] == 5]
         if not chain:
             break
-        target, _end = _read_name(wire, chain[0][4])
+        target, _end = _read_name(wire, chain[-1][4])  # CNAME is a singleton: the last one stands
         cnames.append(target.lower())
         current = target.lower()
     else:
@@ -860,7 +902,7 @@ def _reply_from_wire(wire: bytes, query: _Query) -> _Reply:
     if not final:
         return _Reply(rcode, None, (), None, tuple(cnames), _quick_negative_ttl(wire, rrs), glue)
     seen: dict[Any, tuple[str, Any]] = {}
-    for _sec, _owner, rtype, _ttl, start, end in final:
+    for _sec, _owner, rtype, _ttl, start, end in final if qtype not in (5, 6) else final[-1:]:
         text, rdata, key = _quick_rdata(wire, rtype, start, end)
         seen.setdefault(key, (text, rdata))
     records = tuple(text for text, _rd in seen.values())
@@ -926,14 +968,11 @@ def _quick_cnames(wire: bytes, answer: list[tuple[int, str, int, int, int, int]]
 
 def _quick_negative_ttl(wire: bytes, rrs: list[tuple[int, str, int, int, int, int]]) -> int | None:
     """Like _negative_ttl: min(TTL, MINIMUM) of the first SOA in the authority section."""
-    for section, owner, rtype, _ttl, start, end in rrs:
-        if section == 2 and rtype == 6:
-            _mname, off = _read_name(wire, start)
-            _rname, off = _read_name(wire, off)
-            if off + 20 != end:
-                raise _WireError("bad SOA")
-            same = [rr[3] for rr in rrs if rr[0] == 2 and rr[2] == 6 and rr[1] == owner]
-            return int(min(min(same), int.from_bytes(wire[off + 16 : off + 20], "big")))
+    for section, owner, rtype, _ttl, _start, _end in rrs:
+        if section == 2 and rtype == 6:  # its rdata was checked by _check_rdata
+            same = [rr for rr in rrs if rr[0] == 2 and rr[2] == 6 and rr[1] == owner]
+            last_end = same[-1][5]  # SOA is a singleton: the last one's MINIMUM stands, the TTL is the least
+            return int(min(min(rr[3] for rr in same), int.from_bytes(wire[last_end - 4 : last_end], "big")))
     return None
 
 

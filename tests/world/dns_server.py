@@ -4,7 +4,8 @@ It behaves like an authoritative-only server (Knot, NSD): AA answers, in-zone CN
 chasing only, NXDOMAIN vs NODATA with the SOA in the authority section, glue for NS
 targets, TC over UDP when the answer does not fit. Knobs for hostile cases: a delay on
 every answer, names that never get an answer, names that get SERVFAIL, names always
-truncated over UDP, and a server that never answers at all.
+truncated over UDP, a number of UDP queries to drop unanswered (a lost datagram), and a
+server that never answers at all.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ class DnsServer:
     silent_names: set[str] = field(default_factory=set)
     servfail_names: set[str] = field(default_factory=set)
     truncate_names: set[str] = field(default_factory=set)
+    drop_udp: int = 0
+    """Drop this many of the next UDP queries without an answer (each drop counts it down)."""
+    dropped: list[bytes] = field(default_factory=list)
+    """The wire of every query dropped by `drop_udp`, for tests."""
     queries: list[tuple[str, str, str]] = field(default_factory=list)
     """(name, TYPE, "udp"|"tcp") of every query answered, for tests."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -217,6 +222,11 @@ class DnsServer:
             raise
 
     def _reply_udp(self, transport: asyncio.DatagramTransport, data: bytes, addr: tuple[str, int]) -> None:
+        if self.drop_udp > 0:
+            with self._lock:
+                self.drop_udp -= 1
+                self.dropped.append(data)
+            return
         wire = self._wire(data, udp=True)
         if wire is None:
             return
