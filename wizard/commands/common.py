@@ -105,10 +105,12 @@ class NetworkSettings:
 
 
 def network_settings(args: argparse.Namespace) -> NetworkSettings:
-    from wizard.dnsclient import parse_nameserver
-
     servers = []
     for ns in args.nameserver:
+        # Imported only when there is a server to check: wizard.dnsclient pulls dnspython (~30 ms),
+        # which the wizard's start screen would otherwise import before its first paint.
+        from wizard.dnsclient import parse_nameserver
+
         try:
             parse_nameserver(ns)
         except ValueError as exc:
