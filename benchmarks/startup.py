@@ -8,12 +8,12 @@ times are what a terminal would show, with no Pilot and no polling in between.
    screen's prompt ("Domain to set up:", fresh --state-dir, no domain), against a minimal
    Textual app (one Static) launched the same way. Runs are interleaved so both see the
    same machine load; best and median of N are printed. Target: ratio <= 1.5 (best-of-N,
-   the figure least disturbed by other load on the machine). The start screen paints its
-   prompt first and mounts the Footer right after, so the time until the Footer's keys are
-   drawn ("complete") is printed too, as is the time to step 1 when a domain is given on the
-   command line. Note: with PYTHONDONTWRITEBYTECODE set (as in CI), the wizard's own modules
-   are compiled from source on every start while Textual's come from its installed .pyc
-   files; a pip-installed wizard has .pyc files too.
+   the figure least disturbed by other load on the machine). The time until the start
+   screen's Footer is drawn ("complete": a screen painted in parts would show the prompt
+   first) is printed too, as is the time to step 1 when a domain is given on the command line.
+   Note: with PYTHONDONTWRITEBYTECODE set (as in CI), the wizard's own modules are compiled
+   from source on every start while Textual's come from its installed .pyc files; a
+   pip-installed wizard has .pyc files too.
 2. Key latency while a slow check runs: the test world (its own process) delays every DNS
    answer by several seconds; step 3's live check is started and, while it is still
    awaiting the server, keys are pressed. Latency is from writing the key to the terminal

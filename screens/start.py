@@ -1,9 +1,8 @@
 """The start screen: saved domains to resume, and a prompt for a new one.
 
 The prompt is validated as the user types by wizard.domain.normalise_domain, whose
-one-line error says what to type instead. The prompt is painted first; the Footer is
-mounted and the saved domains are read (in a thread worker) right after that paint, their
-list mounted above the prompt.
+one-line error says what to type instead. The saved domains are read in a thread worker
+right after the first paint, and their list is mounted above the prompt.
 """
 
 from __future__ import annotations
@@ -58,8 +57,7 @@ class StartScreen(Screen):
             yield Label("Domain to set up:")
             yield Input(placeholder="example.com", id="domain-input")
             yield Static("", id="domain-feedback")
-        # The Footer (docked at the bottom) is mounted right after the first paint: building its
-        # keys costs ~20 ms, and the prompt is what the user needs first.
+        yield Footer()
 
     @work(thread=True, exclusive=True, group="start-saved", exit_on_error=False)
     def _read_saved(self) -> None:
@@ -84,9 +82,7 @@ class StartScreen(Screen):
         self.query_one("#domain-input", Input).focus()
         self.call_after_refresh(self._after_first_paint)
 
-    async def _after_first_paint(self) -> None:
-        await self.mount(Footer())
-        self.refresh_bindings()  # a Footer mounted late draws its keys on the next bindings update
+    def _after_first_paint(self) -> None:
         self._read_saved()
 
     def on_screen_resume(self) -> None:
