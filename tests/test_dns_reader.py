@@ -417,3 +417,12 @@ def test_a_server_that_answers_garbage_gives_an_error_not_a_traceback(world: Wor
         sock.close()
     assert result.status in ("error", "servfail")
     assert result.describe()
+
+
+def test_a_ttl_with_the_top_bit_set_reads_as_zero() -> None:
+    """RFC 2181 §8, as dnspython reads it (found by the damaged-answer test)."""
+    query, wire = _build(("a.example.test", "A", 0, [("a.example.test", "A", ["192.0.2.1"], 300)], [], []))
+    at = wire.index(struct.pack("!I", 300))
+    wire = wire[:at] + struct.pack("!I", 0x80000000) + wire[at + 4 :]
+    assert _assert_agree(wire, query) == "quick"
+    assert D._reply_from_wire(wire, query).ttl == 0

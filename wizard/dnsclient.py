@@ -191,6 +191,8 @@ class _Exchange(asyncio.DatagramProtocol):
         """Smoothed round-trip time of answers to queries sent once (Karn: resent ones tell nothing)."""
         self._idle: asyncio.TimerHandle | None = None
         self._resends: dict[int, asyncio.TimerHandle] = {}
+        self.sock: socket.socket | None = None
+        """The socket itself, read directly before a resend (see _drain)."""
 
     @property
     def usable(self) -> bool:
@@ -241,9 +243,31 @@ class _Exchange(asyncio.DatagramProtocol):
         self.closed = exc or ConnectionError("socket closed")
         self.error_received(self.closed)  # type: ignore[arg-type]
 
+    def _drain(self) -> None:
+        """Read the answers already waiting in the socket buffer.
+
+        asyncio reads one datagram per loop pass; when a bulk check keeps the loop busy,
+        answers can wait in the buffer past their resend time. A resend then would only add
+        load, so the buffer is read first and only queries still unanswered go out again.
+        """
+        if self.sock is None:
+            return
+        for _ in range(4096):
+            try:
+                data = self.sock.recv(65535)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self.error_received(exc)
+                return
+            self.datagram_received(data, None)
+
     def _resend(self, qid: int, wire: bytes, wait: float) -> None:
         entry = self.pending.get(qid)
         if entry is None or entry[1].done() or self.transport is None or self.transport.is_closing():
+            return
+        self._drain()
+        if entry[1].done():
             return
         self.pending[qid] = (entry[0], entry[1], -1.0)
         self.transport.sendto(wire)
@@ -398,13 +422,17 @@ class DnsClient:
     @staticmethod
     async def _open_exchange(address: str, port: int) -> _Exchange:
         loop = asyncio.get_running_loop()
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        _transport, protocol = await loop.create_datagram_endpoint(
-            _Exchange, remote_addr=(address, port), family=family
-        )
-        sock = _transport.get_extra_info("socket")
-        with contextlib.suppress(OSError):  # a bulk burst of answers must not overflow the socket
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            with contextlib.suppress(OSError):  # a bulk burst of answers must not overflow the socket
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+            sock.connect((address, port))
+            _transport, protocol = await loop.create_datagram_endpoint(_Exchange, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        protocol.sock = sock
         return protocol
 
     async def close(self) -> None:
@@ -860,6 +888,8 @@ def _reply_from_wire(wire: bytes, query: _Query) -> _Reply:
             rtype = int.from_bytes(wire[off : off + 2], "big")
             rclass = int.from_bytes(wire[off + 2 : off + 4], "big")
             ttl = int.from_bytes(wire[off + 4 : off + 8], "big")
+            if ttl > 0x7FFFFFFF and rtype != 41:  # RFC 2181 §8: a TTL with the top bit set means 0 (as dnspython)
+                ttl = 0
             rdlen = int.from_bytes(wire[off + 8 : off + 10], "big")
             start, off = off + 10, off + 10 + rdlen
             if off > len(wire):
