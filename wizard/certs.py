@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import NameOID
 
 from wizard.findings import Finding, finding
 
@@ -71,7 +71,7 @@ def _cert_facts(der: bytes) -> CertFacts | None:
     except ValueError:
         return None
     try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         sans = tuple(name.lower() for name in san.get_values_for_type(x509.DNSName))
     except (x509.ExtensionNotFound, ValueError):
         sans = ()

@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 import ipaddress
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -250,7 +250,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _own_context(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def _own_context(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Coroutine[Any, Any, R]]:
     """A probe called without a shared context gets its own, closed when the probe ends."""
 
     @functools.wraps(fn)
