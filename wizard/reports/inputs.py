@@ -371,11 +371,31 @@ def import_paths(
     parsing moves to `workers` processes (default: one per core; 0 keeps it in this process);
     the outcome is the same either way (wizard.reports.pipeline).
     """
+    return import_candidates(
+        store,
+        iter_candidates(paths),
+        progress=progress,
+        commit_every=commit_every,
+        workers=workers,
+        parallel_after=parallel_after,
+    )
+
+
+def import_candidates(
+    store: ReportStore,
+    candidates: Iterable[Candidate],
+    *,
+    progress: Callable[[ImportOutcome], None] | None = None,
+    commit_every: int = 1000,
+    workers: int | None = None,
+    parallel_after: int = PARALLEL_AFTER,
+) -> ImportOutcome:
+    """`import_paths` for candidates from elsewhere (an IMAP mailbox: `message_candidates` per email)."""
     outcome = ImportOutcome()
     pending: list[ReportRows] = []
     taken = 0
     rejected = outcome.rejected
-    for source, rows, reason in resolved(iter_candidates(paths), workers=workers, parallel_after=parallel_after):
+    for source, rows, reason in resolved(candidates, workers=workers, parallel_after=parallel_after):
         taken += 1
         if rows is None:
             rejected.append(Rejection(source, reason or "no report found"))
