@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
+from wizard.nameserver import parse_nameserver
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
@@ -107,10 +109,6 @@ class NetworkSettings:
 def network_settings(args: argparse.Namespace) -> NetworkSettings:
     servers = []
     for ns in args.nameserver:
-        # Imported only when there is a server to check: wizard.dnsclient pulls dnspython (~30 ms),
-        # which the wizard's start screen would otherwise import before its first paint.
-        from wizard.dnsclient import parse_nameserver
-
         try:
             parse_nameserver(ns)
         except ValueError as exc:
