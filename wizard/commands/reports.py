@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_state_dir_option(imp)
     imp.set_defaults(func=run_import)
 
+    _register_fetch_imap(actions)
+
     summ = actions.add_parser("summary", help="success/failure counts by day, result type, MX and sending IP")
     summ.add_argument("domain", metavar="DOMAIN")
     summ.add_argument("--days", type=_days, metavar="N", help="only the last N days, today included (UTC)")
@@ -52,6 +54,85 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     summ.set_defaults(func=run_summary)
 
 
+def _register_fetch_imap(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from wizard.commands.common import positive_float
+
+    imap = actions.add_parser(
+        "fetch-imap",
+        help="read report emails from an IMAP mailbox over TLS into the store (read-only)",
+        description=(
+            "Read TLSRPT report emails from an IMAP folder over TLS (port 993) into the local store, "
+            "without marking them read. The password comes from MTA_STS_WIZARD_IMAP_PASSWORD or a prompt "
+            "and is never saved. Exit 0 when every message imported, 1 when some were skipped, 3 when the "
+            "server cannot be reached or refuses the login."
+        ),
+    )
+    imap.add_argument("host", metavar="HOST", help="the IMAP server (its certificate must match this name)")
+    imap.add_argument("--port", type=_port, default=993, help="IMAP over TLS port (default 993)")
+    imap.add_argument("--user", required=True, metavar="USER", help="the login name")
+    imap.add_argument("--folder", default="INBOX", metavar="FOLDER", help="the folder to read (default INBOX)")
+    imap.add_argument("--since", type=_days, metavar="DAYS", help="only messages received in the last DAYS days")
+    imap.add_argument(
+        "--all-messages",
+        action="store_true",
+        help="read every message, not only those with a TLS-Report-Domain or tlsrpt Content-Type header",
+    )
+    imap.add_argument("--ca-bundle", metavar="FILE", help="trust these roots (SSL_CERT_FILE is honoured too)")
+    imap.add_argument(
+        "--timeout", type=positive_float, default=30.0, metavar="SECONDS", help="per network operation (default 30)"
+    )
+    add_state_dir_option(imap)
+    imap.set_defaults(func=run_fetch_imap)
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 1-65535, got {text!r}")
+    return int(text)
+
+
+def run_fetch_imap(args: argparse.Namespace) -> int:
+    """Connect and log in first (nothing is created on a refused login), then import like `reports import`."""
+    from wizard.commands.common import ca_bundle
+    from wizard.reports.imap import ImapError, ImapSession, ImapSettings, PasswordMissing, read_password
+    from wizard.reports.inputs import import_candidates
+
+    if not args.folder.isascii() or not args.folder.strip():
+        raise UsageError(f"--folder {args.folder!r}: give the folder's ASCII name as the server lists it")
+    settings = ImapSettings(
+        host=args.host,
+        user=args.user,
+        port=args.port,
+        folder=args.folder,
+        since_days=args.since,
+        ca_bundle=ca_bundle(args.ca_bundle),
+        timeout=args.timeout,
+        reports_only=not args.all_messages,
+    )
+    try:
+        password = read_password(user=args.user, host=args.host)
+    except PasswordMissing as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        session = ImapSession(settings, password)
+    except ImapError as exc:
+        sys.stderr.write(f"mta-sts-wizard: {exc}\n")
+        return EXIT_CANNOT_RUN
+    finally:
+        del password
+    try:
+        with session, _open_store(args) as store:
+            outcome = import_candidates(store, session.candidates())
+    except StoreError as exc:
+        sys.stderr.write(f"mta-sts-wizard: {exc}\n")
+        return EXIT_CANNOT_RUN
+    print(outcome.render())
+    if session.error:
+        sys.stderr.write(f"mta-sts-wizard: {session.error}\n")
+        return EXIT_CANNOT_RUN
+    return EXIT_FINDINGS if outcome.rejected else EXIT_OK
+
+
 def _days(text: str) -> int:
     try:
         value = int(text)
@@ -63,7 +144,9 @@ def _days(text: str) -> int:
 
 
 def _missing_action(args: argparse.Namespace) -> int:
-    raise UsageError("say what to do: 'reports import PATH...' or 'reports summary DOMAIN'")
+    raise UsageError(
+        "say what to do: 'reports import PATH...', 'reports fetch-imap HOST --user USER' or 'reports summary DOMAIN'"
+    )
 
 
 def _open_store(args: argparse.Namespace) -> ReportStore:
