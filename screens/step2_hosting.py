@@ -15,11 +15,51 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
 from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
 from screens.base import LiveStepScreen
 from screens.widgets import CopyableValue, FindingsList, PollPanel
-from wizard.hosting import HOSTING_KINDS, HostingBundle, HostingError, render_hosting, write_bundle
+from wizard.hosting import (
+    HOSTING_KINDS,
+    SERVER_KINDS,
+    HostingBundle,
+    HostingError,
+    WriteResult,
+    render_hosting,
+    write_bundle,
+)
+
+#: The server options step 2 offers for nginx/Apache/Caddy: state key -> (input id, label, placeholder).
+SERVER_OPTIONS: dict[str, tuple[str, str, str]] = {
+    "cert_path": ("cert-path", "Certificate chain file", "Let's Encrypt's path (default)"),
+    "key_path": ("key-path", "Private key file", "Let's Encrypt's path (default)"),
+    "web_root": ("web-root", "Web root", "/var/www/mta-sts.<domain> (default)"),
+}
+_OPTION_OF_INPUT = {input_id: key for key, (input_id, _, _) in SERVER_OPTIONS.items()}
+
+
+class ConfirmOverwrite(ModalScreen[bool]):
+    """Ask before replacing files that hold something else: a silently replaced web server
+    config is the kind of surprise that breaks mail delivery later."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Overwrite"),
+        Binding("n,escape", "answer(False)", "Keep my files"),
+    ]
+
+    def __init__(self, conflicts: list[Path]) -> None:
+        super().__init__()
+        self.conflicts = conflicts
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="overwrite-dialog", classes="dialog"):
+            yield Label("These files already hold other content:")
+            yield Static(Text("\n".join(f"  {path}" for path in self.conflicts)), id="overwrite-files")
+            yield Static(Text("Overwrite them? y = overwrite, n / Escape = keep them (nothing is written)"))
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
 
 
 class HostingStep(LiveStepScreen):
@@ -34,6 +74,9 @@ class HostingStep(LiveStepScreen):
         state = self.wizard.state
         self.kind = state.hosting if state.hosting in HOSTING_KINDS else "folder"
         self.out_dir = state.hosting_options.get("out_dir", f"./mta-sts.{state.domain}")
+        #: The last valid server options (what the bundle uses and what is saved).
+        saved = state.hosting_options
+        self.options: dict[str, str] = {k: saved[k] for k in SERVER_OPTIONS if saved.get(k)}
 
     def policy_text(self) -> str:
         policy = self.wizard.state.policy
@@ -57,6 +100,11 @@ class HostingStep(LiveStepScreen):
                 yield Label("Write the files into this folder (w):")
                 yield Input(self.out_dir, id="out-dir")
                 yield Static("", id="write-result")
+                with Vertical(id="server-options"):
+                    for key, (input_id, label, placeholder) in SERVER_OPTIONS.items():
+                        yield Label(f"{label}:")
+                        yield Input(self.options.get(key, ""), placeholder=placeholder, id=input_id)
+                    yield Static("", id="options-error", classes="error-line")
         yield Static(id="hosting-notes")
         yield Vertical(id="hosting-files")
         yield Label("Live check of the fetch:")
@@ -65,13 +113,64 @@ class HostingStep(LiveStepScreen):
 
     async def on_mount(self) -> None:
         if self.policy_text():
+            self.show_server_options()
             await self.show_bundle()
             self.show_latest()
 
     def bundle(self) -> HostingBundle:
         domain = self.wizard.domain
         assert domain is not None
-        return render_hosting(self.kind, domain.ascii, self.policy_text())
+        return self.render_bundle(self.options)
+
+    def render_bundle(self, options: dict[str, str]) -> HostingBundle:
+        """The bundle for the chosen kind; the server options only reach the kinds that take them."""
+        domain = self.wizard.domain
+        assert domain is not None
+        server = options if self.kind in SERVER_KINDS else {}
+        return render_hosting(
+            self.kind,
+            domain.ascii,
+            self.policy_text(),
+            cert_path=server.get("cert_path") or None,
+            key_path=server.get("key_path") or None,
+            web_root=server.get("web_root") or None,
+        )
+
+    def show_server_options(self) -> None:
+        """The certificate, key and web-root inputs only make sense for a server the user runs."""
+        self.query_one("#server-options", Vertical).display = self.kind in SERVER_KINDS
+
+    @on(Input.Changed, "#cert-path, #key-path, #web-root")
+    async def _option_changed(self, event: Input.Changed) -> None:
+        """Validate by rendering: a bad path shows one line and keeps the last good options
+        (and the text typed, to fix); a good one is saved and the files re-rendered."""
+        key = _OPTION_OF_INPUT.get(event.input.id or "")
+        if key is None:
+            return
+        candidate = dict(self.options)
+        value = event.value.strip()
+        if value:
+            candidate[key] = value
+        else:
+            candidate.pop(key, None)
+        error_line = self.query_one("#options-error", Static)
+        try:
+            self.render_bundle(candidate)
+        except HostingError as exc:
+            error_line.update(Text(f"✗ {exc}", style="red"))
+            return
+        error_line.update("")
+        if candidate == self.options:
+            return
+        self.options = candidate
+        state = self.wizard.state
+        for name in SERVER_OPTIONS:
+            if name in candidate:
+                state.hosting_options[name] = candidate[name]
+            else:
+                state.hosting_options.pop(name, None)
+        self.wizard.save()
+        await self.show_bundle()
 
     async def show_bundle(self) -> None:
         try:
@@ -101,6 +200,7 @@ class HostingStep(LiveStepScreen):
         self.kind = kind
         self.wizard.state.hosting = kind
         self.wizard.save()
+        self.show_server_options()
         await self.show_bundle()
 
     @on(Input.Submitted, "#out-dir")
@@ -111,16 +211,38 @@ class HostingStep(LiveStepScreen):
         if not self.policy_text():
             return
         text = self.query_one("#out-dir", Input).value.strip() or self.out_dir
+        result = self._write(text, overwrite=False)
+        if result is None or result.ok:
+            return
+        conflicts = list(result.conflicts)
+        if any(path.is_dir() for path in conflicts):
+            names = ", ".join(str(p) for p in conflicts)
+            self.query_one("#write-result", Static).update(Text(f"✗ not written: {names} is a folder", style="red"))
+            return
+        self.query_one("#write-result", Static).update(
+            Text(f"? {len(conflicts)} file(s) hold other content: overwrite?", style="yellow")
+        )
+
+        def answered(overwrite: bool | None) -> None:
+            if overwrite:
+                self._write(text, overwrite=True)
+            else:
+                self.query_one("#write-result", Static).update(
+                    Text("✗ nothing written: your existing files are kept", style="yellow")
+                )
+
+        self.app.push_screen(ConfirmOverwrite(conflicts), answered)
+
+    def _write(self, text: str, *, overwrite: bool) -> WriteResult | None:
+        """Write the bundle; None after an error (shown), else the result (conflicts left to the caller)."""
         result_line = self.query_one("#write-result", Static)
         try:
-            result = write_bundle(self.bundle(), Path(text).expanduser())
+            result = write_bundle(self.bundle(), Path(text).expanduser(), overwrite=overwrite)
         except (HostingError, OSError) as exc:
             result_line.update(Text(f"✗ {exc}", style="red"))
-            return
+            return None
         if not result.ok:
-            names = ", ".join(str(p) for p in result.conflicts)
-            result_line.update(Text(f"✗ not written: {names} already hold other content", style="red"))
-            return
+            return result
         self.out_dir = text
         state = self.wizard.state
         state.hosting = self.kind
@@ -129,6 +251,7 @@ class HostingStep(LiveStepScreen):
         written = len(result.written)
         unchanged = len(result.unchanged)
         result_line.update(Text(f"✓ {written} written, {unchanged} already up to date in {text}", style="green"))
+        return result
 
     def accept(self) -> bool:
         state = self.wizard.state
