@@ -21,7 +21,7 @@ from screens.overview import mx_text
 from screens.widgets import CopyableValue, FindingsList
 from wizard.findings import Finding, has_errors
 from wizard.mx import coverage, coverage_findings, normalise_mx_host, validate_mx_pattern
-from wizard.policy import ONE_DAY, ONE_WEEK, PolicyFile, parse_policy, policy_advice
+from wizard.policy import MAX_AGE_LIMIT, ONE_DAY, ONE_WEEK, PolicyFile, parse_policy, policy_advice
 from wizard.state import record_policy, set_step
 
 PRESETS: dict[str, list[tuple[str, int]]] = {
@@ -29,6 +29,24 @@ PRESETS: dict[str, list[tuple[str, int]]] = {
     "enforce": [("1 week (604800 s)", ONE_WEEK), ("2 weeks (1209600 s)", 2 * ONE_WEEK)],
 }
 DEFAULT_MAX_AGE = {"testing": ONE_DAY, "enforce": 2 * ONE_WEEK}
+_UNIT_SECONDS = {"s": 1, "d": ONE_DAY, "w": ONE_WEEK}
+
+
+def read_max_age(text: str) -> tuple[int | None, str | None]:
+    """What the user typed as a custom max_age -> (seconds, None) or (None, a one-line error).
+
+    Seconds, or a number of days / weeks ("3d", "2w") for people who do not think in seconds;
+    the bound is the policy format's own (wizard.policy.MAX_AGE_LIMIT).
+    """
+    value = text.strip().lower().replace(" ", "")
+    unit = value[-1:] if value[-1:] in _UNIT_SECONDS else "s"
+    number = value[:-1] if value[-1:] in _UNIT_SECONDS else value
+    if not number.isdigit() or not number.isascii():
+        return None, f"type a number of seconds (0..{MAX_AGE_LIMIT}), or days/weeks like 3d or 2w"
+    seconds = int(number) * _UNIT_SECONDS[unit]
+    if seconds > MAX_AGE_LIMIT:
+        return None, f"{seconds} s is more than the maximum {MAX_AGE_LIMIT} s (about a year); type less"
+    return seconds, None
 
 
 class PolicyStep(StepScreen):
@@ -74,6 +92,12 @@ class PolicyStep(StepScreen):
             with Vertical(id="max-age-box"):
                 yield Label("max_age (how long senders cache the policy):")
                 yield Select(self._preset_options(), value=self.max_age, allow_blank=False, id="max-age")
+                yield Input(
+                    "" if self._is_preset(self.max_age) else str(self.max_age),
+                    placeholder="or your own: seconds, 3d, 2w; Enter",
+                    id="max-age-custom",
+                )
+                yield Static("", id="max-age-error", classes="error-line")
         if not self.enforce_allowed():
             yield Static(
                 Text("Enforce is offered once step 6 says the domain is ready (after testing).", style="dim"),
@@ -90,10 +114,13 @@ class PolicyStep(StepScreen):
         state = self.wizard.state
         return state.steps[6].status == "verified" or (state.policy is not None and state.policy.mode == "enforce")
 
+    def _is_preset(self, max_age: int) -> bool:
+        return max_age in [v for _, v in PRESETS[self.mode]]
+
     def _preset_options(self) -> list[tuple[str, int]]:
         options = list(PRESETS[self.mode])
-        if self.max_age not in [v for _, v in options]:
-            options.append((f"{self.max_age} s (saved)", self.max_age))
+        if not self._is_preset(self.max_age):
+            options.append((f"{self.max_age} s (your own)", self.max_age))
         return options
 
     def policy(self) -> PolicyFile:
@@ -226,9 +253,29 @@ class PolicyStep(StepScreen):
 
     @on(Select.Changed, "#max-age")
     def _max_age_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, int):
+        if isinstance(event.value, int) and event.value != self.max_age:
             self.max_age = event.value
+            self.query_one("#max-age-error", Static).update("")
             self.refresh_derived()
+
+    @on(Input.Changed, "#max-age-custom")
+    def _custom_max_age_typed(self, _event: Input.Changed) -> None:
+        self.query_one("#max-age-error", Static).update("")
+
+    @on(Input.Submitted, "#max-age-custom")
+    def _custom_max_age_submitted(self, event: Input.Submitted) -> None:
+        """A custom max_age replaces the preset; a bad one shows one line and keeps the previous value."""
+        seconds, problem = read_max_age(event.value)
+        if seconds is None:
+            self.query_one("#max-age-error", Static).update(Text(f"✗ {problem}", style="red"))
+            return
+        self.query_one("#max-age-error", Static).update("")
+        self.max_age = seconds
+        select = self.query_one("#max-age", Select)
+        with select.prevent(Select.Changed):
+            select.set_options(self._preset_options())
+            select.value = seconds
+        self.refresh_derived()
 
     # ------------------------------------------------------------------ accept
 
