@@ -1,0 +1,304 @@
+"""`reports fetch-imap` against a real Dovecot on a random loopback address (tests/imap_server.py).
+
+Without Dovecot these tests skip with the reason; under CI=true (.ci/run installs dovecot-imapd)
+they fail instead. Every run goes through the installed CLI in a subprocess, so the assertions
+are on what a user sees: stdout, stderr, exit code, and the mailbox's flags afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pty
+import select
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from reports_factory import email_report, gz, plain_email, report
+
+from tests.hosting_servers.loopback import random_loopback
+from tests.imap_server import ImapServer, dovecot_binary, running_dovecot
+from wizard.reports.imap import MAX_FETCH_BYTES, PASSWORD_ENV, imap_date, quote_mailbox
+
+ROOT = Path(__file__).resolve().parent.parent
+RECENT = 4  # report emails received today
+OLD_DAYS = 100
+
+
+def _skip_or_fail(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI=true requires the IMAP tests to run", pytrace=False)
+    pytest.skip(reason)
+
+
+def _oversized() -> bytes:
+    """A message the report filter selects (TLS-Report-Domain) but over the size cap."""
+    head = (
+        b"From: tlsrpt@big.example\r\nTo: tlsrpt@example.com\r\nTLS-Report-Domain: example.com\r\nSubject: big\r\n\r\n"
+    )
+    line = b"x" * 998 + b"\r\n"
+    return head + line * (MAX_FETCH_BYTES // len(line) + 1024)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ImapServer]:
+    if dovecot_binary() is None:
+        _skip_or_fail("dovecot is not installed (Debian package dovecot-imapd; .ci/run installs it)")
+    if os.geteuid() != 0:
+        _skip_or_fail("the Dovecot test server runs as root (it drops to 'nobody' for mail access)")
+    old = time.time() - OLD_DAYS * 86400
+    messages: list[tuple[bytes, float | None]] = [
+        (email_report(gz(report(org=f"Org {i}", report_id=f"recent-{i}", day="2025-03-14"))), None)
+        for i in range(RECENT)
+    ]
+    messages.append((email_report(gz(report(org="Old Org", report_id="old-1", day="2024-12-01"))), old))
+    messages.append((plain_email("lunch?"), None))
+    messages.append((_oversized(), None))
+    with running_dovecot(messages) as srv:
+        yield srv
+
+
+def _run(
+    server: ImapServer | None, *args: str, password: str | None = None, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in (PASSWORD_ENV, "SSL_CERT_FILE")}
+    if password is not None:
+        env[PASSWORD_ENV] = password
+    env.update(env_extra or {})
+    cmd = [sys.executable, "-m", "wizard", "reports", "fetch-imap"]
+    if server is not None:
+        cmd += [server.address, "--user", server.user]
+    return subprocess.run(
+        cmd + list(args), cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120
+    )
+
+
+def _trusted(server: ImapServer, state: Path) -> list[str]:
+    return ["--ca-bundle", str(server.ca_file), "--state-dir", str(state)]
+
+
+def test_imports_reports_then_dedups_and_skips_the_oversized(server: ImapServer, tmp_path: Path) -> None:
+    state = tmp_path / "st"
+    label = f"imap://{server.user}@{server.address}:993/INBOX"
+    first = _run(server, *_trusted(server, state), "--since", "30", password=server.password)
+    lines = first.stdout.splitlines()
+    assert first.returncode == 1, first
+    assert first.stderr == ""
+    assert len(lines) == 2
+    assert lines[0] == f"skipped {label} (UID 7): message is 26.0 MB, larger than the 25 MB cap; not downloaded"
+    assert lines[1] == f"imported {RECENT} new reports (0 already in the store, 1 inputs skipped)"
+
+    # Without --since the old report comes in too; the recent ones are already stored.
+    second = _run(server, *_trusted(server, state), password=server.password)
+    assert second.returncode == 1
+    assert second.stdout.splitlines()[-1] == f"imported 1 new reports ({RECENT} already in the store, 1 inputs skipped)"
+    third = _run(server, *_trusted(server, state), password=server.password)
+    assert (
+        third.stdout.splitlines()[-1] == f"imported 0 new reports ({RECENT + 1} already in the store, 1 inputs skipped)"
+    )
+
+    summary = subprocess.run(
+        [sys.executable, "-m", "wizard", "reports", "summary", "example.com", "--state-dir", str(state)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert summary.returncode == 0, summary.stderr
+    assert f"{RECENT + 1} reports covering 2 days (first 2024-12-01, last 2025-03-14)" in summary.stdout
+
+    # The password is in no output and in no file the import wrote.
+    for proc in (first, second, third, summary):
+        assert server.password not in proc.stdout + proc.stderr
+    for file in state.rglob("*"):
+        if file.is_file():
+            assert server.password.encode() not in file.read_bytes(), file
+
+
+def test_messages_stay_unread(server: ImapServer, tmp_path: Path) -> None:
+    proc = _run(server, *_trusted(server, tmp_path / "st"), "--all-messages", password=server.password)
+    assert proc.returncode == 1
+    flags = server.flags()
+    assert len(flags) == RECENT + 3
+    assert all("\\Seen" not in f for f in flags.values()), flags
+
+
+def test_all_messages_lists_the_non_report_email(server: ImapServer, tmp_path: Path) -> None:
+    proc = _run(server, *_trusted(server, tmp_path / "st"), "--all-messages", password=server.password)
+    label = f"imap://{server.user}@{server.address}:993/INBOX"
+    assert proc.returncode == 1
+    assert (
+        f"skipped {label} (UID 6): email has no TLS report attached (no application/tlsrpt+gzip or +json part)"
+        in proc.stdout.splitlines()
+    )
+    assert (
+        proc.stdout.splitlines()[-1] == f"imported {RECENT + 1} new reports (0 already in the store, 2 inputs skipped)"
+    )
+
+
+def test_ca_bundle_from_ssl_cert_file(server: ImapServer, tmp_path: Path) -> None:
+    proc = _run(
+        server,
+        "--since",
+        "30",
+        "--state-dir",
+        str(tmp_path / "st"),
+        password=server.password,
+        env_extra={"SSL_CERT_FILE": str(server.ca_file)},
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith(f"imported {RECENT} new reports")
+
+
+def test_wrong_password_is_one_line_and_never_echoed(server: ImapServer, tmp_path: Path) -> None:
+    wrong = "Wr0ng-" + server.password[::-1]
+    state = tmp_path / "st"
+    proc = _run(server, *_trusted(server, state), password=wrong)
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith(f"mta-sts-wizard: login as {server.user} on {server.address}:993 refused: ")
+    assert "Authentication failed" in proc.stderr
+    assert wrong not in proc.stderr and server.password not in proc.stderr
+    assert not state.exists()  # a refused login creates no store
+
+
+def test_non_ascii_wrong_password_goes_through_authenticate(server: ImapServer, tmp_path: Path) -> None:
+    wrong = "pässwörd-ünïcode"
+    proc = _run(server, *_trusted(server, tmp_path / "st"), password=wrong)
+    assert proc.returncode == 3
+    assert proc.stderr.count("\n") == 1 and "refused" in proc.stderr
+    assert wrong not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_untrusted_certificate_exits_3(server: ImapServer, tmp_path: Path) -> None:
+    proc = _run(server, "--state-dir", str(tmp_path / "st"), password=server.password)
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        f"mta-sts-wizard: cannot connect to {server.address}:993: certificate not trusted"
+        " (unable to get local issuer certificate); pass --ca-bundle FILE if the server uses a private CA\n"
+    )
+    assert server.password not in proc.stderr
+
+
+def test_missing_folder_exits_3(server: ImapServer, tmp_path: Path) -> None:
+    proc = _run(server, *_trusted(server, tmp_path / "st"), "--folder", "No Such", password=server.password)
+    assert proc.returncode == 3
+    assert proc.stderr.startswith("mta-sts-wizard: cannot open folder 'No Such' on ")
+    assert proc.stderr.count("\n") == 1
+
+
+def test_nothing_listening_exits_3(tmp_path: Path) -> None:
+    address = random_loopback(ports=(993,))
+    proc = subprocess.run(
+        [sys.executable, "-m", "wizard", "reports", "fetch-imap", address, "--user", "u", "--state-dir", str(tmp_path)],
+        cwd=ROOT,
+        env={**os.environ, PASSWORD_ENV: "secret-pw"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3
+    assert proc.stderr == f"mta-sts-wizard: cannot connect to {address}:993: Connection refused\n"
+
+
+def test_silent_server_times_out(tmp_path: Path) -> None:
+    """A server that accepts the connection and never speaks: the --timeout ends the wait."""
+    address = random_loopback(ports=(993,))
+    listener = socket.create_server((address, 993))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        listener.settimeout(30)
+        with contextlib.suppress(OSError):
+            accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "wizard", "reports", "fetch-imap", address, "--user", "u", "--timeout", "0.5"],
+            cwd=ROOT,
+            env={**os.environ, PASSWORD_ENV: "secret-pw"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        listener.close()
+        thread.join(timeout=35)
+        for conn in accepted:
+            conn.close()
+    assert proc.returncode == 3
+    assert proc.stderr == f"mta-sts-wizard: cannot connect to {address}:993: no answer within the timeout (--timeout)\n"
+
+
+def test_no_password_and_no_terminal_is_a_usage_error(tmp_path: Path) -> None:
+    proc = _run(None, "127.0.0.1", "--user", "u", "--state-dir", str(tmp_path))
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"mta-sts-wizard: no IMAP password: set {PASSWORD_ENV}, or run in a terminal to be asked for it\n"
+    )
+
+
+def test_password_prompt_on_a_terminal(server: ImapServer, tmp_path: Path) -> None:
+    """On a terminal the password is asked for without echo; it does not appear on the screen."""
+    state = tmp_path / "st"
+    env = {k: v for k, v in os.environ.items() if k not in (PASSWORD_ENV, "SSL_CERT_FILE")}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI with the pty as its controlling terminal
+        os.chdir(ROOT)
+        os.execve(
+            sys.executable,
+            [sys.executable, "-m", "wizard", "reports", "fetch-imap", server.address, "--user", server.user,
+             "--since", "30", *_trusted(server, state)],
+            env,
+        )  # fmt: skip
+    screen = b""
+    deadline = time.monotonic() + 60
+    sent = False
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                screen += chunk
+            if not sent and b"IMAP password for" in screen:
+                os.write(fd, server.password.encode() + b"\n")
+                sent = True
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    text = screen.decode(errors="replace")
+    assert sent, text
+    assert os.waitstatus_to_exitcode(status) == 1, text
+    assert f"imported {RECENT} new reports" in text
+    assert server.password not in text
+
+
+def test_imap_helpers() -> None:
+    import datetime as dt
+
+    assert imap_date(dt.date(2025, 3, 1)) == "1-Mar-2025"
+    assert quote_mailbox('Reports "TLS"\\x') == '"Reports \\"TLS\\"\\\\x"'
+
+
+def test_missing_dovecot_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true requires"):
+        _skip_or_fail("dovecot is not installed")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        _skip_or_fail("dovecot is not installed")
