@@ -15,6 +15,7 @@ import mailbox
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -367,7 +368,8 @@ def import_paths(
     """Parse and store every report under `paths`; list every input that gave none, with a reason.
 
     Work is stored and committed every `commit_every` candidates, so an interrupted import keeps
-    what it did; `progress` is called after each commit. Past `parallel_after` candidates,
+    what it did; `progress` is called after each commit. An import larger than one commit builds
+    the store's secondary indexes once at its end (ReportStore.deferred_indexes). Past `parallel_after` candidates,
     parsing moves to `workers` processes (default: one per core; 0 keeps it in this process);
     the outcome is the same either way (wizard.reports.pipeline).
     """
@@ -395,17 +397,20 @@ def import_candidates(
     pending: list[ReportRows] = []
     taken = 0
     rejected = outcome.rejected
-    for source, rows, reason in resolved(candidates, workers=workers, parallel_after=parallel_after):
-        taken += 1
-        if rows is None:
-            rejected.append(Rejection(source, reason or "no report found"))
-        else:
-            pending.append(rows)
-        if taken >= commit_every:
+    with ExitStack() as bulk:
+        for source, rows, reason in resolved(candidates, workers=workers, parallel_after=parallel_after):
+            taken += 1
+            if rows is None:
+                rejected.append(Rejection(source, reason or "no report found"))
+            else:
+                pending.append(rows)
+            if taken >= commit_every:
+                if not outcome.seen:  # a large import: index once at its end, not per row
+                    bulk.enter_context(store.deferred_indexes())
+                _flush(store, pending, outcome, progress)
+                taken = 0
+        if taken:
             _flush(store, pending, outcome, progress)
-            taken = 0
-    if taken:
-        _flush(store, pending, outcome, progress)
     return outcome
 
 

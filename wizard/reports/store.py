@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -70,6 +70,18 @@ CREATE TABLE failures (
 );
 CREATE INDEX failures_domain_day ON failures (domain, day);
 """
+
+#: The secondary indexes (name, table and columns). A large import drops them and builds them
+#: once at its end (one sort instead of a B-tree update per row); a store found without them,
+#: an import killed before its end, gets them back when next opened.
+SECONDARY_INDEXES: tuple[tuple[str, str], ...] = (
+    ("policies_domain_day", "policies (domain, day)"),
+    ("policies_report", "policies (report)"),
+    ("failures_domain_day", "failures (domain, day)"),
+)
+#: A bulk import defers the indexes only into a store holding at most this many reports, so the
+#: rebuild at its end (~1 µs a row, existing rows included) stays cheaper than per-row upkeep.
+DEFER_INDEXES_MAX_STORED = 20_000
 
 #: version -> SQL that brings a store from version-1 to version. Only ever append.
 _MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
@@ -179,6 +191,7 @@ class ReportStore:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
+            self._restore_indexes(wait=False)
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise StoreError(
@@ -202,6 +215,75 @@ class ReportStore:
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
+
+    def missing_indexes(self) -> list[str]:
+        """Secondary indexes that are not in the file (deferred by a running or interrupted import)."""
+        present = {row[0] for row in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        return [name for name, _ in SECONDARY_INDEXES if name not in present]
+
+    def _restore_indexes(self, *, wait: bool = True) -> bool:
+        """Build any missing secondary index in one transaction; True when all are present after.
+
+        Without `wait`, a store another process is writing (an import that will build them
+        itself) is left alone rather than blocking this open for the busy timeout.
+        """
+        if not self.missing_indexes():
+            return True
+        if not wait:
+            self.conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return False  # locked by a writer
+        finally:
+            if not wait:
+                self.conn.execute("PRAGMA busy_timeout = 5000")
+        try:
+            for name, target in SECONDARY_INDEXES:
+                self.conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return True
+
+    @contextmanager
+    def deferred_indexes(self) -> Iterator[bool]:
+        """Drop the secondary indexes for a bulk import and build them once when it ends.
+
+        Yields whether they were deferred: only into a store holding at most
+        DEFER_INDEXES_MAX_STORED reports (else per-row upkeep is cheaper than a rebuild).
+        The drop is its own committed transaction and the rebuild runs on the way out, even
+        after an error; a process killed in between leaves a store without them, which the
+        next open rebuilds (missing_indexes). Queries stay correct meanwhile, only slower.
+        Deduplication never depends on them: it uses the UNIQUE (organisation, report_id) key.
+        """
+        try:
+            defer = not self._in_batch and self.report_count() <= DEFER_INDEXES_MAX_STORED
+            if defer:
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for name, _ in SECONDARY_INDEXES:
+                        self.conn.execute(f"DROP INDEX IF EXISTS {name}")
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the report store {self.path}: {exc}") from None
+        if not defer:
+            yield False
+            return
+        try:
+            yield True
+        except BaseException:
+            with suppress(sqlite3.Error):  # the original error matters more; the next open rebuilds them
+                self._restore_indexes()
+            raise
+        try:
+            self._restore_indexes()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot index the report store {self.path}: {exc}; open it again to retry") from None
 
     @property
     def schema_version(self) -> int:
