@@ -53,6 +53,8 @@ if TYPE_CHECKING:
     from wizard.policy import PolicyFile
 
 DEFAULT_POLL_SECONDS = 10.0
+#: How often a read-only window asks whether the other window has let go of the domain.
+DEFAULT_UPGRADE_SECONDS = 5.0
 OVERVIEW = "overview"
 
 
@@ -107,6 +109,8 @@ class WizardApp(App[int]):
         #: Step 6's last reading of the report store per domain (screens/step6_lifecycle.py), so a
         #: revisit shows it at once while a thread re-reads the store.
         self.reports_cache: dict[str, Any] = {}
+        self.upgrade_seconds = DEFAULT_UPGRADE_SECONDS
+        self._upgrade_timer: Timer | None = None
         self._painted = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
@@ -154,6 +158,7 @@ class WizardApp(App[int]):
     def open_domain(self, domain: Domain) -> None:
         """Open (or resume) a domain at its first unverified step, re-verifying done steps."""
         self._stop_all_polls()
+        self._stop_upgrade_timer()
         if self.session is not None:
             self.session.close()
         try:
@@ -176,10 +181,61 @@ class WizardApp(App[int]):
         if self.is_screen_installed(OVERVIEW):
             self.uninstall_screen(OVERVIEW)  # it shows the previous domain
         self.push_screen(screen_for_step(step))
+        if self.session.read_only:
+            self._arm_upgrade()
         if not self.offline:
             self.lookup_mx()
             if done_steps(self.session.state) and self.session.state.steps[1].status != "not-started":
                 self.reverify()
+
+    # ------------------------------------------------------------------ read-only -> writable
+
+    def _arm_upgrade(self) -> None:
+        """One-shot timer, re-armed after each try, so a slow lock/read never overlaps the next."""
+        self._upgrade_timer = self.set_timer(self.upgrade_seconds, self._try_upgrade)
+
+    def _stop_upgrade_timer(self) -> None:
+        if self._upgrade_timer is not None:
+            self._upgrade_timer.stop()
+            self._upgrade_timer = None
+
+    def _try_upgrade(self) -> None:
+        """Take the domain over once the other window has closed, and say so."""
+        self._upgrade_timer = None
+        session = self.session
+        if session is None or not session.read_only:
+            return
+        try:
+            upgraded = session.try_upgrade()
+        except (OSError, StateError) as exc:
+            self.notify(f"could not take over the domain: {exc}", severity="warning", markup=False)
+            upgraded = False
+        if not upgraded:
+            if session.newer:
+                return  # saved by a newer version: this one stays read-only for good
+            self._arm_upgrade()
+            return
+        self._reopen_current_step()
+        self.notify(
+            "The other window closed: this window now saves your progress (re-read from disk).",
+            title="Saved progress",
+            markup=False,
+            timeout=10,
+        )
+
+    def _reopen_current_step(self) -> None:
+        """Screens built read-only show the banner and the old in-memory state: build them again."""
+        from screens.base import StepScreen
+
+        current = self.screen
+        step = current.STEP if isinstance(current, StepScreen) else None
+        self._pop_to_start()
+        if self.is_screen_installed(OVERVIEW):
+            self.uninstall_screen(OVERVIEW)
+        if step is None:
+            self.show_overview()
+        else:
+            self.push_screen(screen_for_step(step))
 
     def save(self) -> None:
         """Save after an accepted change; a read-only window keeps its changes in memory only."""
