@@ -130,7 +130,15 @@ def _line(label: str, runs: list[Run], n: int) -> tuple[str, float]:
     median = statistics.median(r.wall for r in runs)
     worst = max(r.wall for r in runs)
     resent = sum(r.resent for r in runs)
-    resends = f", resent {resent} datagram(s) in {sum(1 for r in runs if r.resent)} run(s)" if resent else ""
+    resends = ""
+    if resent:  # what the resends cost: runs that needed them against runs that did not
+        hit = [r.wall for r in runs if r.resent]
+        clean = [r.wall for r in runs if not r.resent]
+        resends = (
+            f", resent {resent} datagram(s) in {len(hit)} run(s), those median {statistics.median(hit) * 1000:.0f}"
+        )
+        if clean:
+            resends += f" vs {statistics.median(clean) * 1000:.0f}"
     text = (
         f"    {label:<11} best {best.wall * 1000:6.0f} ms (median {median * 1000:6.0f}, "
         f"worst {worst * 1000:6.0f}{resends}) | "
