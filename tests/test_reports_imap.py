@@ -133,6 +133,7 @@ def test_all_messages_lists_the_non_report_email(server: ImapServer, tmp_path: P
     proc = _run(server, *_trusted(server, tmp_path / "st"), "--all-messages", password=server.password)
     label = f"imap://{server.user}@{server.address}:993/INBOX"
     assert proc.returncode == 1
+    assert proc.stdout.splitlines()[1].startswith(f"skipped {label} (UID 7): message is 26.0 MB")
     assert (
         f"skipped {label} (UID 6): email has no TLS report attached (no application/tlsrpt+gzip or +json part)"
         in proc.stdout.splitlines()
@@ -302,3 +303,32 @@ def test_missing_dovecot_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         _skip_or_fail("dovecot is not installed")
+
+
+def test_small_batches_give_the_same_outcome(
+    server: ImapServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sizes asked 3 UIDs at a time and bodies fetched 2 at a time: same imports, same order of skips."""
+    from wizard.cli import main
+    from wizard.reports import imap
+
+    monkeypatch.setattr(imap, "SIZE_BATCH", 3)
+    monkeypatch.setattr(imap, "BODY_BATCH", 2)
+    monkeypatch.setenv(PASSWORD_ENV, server.password)
+    args = ["reports", "fetch-imap", server.address, "--user", server.user, "--all-messages"]
+    rc = main([*args, *_trusted(server, tmp_path / "st")])
+    out = capsys.readouterr().out.splitlines()
+    assert rc == 1
+    assert [line.split("(UID ")[1][:1] for line in out[:-1]] == ["6", "7"]
+    assert out[-1] == f"imported {RECENT + 1} new reports (0 already in the store, 2 inputs skipped)"
+
+
+def test_a_literal_over_the_cap_is_refused_before_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server announcing a huge block is not trusted with memory: the read stops with a reason."""
+    import imaplib
+
+    from wizard.reports.imap import _BoundedIMAP4_SSL
+
+    conn = object.__new__(_BoundedIMAP4_SSL)
+    with pytest.raises(imaplib.IMAP4.abort, match="over the"):
+        conn.read(10 * MAX_FETCH_BYTES)

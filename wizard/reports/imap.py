@@ -135,6 +135,15 @@ def _network_reason(exc: BaseException) -> str:
     return _reply_text(exc)
 
 
+class _BoundedIMAP4_SSL(imaplib.IMAP4_SSL):
+    """imaplib reads a literal of whatever size the server announces; refuse one past the message cap."""
+
+    def read(self, size: int) -> bytes:
+        if size > MAX_FETCH_BYTES + 64 * 1024:
+            raise imaplib.IMAP4.abort(f"the server sent a {size}-byte block, over the {MAX_FETCH_BYTES} byte cap")
+        return super().read(size)
+
+
 class ImapSession:
     """One logged-in, read-only view of a folder. Use as a context manager; `candidates()` reads it.
 
@@ -148,7 +157,7 @@ class ImapSession:
         self._imap: imaplib.IMAP4_SSL | None = None
         where = f"{settings.host}:{settings.port}"
         try:
-            self._imap = imaplib.IMAP4_SSL(
+            self._imap = _BoundedIMAP4_SSL(
                 settings.host, settings.port, ssl_context=ssl_context(settings.ca_bundle), timeout=settings.timeout
             )
         except (OSError, imaplib.IMAP4.error) as exc:
@@ -274,6 +283,9 @@ class ImapSession:
                     yield Candidate(source, reason="the server gave no size for this message (deleted meanwhile?)")
                     continue
                 if size > MAX_FETCH_BYTES:
+                    if batch:  # keep the output in UID order; oversized messages are rare
+                        yield from self._batch_candidates(batch, label)
+                        batch, batch_bytes = [], 0
                     yield Candidate(
                         source,
                         reason=f"message is {size / 1048576:.1f} MB, larger than the"
