@@ -1,7 +1,8 @@
 """The bridge from a screen's "check this step" to the engine, in the shape screens show.
 
 No protocol logic lives here: the engine (wizard.engine) decides what is found and which
-findings apply. This module only packs the engine's answer into an `Attempt`, the unit
+findings apply, and wizard.publication when a published step counts as seen. This module
+only packs the engine's answer into an `Attempt`, the unit
 the live-verification panel lists ("12:00:03 not seen yet: the resolver still says
 NXDOMAIN, cached up to 300 s").
 """
@@ -22,6 +23,7 @@ from wizard.commands.common import NetworkSettings
 from wizard.domain import Domain
 from wizard.findings import Finding
 from wizard.policy import PolicyFile
+from wizard.publication import policy_seen, sts_seen, tlsrpt_seen
 from wizard.state import status_from_findings
 
 if TYPE_CHECKING:
@@ -193,37 +195,15 @@ async def full_check(ctx: CheckContext, clock: Callable[[], datetime]) -> Attemp
 
 
 def _policy_attempt(probe: PolicyProbe, ctx: CheckContext, at: datetime) -> Attempt:
-    """Seen once a valid policy is served and it is the one step 1 generated (polling goes on until then)."""
-    findings = list(probe.findings) + list(probe.content_findings)
-    lines = [f.summary() for f in probe.fetches] or [probe.summary]
-    served = probe.policy
-    seen = served is not None
-    if any(f.served for f in probe.fetches) and served is None:
-        lines.append("the file served is not a valid policy yet (see below)")
-    if served is not None and ctx.policy is not None and not served.same_as(ctx.policy):
-        seen = False
-        lines.append(
-            f"it serves mode {served.mode}, max_age {served.max_age}, mx {', '.join(served.mx) or '-'}; "
-            f"waiting for the file from step 1 (mode {ctx.policy.mode}, max_age {ctx.policy.max_age}, "
-            f"mx {', '.join(ctx.policy.mx) or '-'})"
-        )
-    return Attempt(2, ctx.domain.ascii, at, seen, findings, lines, served_policy=served)
+    result = policy_seen(probe, ctx.policy)
+    return Attempt(2, ctx.domain.ascii, at, result.seen, result.findings, result.lines, served_policy=probe.policy)
 
 
 def _sts_attempt(probe: StsTxtProbe, ctx: CheckContext, at: datetime) -> Attempt:
-    lines = [probe.summary]
-    seen = probe.record is not None
-    if seen and ctx.policy_id and probe.record is not None and probe.record.id != ctx.policy_id:
-        lines.append(f"resolvers still serve id {probe.record.id}; waiting for id {ctx.policy_id}")
-        seen = False
-    return Attempt(3, ctx.domain.ascii, at, seen, list(probe.findings), lines)
+    result = sts_seen(probe, ctx.policy_id)
+    return Attempt(3, ctx.domain.ascii, at, result.seen, result.findings, result.lines)
 
 
 def _tlsrpt_attempt(probe: TlsRptProbe, ctx: CheckContext, at: datetime) -> Attempt:
-    lines = [probe.summary]
-    seen = probe.record is not None
-    if seen and ctx.rua and probe.record is not None and set(probe.record.rua) != set(ctx.rua):
-        lines.append(f"resolvers serve rua={','.join(probe.record.rua)}; waiting for rua={','.join(ctx.rua)}")
-        seen = False
-    findings = [f for f in probe.findings if seen or f.code != "tlsrpt-missing"]
-    return Attempt(4, ctx.domain.ascii, at, seen, findings, lines)
+    result = tlsrpt_seen(probe, ctx.rua)
+    return Attempt(4, ctx.domain.ascii, at, result.seen, result.findings, result.lines)
