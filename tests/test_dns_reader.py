@@ -62,7 +62,7 @@ def _response(query: D._Query, rcode: int = dns.rcode.NOERROR) -> dns.message.Me
     message = dns.message.from_wire(query.wire)
     response = dns.message.make_response(message)
     response.flags |= dns.flags.AA
-    response.set_rcode(rcode)
+    response.set_rcode(dns.rcode.Rcode(rcode))
     return response
 
 
@@ -178,13 +178,13 @@ def _uncompressed(response: dns.message.Message) -> bytes:
     """The same message with every name written out (no compression pointers)."""
     out = bytearray(response.to_wire()[:12])
     for rrset in response.question:
-        out += rrset.name.to_wire() + struct.pack("!HH", rrset.rdtype, rrset.rdclass)
+        out += rrset.name.to_digestable() + struct.pack("!HH", rrset.rdtype, rrset.rdclass)
     for section in (response.answer, response.authority, response.additional):
         for rrset in section:
             for rdata in rrset:
                 data = rdata.to_digestable()  # canonical form: names uncompressed (and lowercased)
-                out += rrset.name.to_wire() + struct.pack("!HHIH", rrset.rdtype, rrset.rdclass, rrset.ttl, len(data))
-                out += data
+                out += rrset.name.to_digestable()
+                out += struct.pack("!HHIH", rrset.rdtype, rrset.rdclass, rrset.ttl, len(data)) + data
     counts = (
         len(response.question),
         *(sum(len(r) for r in s) for s in (response.answer, response.authority, response.additional)),

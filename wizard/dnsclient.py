@@ -529,7 +529,7 @@ class DnsClient:
                     continue
                 if reply.rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.YXDOMAIN):
                     return reply, errors
-                errors.append(("failed", f"{address} answered {dns.rcode.to_text(reply.rcode)}"))
+                errors.append(("failed", f"{address} answered {dns.rcode.to_text(dns.rcode.Rcode(reply.rcode))}"))
                 servers.remove((address, port))
         return None, errors
 
@@ -551,7 +551,7 @@ class DnsClient:
                 name,
                 rdtype,
                 "servfail",
-                error=f"{address} answered {dns.rcode.to_text(reply.rcode)}",
+                error=f"{address} answered {dns.rcode.to_text(dns.rcode.Rcode(reply.rcode))}",
                 elapsed_ms=elapsed,
             )
         return replace(reply.result(name, rdtype, glue=False), elapsed_ms=elapsed)
@@ -606,7 +606,7 @@ class DnsClient:
 def _glue(response: dns.message.Message | None) -> tuple[tuple[str, str], ...]:
     if response is None:
         return ()
-    out = []
+    out: list[tuple[str, str]] = []
     for rrset in response.additional:
         if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
             out.extend((normalise_name(rrset.name.to_text()), rd.to_text()) for rd in rrset)
@@ -963,6 +963,7 @@ _QUICK_NUMBERS = frozenset(_QUICK_TYPES.values())
 def _quick_rdata(wire: bytes, rtype: int, start: int, end: int) -> tuple[str, Any, Any]:
     """(presentation text as rdata_text gives it, dnspython rdata, identity for de-duplication)."""
     data = wire[start:end]
+    rdata: Any
     if rtype == 1:
         if len(data) != 4:
             raise _WireError("bad A")
@@ -994,7 +995,7 @@ def _quick_rdata(wire: bytes, rtype: int, start: int, end: int) -> tuple[str, An
     if rtype in (2, 5):
         host, _end = _read_name(wire, start)
         cls = dns.rdtypes.ANY.NS.NS if rtype == 2 else dns.rdtypes.ANY.CNAME.CNAME
-        rdata = cls(dns.rdataclass.IN, rtype, dns.name.from_text(host or "."))
+        rdata = cls(dns.rdataclass.IN, dns.rdatatype.RdataType(rtype), dns.name.from_text(host or "."))
         return str(rdata.to_text()), rdata, host.lower()
     raise _WireError("no quick reader for this answer type")
 
