@@ -62,14 +62,39 @@ class OverviewScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#steps-table", DataTable)
-        table.add_column("Step", key="step", width=4)
-        table.add_column("What", key="what", width=22)
-        table.add_column("Status", key="status", width=16)
-        table.add_column("Detail", key="detail")
-        for step, name in STEP_NAMES.items():
-            table.add_row(str(step), name, "", "", key=str(step))
+        self._build_table(table, _MIN_DETAIL)
         self.refresh_all()
         table.focus()
+        self.call_after_refresh(self._fit_detail)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_detail)
+
+    def _build_table(self, table: DataTable, detail_width: int) -> None:
+        table.add_column("Step", key="step", width=_STEP_WIDTH)
+        table.add_column("What", key="what", width=_WHAT_WIDTH)
+        table.add_column("Status", key="status", width=_STATUS_WIDTH)
+        table.add_column("Detail", key="detail", width=detail_width)
+        for step, name in STEP_NAMES.items():
+            table.add_row(str(step), name, "", "", key=str(step), height=None)
+        self._detail_width = detail_width
+
+    def _fit_detail(self) -> None:
+        """Give the Detail column the rest of the table's width (a column sized by its first,
+        empty value showed 'testin' at 100 columns); rebuilt only when the width changes."""
+        table = self.query_one("#steps-table", DataTable)
+        available = table.scrollable_content_region.width
+        if available <= 0:
+            return
+        fixed = _STEP_WIDTH + _WHAT_WIDTH + _STATUS_WIDTH + 4 * 2 * table.cell_padding
+        width = max(_MIN_DETAIL, available - fixed - 1)
+        if width == self._detail_width:
+            return
+        row = table.cursor_row
+        table.clear(columns=True)
+        self._build_table(table, width)
+        self.refresh_all()
+        table.move_cursor(row=row)
 
     def on_screen_resume(self) -> None:
         self.refresh_all()
@@ -123,6 +148,12 @@ class OverviewScreen(Screen):
 
     def action_start(self) -> None:
         self.wizard.show_start()
+
+
+_STEP_WIDTH = 4
+_WHAT_WIDTH = 19  # "monitor and enforce"
+_STATUS_WIDTH = 15  # "waiting for you"
+_MIN_DETAIL = 12
 
 
 def mx_text(app: WizardApp) -> Text:
