@@ -13,6 +13,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -51,6 +52,22 @@ class ImapServer:
     password: str
     ca_file: Path
     maildir: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def drop_clients(self) -> None:
+        """Cut every client connection now, as a crashed or restarted server would.
+
+        Dovecot's SIGTERM leaves open sessions running, so this kills this server's own
+        imap-login (the TLS end) and imap children, and waits (bounded) until they are gone.
+        """
+        assert self.process is not None
+        victims = [pid for pid, comm in _children(self.process.pid) if comm in ("imap-login", "imap")]
+        for pid in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in victims):
+            time.sleep(0.02)
 
     def client_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca_file))
@@ -132,6 +149,23 @@ service anvil {{
 """
 
 
+def _children(parent: int) -> list[tuple[int, str]]:
+    """(pid, command name) of each direct child of `parent`, from /proc."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if ppid == parent:
+            out.append((int(entry.name), comm))
+    return out
+
+
 def _listening(address: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
@@ -186,7 +220,7 @@ def running_dovecot(messages: list[tuple[bytes, float | None]], attempts: int = 
                 raise DovecotStartError(f"dovecot did not start on {address}:{IMAPS_PORT}:\n{text}")
         else:
             raise DovecotStartError(f"dovecot found no free loopback address in {attempts} tries")
-        yield ImapServer(address, IMAPS_PORT, user, password, tmp / "ca.pem", maildir)
+        yield ImapServer(address, IMAPS_PORT, user, password, tmp / "ca.pem", maildir, proc)
     finally:
         if proc is not None:
             _stop(proc)

@@ -332,3 +332,35 @@ def test_a_literal_over_the_cap_is_refused_before_reading(monkeypatch: pytest.Mo
     conn = object.__new__(_BoundedIMAP4_SSL)
     with pytest.raises(imaplib.IMAP4.abort, match="over the"):
         conn.read(10 * MAX_FETCH_BYTES)
+
+
+def test_server_gone_mid_read_keeps_what_was_read_and_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The connection is cut after the first message is read: that report is stored, the reason is one line."""
+    if dovecot_binary() is None or os.geteuid() != 0:
+        _skip_or_fail("dovecot is not installed (Debian package dovecot-imapd) or not running as root")
+    from wizard.cli import main
+    from wizard.reports import imap
+
+    messages: list[tuple[bytes, float | None]] = [
+        (email_report(gz(report(report_id=f"gone-{i}"))), None) for i in range(3)
+    ]
+    with running_dovecot(messages) as srv:
+        read = imap.message_candidates
+
+        def read_then_stop(data: bytes, source: str) -> Iterator[imap.Candidate]:
+            yield from read(data, source)
+            srv.drop_clients()
+
+        monkeypatch.setattr(imap, "BODY_BATCH", 1)
+        monkeypatch.setattr(imap, "message_candidates", read_then_stop)
+        monkeypatch.setenv(PASSWORD_ENV, srv.password)
+        state = tmp_path / "st"
+        rc = main(["reports", "fetch-imap", srv.address, "--user", srv.user, *_trusted(srv, state)])
+        out, err = capsys.readouterr()
+    assert rc == 3
+    assert out.strip() == "imported 1 new reports (0 already in the store, 0 inputs skipped)"
+    assert err.startswith(f"mta-sts-wizard: reading imap://{srv.user}@{srv.address}:993/INBOX stopped: ")
+    assert err.count("\n") == 1
+    assert srv.password not in out + err
