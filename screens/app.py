@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
@@ -366,7 +367,7 @@ class WizardApp(App[int]):
             return
         if attempt.seen:
             poll.active = False
-            severity = "information" if attempt.status == "verified" else "warning"
+            severity: SeverityLevel = "information" if attempt.status == "verified" else "warning"
             self.notify(attempt.headline, title=f"Step {step}", severity=severity, markup=False)
         else:
             self._arm(step, poll)

@@ -7,6 +7,7 @@ containing `[` cannot be mistaken for styling.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -156,7 +157,8 @@ class PollPanel(Static):
     def refresh_poll(self) -> None:
         poll: PollState | None = getattr(self.app, "polls", {}).get(self.step)
         attempts = getattr(self.app, "attempts", {}).get(self.step, [])
-        self.update(render_poll(poll, attempts, self.app.clock_monotonic()))
+        clock = getattr(self.app, "clock_monotonic", time.monotonic)
+        self.update(render_poll(poll, attempts, clock()))
 
 
 def render_poll(poll: PollState | None, attempts: Iterable, now_monotonic: float) -> Text:
