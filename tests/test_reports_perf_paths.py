@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import sqlite3
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from reports_factory import detail, gz, report
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from reports_factory import detail, dumps, gz, mutated, report, spec_example
 
-from wizard.reports import ReportStore, import_paths
+from wizard.reports import ReportRejected, ReportStore, import_paths, parse_report
 from wizard.reports import store as store_module
-from wizard.reports.store import SECONDARY_INDEXES
+from wizard.reports.fastpath import Bail, fast_rows
+from wizard.reports.parse import decode_json, parse_rows, strict_report
+from wizard.reports.store import SECONDARY_INDEXES, report_rows
 
 ALL_INDEXES = [name for name, _ in SECONDARY_INDEXES]
 
@@ -129,3 +137,87 @@ def test_opening_a_store_another_process_is_importing_into_does_not_wait(tmp_pat
         writer.close()
     with ReportStore(path) as store:
         assert store.missing_indexes() == []
+
+
+# --- straight-to-rows fast path ---------------------------------------------------------------
+
+
+def _tlsa(doc: dict[str, Any], *, with_sts: bool) -> dict[str, Any]:
+    doc = copy.deepcopy(doc)
+    tlsa = {
+        "policy": {"policy-type": "tlsa", "policy-string": ["3 1 1 AB"], "policy-domain": "MX1.Example.COM."},
+        "summary": {"total-successful-session-count": 5, "total-failure-session-count": 1},
+        "failure-details": [detail("tlsa-invalid", 1)],
+    }
+    doc["policies"] = [*doc["policies"], tlsa] if with_sts else [tlsa]
+    return doc
+
+
+DOCS = [
+    spec_example(),
+    report(),
+    report(mx_host="mx1.example.com."),
+    report(mx_host=None),
+    report(failure=3, details=[{**detail("x-new-type", 3, ip="2001:DB8:0:0::1"), "additional-info-uri": "u"}]),
+    mutated(spec_example(), ["date-range", "end-datetime"], "2025-03-15T00:00:00"),
+    mutated(spec_example(), ["date-range", "start-datetime"], "2025-03-13T22:00:00-02:00"),
+    mutated(spec_example(), ["contact-info"], ...),
+    mutated(spec_example(), ["policies", 0, "failure-details"], ...),
+    _tlsa(spec_example(), with_sts=True),
+    _tlsa(spec_example(), with_sts=False),
+    {**spec_example(), "policies": []},
+]
+
+
+@pytest.mark.parametrize("hint", [None, "", "Hint.Example.", "."])
+@pytest.mark.parametrize("doc", DOCS, ids=range(len(DOCS)))
+def test_rows_straight_from_json_are_the_rows_of_the_report(doc: dict[str, Any], hint: str | None) -> None:
+    data = dumps(doc)
+    expected = report_rows(strict_report(decode_json(data)), "src", hint)
+    assert fast_rows(json.loads(data), "src", hint) == expected
+    assert parse_rows(gz(doc), "src", hint) == expected == report_rows(parse_report(data), "src", hint)
+
+
+def test_generated_corpus_rows_match_the_report_path(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks" / "reports"))
+    from generate import generate
+
+    for path in generate(tmp_path / "c", 300):
+        data = path.read_bytes()
+        assert parse_rows(data, path.name, "d.example") == report_rows(parse_report(data), path.name, "d.example")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"{", b'{"organization-name": 5}', dumps(spec_example()).replace(b"4210", b"4210.0"), b"\x1f\x8bxx"],
+)
+def test_rejected_reports_give_the_same_reason_either_way(data: bytes) -> None:
+    with pytest.raises(ReportRejected) as by_report:
+        parse_report(data)
+    with pytest.raises(ReportRejected) as by_rows:
+        parse_rows(data, "src", None)
+    assert str(by_rows.value) == str(by_report.value)
+
+
+_P = ["policies", 0]
+_D = [*_P, "failure-details"]
+_LEAVES = [["organization-name"], ["report-id"], ["contact-info"], ["date-range", "end-datetime"], ["policies"]]
+_LEAVES += [[*_P, "policy", k] for k in ("policy-type", "policy-domain", "mx-host", "policy-string")]
+_LEAVES += [[*_P, "summary", "total-failure-session-count"], _P, _D, [*_D, 1], [*_D, 1, "additional-info-uri"]]
+_LEAVES += [[*_D, 0, k] for k in spec_example()["policies"][0]["failure-details"][0]]
+_values = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+_values |= st.sampled_from(["tlsa", "STS", " ", "mx1.example.com.", "2025-03-14T00:00:00+01:00", "2001:db8::1"])
+_values |= st.lists(st.text(max_size=4) | st.integers(), max_size=3) | st.dictionaries(st.text(max_size=4), st.none())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_LEAVES), _values | st.just(...), st.sampled_from([None, "h.example"]))
+def test_rows_fast_path_never_differs_from_the_strict_validator(path: list[Any], value: Any, hint: str | None) -> None:
+    if value is ... and path[-1] == "additional-info-uri":
+        value = None  # absent in the example: null stands for absent
+    doc = json.loads(json.dumps(mutated(_tlsa(spec_example(), with_sts=True), path, value)))
+    try:
+        fast = fast_rows(doc, "src", hint)
+    except Bail:
+        return
+    assert fast == report_rows(strict_report(doc), "src", hint)

@@ -23,9 +23,10 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from wizard.reports.fastpath import Bail, fast_report
+from wizard.reports.fastpath import Bail, fast_report, fast_rows
 from wizard.reports.fields import MAX_FIELD_CHARS, hostname_or_none, ip_or_none, parse_datetime
 from wizard.reports.model import FailureDetail, PolicyResult, Report, ReportRejected
+from wizard.reports.store import ReportRows, report_rows
 
 #: Largest report accepted, after decompression. Receivers commonly cap reports at 10 MB.
 MAX_REPORT_BYTES = 20 * 1024 * 1024
@@ -190,6 +191,32 @@ def parse_report(data: bytes) -> Report:
             data = gunzip_bounded(data)
         check_size_and_structure(data)
         return _fast(data) or strict_report(_decode_json_stdlib(data))
+    except ReportRejected:
+        raise
+    except Exception as exc:  # last guard: a reason, never a traceback
+        raise ReportRejected(f"could not be read ({type(exc).__name__}: {exc_text(exc)})") from None
+
+
+def _fast_rows(data: bytes, source: str, hint: str | None) -> ReportRows | None:
+    """fast_rows of the orjson document, or None; returns (not raises) so the document, which an
+    exception's traceback would keep alive, is freed before the stdlib decoder builds its own."""
+    try:
+        return fast_rows(orjson.loads(data[3:] if data[:3] == UTF8_BOM else data), source, hint)
+    except (orjson.JSONDecodeError, Bail):
+        return None
+
+
+def parse_rows(data: bytes, source: str, hint: str | None) -> ReportRows:
+    """`report_rows(parse_report(data), source, hint)`, the import's way: a plainly valid report
+    goes from orjson straight to store rows (wizard.reports.fastpath.fast_rows), never becoming
+    a Report; anything else takes parse_report's path and gets its reason. Raises only ReportRejected.
+    """
+    try:
+        if data[:2] == GZIP_MAGIC:
+            data = gunzip_bounded(data)
+        check_size_and_structure(data)
+        rows = _fast_rows(data, source, hint)
+        return rows or report_rows(strict_report(_decode_json_stdlib(data)), source, hint)
     except ReportRejected:
         raise
     except Exception as exc:  # last guard: a reason, never a traceback

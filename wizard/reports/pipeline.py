@@ -22,8 +22,8 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Protocol
 
 from wizard.reports.model import ReportRejected
-from wizard.reports.parse import parse_report
-from wizard.reports.store import ReportRows, report_rows
+from wizard.reports.parse import parse_rows
+from wizard.reports.store import ReportRows
 
 #: Candidates per chunk, and report bytes per chunk.
 CHUNK_SIZE = 250
@@ -49,7 +49,7 @@ def parse_items(items: list[tuple[str, bytes, str | None]]) -> list[Result]:
     out: list[Result] = []
     for source, data, hint in items:
         try:
-            out.append((source, report_rows(parse_report(data), source, hint), None))
+            out.append((source, parse_rows(data, source, hint), None))
         except ReportRejected as exc:
             out.append((source, None, str(exc)))
     return out
