@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import random
 import socket
 import time
@@ -30,36 +29,7 @@ import dns.rdtypes.IN.A
 import dns.rdtypes.IN.AAAA
 import dns.resolver
 
-
-def parse_nameserver(text: str) -> tuple[str, int]:
-    """`ADDR`, `ADDR:PORT`, `[V6]:PORT` or a bare IPv6 address -> (address, port).
-
-    Raises ValueError with a message that says what to type.
-    """
-    raw = text.strip()
-    host, port = raw, 53
-    if raw.startswith("["):
-        close = raw.find("]")
-        if close < 0:
-            raise ValueError(f"nameserver {text!r}: missing ']'; write [::1]:5353 or ::1")
-        host, rest = raw[1:close], raw[close + 1 :]
-        if rest:
-            if not rest.startswith(":") or not rest[1:].isdigit():
-                raise ValueError(f"nameserver {text!r}: write [ADDR]:PORT, e.g. [::1]:5353")
-            port = int(rest[1:])
-    elif raw.count(":") == 1:
-        host, _, p = raw.partition(":")
-        if not p.isdigit():
-            raise ValueError(f"nameserver {text!r}: the port must be a number, e.g. 127.0.0.1:5353")
-        port = int(p)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        raise ValueError(f"nameserver {text!r} is not an IP address; give ADDR or ADDR:PORT, e.g. 9.9.9.9") from None
-    if not 0 < port < 65536:
-        raise ValueError(f"nameserver {text!r}: port {port} is out of range 1-65535")
-    return host, port
-
+from wizard.nameserver import parse_nameserver
 
 # --------------------------------------------------------------------------- lookups
 
@@ -71,7 +41,8 @@ MAX_CNAME_HOPS = 8
 #: no datagram in 54 runs; 512 overflowed knotd in 21 of 54 runs (~90 datagrams each), but each
 #: loss is resent after ~0.2 s and those runs were no slower (median 399 vs 419 ms). Against the
 #: test server (50 ms per answer) 512 and 256 both reach best ~350-380 ms, 128 ~460-500 ms.
-MAX_IN_FLIGHT = 512
+#: 256: as fast, and it does not flood a real resolver with datagrams it will drop.
+MAX_IN_FLIGHT = 256
 #: A shared query socket closes after this long without a query in flight.
 IDLE_CLOSE_SECONDS = 2.0
 #: A datagram with no answer is sent again (same ID, so a late answer to the first send still
