@@ -132,6 +132,8 @@ def _network_reason(exc: BaseException) -> str:
         return f"TLS handshake failed ({exc.reason or exc}); the port must speak IMAP over TLS (993)"
     if isinstance(exc, OSError):
         return exc.strerror or str(exc) or type(exc).__name__
+    if isinstance(exc, imaplib.IMAP4.abort):  # imaplib's "the connection broke" (EOF, BYE, garbled reply)
+        return f"the connection to the server was lost ({_reply_text(exc)})"
     return _reply_text(exc)
 
 
