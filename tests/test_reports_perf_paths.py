@@ -221,3 +221,31 @@ def test_rows_fast_path_never_differs_from_the_strict_validator(path: list[Any],
     except Bail:
         return
     assert fast == report_rows(strict_report(doc), "src", hint)
+
+
+# --- files listed by the main process, read by the workers ------------------------------------
+
+
+def test_lazily_listed_files_import_as_if_read_here(tmp_path: Path) -> None:
+    from reports_factory import email_report
+
+    from wizard.reports.inputs import import_candidates, iter_candidates
+
+    folder = _corpus(tmp_path / "in", 12)
+    (folder / "0002-mail.json").write_bytes(email_report(gz(report(report_id="mailed"))))  # an email named .json
+    (folder / "0003-empty.gz").write_bytes(b"")
+    (folder / "0004-text.json.gz").write_bytes(b"hello")
+    (folder / "0005-big.json").write_bytes(dumps({**report(report_id="big"), "pad": "p" * 70_000}))
+    assert all(c.data is None for c in iter_candidates([folder], lazy=True))
+    outcomes = []
+    for lazy in (True, False):
+        with ReportStore(tmp_path / f"s{lazy}.sqlite3") as store:
+            outcomes.append(
+                import_candidates(
+                    store, iter_candidates([folder], lazy=lazy), workers=2, parallel_after=0, commit_every=5
+                )
+            )
+            assert store.report_count() == 14
+    assert outcomes[0].render() == outcomes[1].render()
+    assert (outcomes[0].imported, len(outcomes[0].rejected)) == (14, 2)
+    assert outcomes[0].rejected[0].reason == "is empty"

@@ -42,6 +42,8 @@ class Candidate:
     data: bytes | None = None
     reason: str | None = None
     domain_hint: str | None = None
+    #: A file not read yet (a lazy listing): whoever parses it reads it (pipeline.read_small).
+    path: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,16 +99,20 @@ def _sniff(head: bytes) -> str:
     return "unknown"
 
 
-def iter_candidates(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate]:
-    """Every report candidate under `paths`, in a stable order, recursing into folders."""
+def iter_candidates(paths: Iterable[str | os.PathLike[str]], *, lazy: bool = False) -> Iterator[Candidate]:
+    """Every report candidate under `paths`, in a stable order, recursing into folders.
+
+    With `lazy`, files are listed, not read (Candidate.path): an import's worker processes read
+    them, and `file_candidates` expands one that turns out not to be a plain report file.
+    """
     visited: set[str] = set()
     for raw in paths:
         path = Path(raw)
         try:
             if path.is_dir():
-                yield from _folder(path, visited)
+                yield from _folder(path, visited, lazy)
             elif path.is_file():
-                yield from _file(path)
+                yield from (_lazy(str(path)) if lazy and _report_name(path.name) else _file(path))
             elif path.exists():
                 yield Candidate(str(path), reason=_NOT_REGULAR)
             else:
@@ -122,7 +128,26 @@ def _is_maildir(path: Path) -> bool:
     return (path / "cur").is_dir() and (path / "new").is_dir()
 
 
-def _folder(path: Path, visited: set[str]) -> Iterator[Candidate]:
+def _report_name(name: str) -> bool:
+    """Named like a report file: listed lazily. Anything else (emails, mailboxes) is read here, so
+    the messages of a mailbox still flow to the workers one by one."""
+    return name.endswith((".json.gz", ".json", ".gz"))
+
+
+def _lazy(source: str) -> Iterator[Candidate]:
+    yield Candidate(source, path=source, domain_hint=filename_domain(source))
+
+
+def file_candidates(source: str) -> Iterator[Candidate]:
+    """The candidates of one file, read here: what a lazily listed file expands to when it is not
+    a plain report (an email, a mailbox, a big file), or when reading it failed in a worker."""
+    try:
+        yield from _file_any(source)
+    except OSError as exc:
+        yield Candidate(source, reason=f"cannot be read ({exc_text(exc)})")
+
+
+def _folder(path: Path, visited: set[str], lazy: bool = False) -> Iterator[Candidate]:
     real = os.path.realpath(path)
     if real in visited:
         return  # a symlink loop, or the same folder given twice
@@ -138,9 +163,9 @@ def _folder(path: Path, visited: set[str]) -> Iterator[Candidate]:
     for entry in entries:
         try:
             if entry.is_dir():
-                yield from _folder(Path(entry.path), visited)
+                yield from _folder(Path(entry.path), visited, lazy)
             elif entry.is_file():
-                yield from _file(entry.path)
+                yield from (_lazy(entry.path) if lazy and _report_name(entry.name) else _file(entry.path))
             else:
                 yield Candidate(entry.path, reason=_NOT_REGULAR)
         except OSError as exc:
@@ -375,7 +400,7 @@ def import_paths(
     """
     return import_candidates(
         store,
-        iter_candidates(paths),
+        iter_candidates(paths, lazy=True),
         progress=progress,
         commit_every=commit_every,
         workers=workers,
@@ -398,7 +423,9 @@ def import_candidates(
     taken = 0
     rejected = outcome.rejected
     with ExitStack() as bulk:
-        for source, rows, reason in resolved(candidates, workers=workers, parallel_after=parallel_after):
+        for source, rows, reason in resolved(
+            candidates, workers=workers, parallel_after=parallel_after, expand=file_candidates
+        ):
             taken += 1
             if rows is None:
                 rejected.append(Rejection(source, reason or "no report found"))

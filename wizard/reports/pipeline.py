@@ -17,12 +17,12 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Protocol
 
 from wizard.reports.model import ReportRejected
-from wizard.reports.parse import parse_rows
+from wizard.reports.parse import GZIP_MAGIC, parse_rows
 from wizard.reports.store import ReportRows
 
 #: Candidates per chunk, and report bytes per chunk.
@@ -33,8 +33,12 @@ BIG_REPORT = 1024 * 1024
 #: Candidates handled serially before worker processes are worth starting.
 PARALLEL_AFTER = 1000
 
-#: (source, rows, reason): rows when the report parsed, else the one-line reason.
+#: (source, rows, reason): rows when the report parsed, else the one-line reason; neither for a
+#: lazily listed file that is not a plain report file (the caller expands it).
 Result = tuple[str, ReportRows | None, str | None]
+#: First read of a lazily listed file: a report is a few KB, so one read usually gets all of it.
+FIRST_READ = 64 * 1024
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 
 
 class CandidateLike(Protocol):
@@ -42,14 +46,38 @@ class CandidateLike(Protocol):
     data: bytes | None
     reason: str | None
     domain_hint: str | None
+    path: str | None
 
 
-def parse_items(items: list[tuple[str, bytes, str | None]]) -> list[Result]:
-    """Parse (source, bytes, domain hint) items into rows or reasons; runs in a worker or here."""
-    out: list[Result] = []
-    for source, data, hint in items:
+def read_small(path: str) -> bytes | None:
+    """A plain report file's bytes in one open + read + close, or None when it is anything else
+    (bigger than FIRST_READ, not gzip or JSON: an email, a mailbox) or cannot be read."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
         try:
-            out.append((source, parse_rows(data, source, hint), None))
+            data = os.read(fd, FIRST_READ)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None  # the caller reads it again and words the reason
+    if len(data) >= FIRST_READ:
+        return None
+    if data[:2] == GZIP_MAGIC or data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        return data
+    return None
+
+
+def parse_items(items: list[tuple[str, bytes | None, str | None, str | None]]) -> list[Result]:
+    """Parse (source, bytes, domain hint, path to read) items into rows or reasons; in a worker or here."""
+    out: list[Result] = []
+    for source, data, hint, path in items:
+        if data is None and path is not None:
+            data = read_small(path)
+            if data is None:
+                out.append((source, None, None))  # not a plain report file: expanded by the caller
+                continue
+        try:
+            out.append((source, parse_rows(data, source, hint), None))  # type: ignore[arg-type]
         except ReportRejected as exc:
             out.append((source, None, str(exc)))
     return out
@@ -79,10 +107,10 @@ class _Chunk:
         self.future: Future[list[Result]] | None = None
         self.local: list[Result] | None = None
 
-    def items(self) -> list[tuple[str, bytes, str | None]]:
-        return [(c.source, c.data, c.domain_hint) for c in self.candidates if c.data is not None]
+    def items(self) -> list[tuple[str, bytes | None, str | None, str | None]]:
+        return [(c.source, c.data, c.domain_hint, c.path) for c in self.candidates if _parsable(c)]
 
-    def results(self) -> list[Result]:
+    def results(self, expand: Callable[[str], Iterable[CandidateLike]] | None = None) -> list[Result]:
         parsed: list[Result] | None = self.local
         if parsed is None and self.future is not None:
             try:
@@ -92,13 +120,49 @@ class _Chunk:
         if parsed is None:
             parsed = parse_items(self.items())
         done = iter(parsed)
-        return [next(done) if c.data is not None else (c.source, None, c.reason) for c in self.candidates]
+        out: list[Result] = []
+        for c in self.candidates:
+            if not _parsable(c):
+                out.append((c.source, None, c.reason))
+                continue
+            result = next(done)
+            if result[1] is None and result[2] is None:  # a listed file that is not a plain report
+                if c.path is None or expand is None:
+                    out.append((c.source, None, "no report found"))
+                else:
+                    out.extend(_resolve_here(expand(c.path)))
+            else:
+                out.append(result)
+        return out
+
+
+def _parsable(c: CandidateLike) -> bool:
+    return c.data is not None or getattr(c, "path", None) is not None
+
+
+def _resolve_here(candidates: Iterable[CandidateLike]) -> list[Result]:
+    """Candidates parsed in this process, in order (an email or mailbox found in a file listing)."""
+    out: list[Result] = []
+    for c in candidates:
+        if c.data is None:
+            out.append((c.source, None, c.reason or "no report found"))
+        else:
+            out.extend(parse_items([(c.source, c.data, c.domain_hint, None)]))
+    return out
 
 
 def resolved(
-    candidates: Iterable[CandidateLike], *, workers: int | None = None, parallel_after: int = PARALLEL_AFTER
+    candidates: Iterable[CandidateLike],
+    *,
+    workers: int | None = None,
+    parallel_after: int = PARALLEL_AFTER,
+    expand: Callable[[str], Iterable[CandidateLike]] | None = None,
 ) -> Iterator[Result]:
-    """A Result per candidate, in input order; parsing moves to `workers` processes past `parallel_after`."""
+    """A Result per candidate, in input order; parsing moves to `workers` processes past `parallel_after`.
+
+    A lazily listed file (Candidate.path) is read where it is parsed; one that is not a plain
+    report file is handed to `expand` here and its candidates parsed in this process.
+    """
     workers = default_workers() if workers is None else workers
     pool: Executor | None = None
     in_flight: deque[_Chunk] = deque()
@@ -124,11 +188,11 @@ def resolved(
                     in_flight.append(_submit(chunk, pool))
                     chunk = _Chunk()
             while in_flight and (len(in_flight) > 2 * max(workers, 1) or in_flight[0].local is not None):
-                yield from in_flight.popleft().results()
+                yield from in_flight.popleft().results(expand)
         if chunk.candidates:
             in_flight.append(_submit(chunk, pool))
         while in_flight:
-            yield from in_flight.popleft().results()
+            yield from in_flight.popleft().results(expand)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
