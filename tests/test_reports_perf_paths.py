@@ -249,3 +249,19 @@ def test_lazily_listed_files_import_as_if_read_here(tmp_path: Path) -> None:
     assert outcomes[0].render() == outcomes[1].render()
     assert (outcomes[0].imported, len(outcomes[0].rejected)) == (14, 2)
     assert outcomes[0].rejected[0].reason == "is empty"
+
+
+def test_new_stores_get_large_pages_and_old_ones_keep_theirs(tmp_path: Path) -> None:
+    with ReportStore(tmp_path / "new.sqlite3") as store:
+        assert store.conn.execute("PRAGMA page_size").fetchone()[0] == store_module.PAGE_SIZE
+    old = tmp_path / "old.sqlite3"
+    raw = sqlite3.connect(old)
+    raw.execute("PRAGMA page_size = 4096")
+    raw.execute("CREATE TABLE t (x)")  # an existing file: its page size is fixed
+    raw.execute("DROP TABLE t")
+    raw.close()
+    with ReportStore(old) as store:
+        assert store.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        import_paths(store, [_corpus(tmp_path / "in", 8)], workers=0, commit_every=3)
+        assert store.report_count() == 8
+        assert store.missing_indexes() == []
