@@ -187,26 +187,51 @@ def _policy_row(obj: Any) -> PolicyRow:
         domain,
         policy_type.lower(),
         domain,
-        json_list(_strings(policy.get("policy-string"))),
-        json_list(tuple(h.rstrip(".").lower() for h in _strings([mx] if type(mx) is str else mx))),
+        _json(_strings(policy.get("policy-string"))),
+        _json(tuple(h.rstrip(".").lower() for h in _strings([mx] if type(mx) is str else mx))),
         _count(summary.get("total-successful-session-count")),
         _count(summary.get("total-failure-session-count")),
         tuple(map(_detail_row, details)),
     )
 
 
-_days: dict[tuple[datetime, datetime], str] = {}
+#: (start text, end text) as sent -> (start, end, day) as stored; only short texts are kept.
+_ranges: dict[tuple[str, str], tuple[str, str, str]] = {}
+#: A stripped string tuple -> its JSON array (policy strings and mx hosts repeat across reports).
+_lists: dict[tuple[str, ...], str] = {}
+_MEMO_ENTRIES = 4096
+_MEMO_CHARS = 512
 
 
-def _day(start: datetime, end: datetime) -> str:
-    """Report.day as text, memoised (reports share a few ranges)."""
-    day = _days.get((start, end))
-    if day is None:
+def _range(date_range: dict[str, Any]) -> tuple[str, str, str]:
+    """The stored start, end and day of a date-range (Report.day), memoised on the texts sent:
+    reports share a few ranges, so most cost one dict lookup instead of two parses and formats."""
+    key = (date_range.get("start-datetime"), date_range.get("end-datetime"))
+    got = _ranges.get(key) if type(key[0]) is str and type(key[1]) is str else None  # type: ignore[arg-type]
+    if got is None:
+        start = _when(key[0])
+        end = _when(key[1])
+        if end < start:
+            raise Bail
         day = ((start + (end - start) / 2).date() if end > start else start.date()).isoformat()
-        if len(_days) >= 4096:
-            _days.clear()
-        _days[(start, end)] = day
-    return day
+        got = (iso(start), iso(end), day)
+        if len(key[0]) + len(key[1]) <= 128:  # type: ignore[arg-type]
+            if len(_ranges) >= _MEMO_ENTRIES:
+                _ranges.clear()
+            _ranges[key] = got  # type: ignore[index]
+    return got
+
+
+def _json(values: tuple[str, ...]) -> str:
+    """json_list, memoised for short lists."""
+    text = _lists.get(values)
+    if text is None:
+        text = json_list(values)
+        if len(text) <= _MEMO_CHARS:
+            if len(_lists) >= _MEMO_ENTRIES:
+                _lists.clear()
+            _lists[values] = text
+    return text
 
 
 def fast_rows(doc: Any, source: str, hint: str | None) -> ReportRows:
@@ -221,10 +246,7 @@ def fast_rows(doc: Any, source: str, hint: str | None) -> ReportRows:
     policies = doc.get("policies")
     if type(date_range) is not dict or type(policies) is not list:
         raise Bail
-    start = _when(date_range.get("start-datetime"))
-    end = _when(date_range.get("end-datetime"))
-    if end < start:
-        raise Bail
+    start, end, day = _range(date_range)
     contact = _optional(doc.get("contact-info")) or ""
     rows = tuple(map(_policy_row, policies))
     if any(row[1] == "tlsa" for row in rows):  # TLSA results count for the report's domain (report_domain)
@@ -233,4 +255,4 @@ def fast_rows(doc: Any, source: str, hint: str | None) -> ReportRows:
         mine = hint or (others.pop() if len(others) == 1 else None)
         if mine:
             rows = tuple((mine, *row[1:]) if row[1] == "tlsa" else row for row in rows)  # type: ignore[misc]
-    return (organisation, report_id, contact, iso(start), iso(end), _day(start, end), source, rows)
+    return (organisation, report_id, contact, start, end, day, source, rows)
