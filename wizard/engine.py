@@ -13,11 +13,14 @@ coverage and drift checks, and is what `check` prints.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import functools
+import gc
 import ipaddress
+import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -768,8 +771,38 @@ def _now_text() -> str:
 
 async def check_domains(domains: Iterable[str], options: CheckOptions) -> list[DomainReport]:
     """Check several domains concurrently with one shared resolver client and connection limits."""
-    c = _Context(options)
+    with _old_objects_frozen():
+        c = _Context(options)
+        try:
+            return list(await asyncio.gather(*(check_domain(d, options, ctx=c) for d in domains)))
+        finally:
+            await c.aclose()
+
+
+_freeze_lock = threading.Lock()
+_freeze_depth = 0
+
+
+@contextlib.contextmanager
+def _old_objects_frozen() -> Iterator[None]:
+    """Keep the objects that existed before the run out of the collector's full passes while it runs.
+
+    A bulk check allocates tasks, futures and frames fast enough to trigger a full (oldest
+    generation) collection, which walks every object of the process: the ~60,000 of the
+    imported libraries cost 20-45 ms of CPU per pass, about a tenth of a 50-domain check.
+    `gc.freeze()` parks those objects (nothing is copied, refcounting still frees them) and
+    `gc.unfreeze()` hands them back to the collector afterwards, so no cycle is lost, only
+    looked at later. Nested and concurrent runs share one freeze (the last one out unfreezes).
+    """
+    global _freeze_depth
+    with _freeze_lock:
+        if _freeze_depth == 0:
+            gc.freeze()
+        _freeze_depth += 1
     try:
-        return list(await asyncio.gather(*(check_domain(d, options, ctx=c) for d in domains)))
+        yield
     finally:
-        await c.aclose()
+        with _freeze_lock:
+            _freeze_depth -= 1
+            if _freeze_depth == 0:
+                gc.unfreeze()
