@@ -265,3 +265,29 @@ def test_new_stores_get_large_pages_and_old_ones_keep_theirs(tmp_path: Path) -> 
         import_paths(store, [_corpus(tmp_path / "in", 8)], workers=0, commit_every=3)
         assert store.report_count() == 8
         assert store.missing_indexes() == []
+
+
+def test_summary_reads_the_covering_index_and_matches_an_older_index_layout(tmp_path: Path) -> None:
+    folder = _corpus(tmp_path / "in", 20)
+    two = report(report_id="two-policies", day="2025-03-02", failure=1, details=[detail("starttls-not-supported", 1)])
+    two["policies"].append(copy.deepcopy(two["policies"][0]))  # one report, two rows for the domain
+    (folder / "9999.json").write_bytes(dumps(two))
+    path = tmp_path / "s.sqlite3"
+    with ReportStore(path) as store:
+        import_paths(store, [folder], workers=0)
+        plan = " ".join(
+            str(r)
+            for r in store.conn.execute(
+                "EXPLAIN QUERY PLAN SELECT day, SUM(success), SUM(failure), COUNT(DISTINCT report) FROM policies"
+                " WHERE domain = ? GROUP BY day",
+                ("example.com",),
+            )
+        )
+        assert "COVERING INDEX policies_domain_day" in plan
+        new = store.summary("example.com", policy_patterns=["mx1.example.com"]).to_json()
+        store.conn.execute("DROP INDEX policies_domain_day")  # as a store from before the covering index
+        store.conn.execute("CREATE INDEX policies_domain_day ON policies (domain, day)")
+        old = store.summary("example.com", policy_patterns=["mx1.example.com"])
+        assert old.to_json() == new
+        assert old.report_count == 21
+        assert sum(d.failure for d in old.daily) == 20 * 2 + 2
