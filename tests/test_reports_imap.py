@@ -8,10 +8,12 @@ are on what a user sees: stdout, stderr, exit code, and the mailbox's flags afte
 from __future__ import annotations
 
 import contextlib
+import imaplib
 import os
 import pty
 import select
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -24,7 +26,7 @@ from reports_factory import email_report, gz, plain_email, report
 
 from tests.hosting_servers.loopback import random_loopback
 from tests.imap_server import ImapServer, dovecot_binary, running_dovecot
-from wizard.reports.imap import MAX_FETCH_BYTES, PASSWORD_ENV, imap_date, quote_mailbox
+from wizard.reports.imap import MAX_FETCH_BYTES, PASSWORD_ENV, _read_failure, imap_date, quote_mailbox
 
 ROOT = Path(__file__).resolve().parent.parent
 RECENT = 4  # report emails received today
@@ -294,6 +296,21 @@ def test_imap_helpers() -> None:
 
     assert imap_date(dt.date(2025, 3, 1)) == "1-Mar-2025"
     assert quote_mailbox('Reports "TLS"\\x') == '"Reports \\"TLS\\"\\\\x"'
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionResetError(104, "Connection reset by peer"),
+        ssl.SSLEOFError(8, "EOF occurred in violation of protocol"),
+        imaplib.IMAP4.abort("command: UID => socket error: EOF"),
+        BrokenPipeError(32, "Broken pipe"),
+    ],
+)
+def test_every_shape_of_a_cut_connection_reads_the_same(exc: Exception) -> None:
+    """A killed server shows up as any of these, depending on timing; the user sees one message."""
+    assert _read_failure(exc).startswith("the connection to the server was lost (")
+    assert _read_failure(TimeoutError("timed out")) == "no answer within the timeout (--timeout)"
 
 
 def test_missing_dovecot_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -137,6 +137,15 @@ def _network_reason(exc: BaseException) -> str:
     return _reply_text(exc)
 
 
+def _read_failure(exc: BaseException) -> str:
+    """Why reading stopped: a cut connection shows up as imaplib's abort, EOF, a reset or a TLS EOF alike."""
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "no answer within the timeout (--timeout)"
+    if isinstance(exc, OSError):
+        return f"the connection to the server was lost ({exc.strerror or exc or type(exc).__name__})"
+    return _network_reason(exc)
+
+
 class _BoundedIMAP4_SSL(imaplib.IMAP4_SSL):
     """imaplib reads a literal of whatever size the server announces; refuse one past the message cap."""
 
@@ -302,7 +311,7 @@ class ImapSession:
             if batch:
                 yield from self._batch_candidates(batch, label)
         except (OSError, imaplib.IMAP4.error) as exc:
-            self.error = f"reading {label} stopped: {_network_reason(exc)}"
+            self.error = f"reading {label} stopped: {_read_failure(exc)}"
 
     def _batch_candidates(self, batch: list[int], label: str) -> Iterator[Candidate]:
         bodies = self.bodies(batch)
