@@ -170,8 +170,10 @@ def _check_running_at(program: PtyProgram, since: int, when: float) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer runs (CI)")
+    parser.add_argument("--keys-only", action="store_true", help="only the key-latency part")
     args = parser.parse_args()
-    startup(5 if args.quick else 11)
+    if not args.keys_only:
+        startup(5 if args.quick else 11)
     key_latency(10 if args.quick else 30, delay=3.0)
 
 

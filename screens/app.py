@@ -48,6 +48,8 @@ from wizard.state import (
 )
 
 if TYPE_CHECKING:
+    from screens.base import StepScreen
+
     # screens.checks pulls wizard.policy, wizard.findings and friends: imported on first use,
     # after the first paint, not on the way to it.
     from screens.checks import Attempt, CheckContext
@@ -57,6 +59,8 @@ DEFAULT_POLL_SECONDS = 10.0
 #: How often a read-only window asks whether the other window has let go of the domain.
 DEFAULT_UPGRADE_SECONDS = 5.0
 OVERVIEW = "overview"
+#: Kept step screens are installed as "step-1" .. "step-6".
+STEP_PREFIX = "step-"
 
 
 @dataclass
@@ -179,9 +183,8 @@ class WizardApp(App[int]):
         self.sub_title = domain.display()
         step = first_unverified_step(self.session.state)
         self._pop_to_start()
-        if self.is_screen_installed(OVERVIEW):
-            self.uninstall_screen(OVERVIEW)  # it shows the previous domain
-        self.push_screen(screen_for_step(step))
+        self._forget_screens()  # they show the previous domain
+        self.push_screen(self._step_screen(step))
         if self.session.read_only:
             self._arm_upgrade()
         if not self.offline:
@@ -231,12 +234,11 @@ class WizardApp(App[int]):
         current = self.screen
         step = current.STEP if isinstance(current, StepScreen) else None
         self._pop_to_start()
-        if self.is_screen_installed(OVERVIEW):
-            self.uninstall_screen(OVERVIEW)
+        self._forget_screens()
         if step is None:
             self.show_overview()
         else:
-            self.push_screen(screen_for_step(step))
+            self.push_screen(self._step_screen(step))
 
     def save(self) -> None:
         """Save after an accepted change; a read-only window keeps its changes in memory only."""
@@ -293,11 +295,54 @@ class WizardApp(App[int]):
     def goto_step(self, step: int) -> None:
         from screens.base import StepScreen
 
-        screen = screen_for_step(step)
-        if isinstance(self.screen, StepScreen):
+        screen = self._step_screen(step)
+        if screen in self.screen_stack:
+            while self.screen is not screen:  # e.g. the palette opened over it: back to it
+                self.pop_screen()
+        elif isinstance(self.screen, StepScreen):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
+
+    def _step_screen(self, step: int) -> StepScreen:
+        """The step's screen, built on its first visit in this domain and kept (installed).
+
+        Building one costs tens of widgets to compose, style and lay out (step 2 over 50), which
+        is what made `n`/`b` slow; a kept screen comes back with a repaint and re-renders from
+        the App's state (StepScreen.resumed), keeping what the user typed on it. One whose
+        saved basis changed meanwhile (StepScreen.basis) is dropped and built anew.
+        """
+        from screens.base import StepScreen
+
+        name = f"{STEP_PREFIX}{step}"
+        if self.is_screen_installed(name):
+            kept = self.get_screen(name)
+            if isinstance(kept, StepScreen):
+                if kept in self.screen_stack:
+                    return kept  # it is showing (under a dialog or the palette): nothing to rebuild
+                if kept.matches_saved_state():
+                    return kept
+            self._drop_screen(name)
+        screen = screen_for_step(step)
+        self.install_screen(screen, name)
+        return screen
+
+    def _forget_screens(self) -> None:
+        """Drop the kept overview and step screens (a domain change, or re-read from disk).
+
+        Called with the stack popped down to the start screen, so none of them is showing."""
+        for name in [OVERVIEW, *(f"{STEP_PREFIX}{step}" for step in range(1, 7))]:
+            self._drop_screen(name)
+
+    def _drop_screen(self, name: str) -> None:
+        if not self.is_screen_installed(name):
+            return
+        screen = self.get_screen(name)
+        if screen in self.screen_stack:
+            return  # Textual cannot uninstall a screen on the stack; the callers pop first
+        self.uninstall_screen(name)
+        if screen.is_attached:
+            screen.remove()  # an uninstalled screen off the stack is not removed by Textual itself
 
     def show_start(self) -> None:
         from screens.start import StartScreen

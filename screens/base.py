@@ -4,6 +4,13 @@ A header naming the step and domain (and why the window is read-only, if it is),
 scrollable body the subclass fills, and Back / Next / Overview bindings in the Footer.
 Next enables itself through `check_action` and a `can_advance` reactive with
 `bindings=True`, so the Footer always shows what the user can do now.
+
+Step screens are built once per domain and kept (the App installs them), so `n`/`b`/`o`
+costs a repaint, not a new screen of widgets. When a kept screen comes back it re-renders
+from the App's state (`resumed`): statuses, attempts, the MX lookup. What the user typed or
+chose on it and has not accepted yet is kept, as most programs do; but when a saved value it
+was built from has changed since (`basis()`: e.g. step 1 accepted a new policy while step 2
+was kept), the App builds the screen anew from the saved state instead of showing stale text.
 """
 
 from __future__ import annotations
@@ -40,6 +47,39 @@ class StepScreen(Screen):
     ]
 
     can_advance: reactive[bool] = reactive(True, bindings=True)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._basis = self.basis()
+        self._resumed_once = False
+
+    def basis(self) -> tuple[object, ...]:
+        """The saved values this screen's widgets were built from (subclasses add theirs).
+
+        A kept screen whose basis no longer matches the saved state is built anew (the App
+        asks `matches_saved_state` before showing it again)."""
+        return (self.wizard.domain, self.wizard.read_only_reason)
+
+    def matches_saved_state(self) -> bool:
+        return self._basis == self.basis()
+
+    def rebase(self) -> None:
+        """This screen saved its own change: what it shows is the saved state, keep it."""
+        self._basis = self.basis()
+
+    def on_screen_resume(self) -> None:
+        """Shown again after another screen: re-render from the App's state (the first showing
+        follows the mount, which already rendered it)."""
+        if not self._resumed_once:
+            self._resumed_once = True
+            return
+        self.refresh_header()
+        self.refresh_bindings()
+        self.resumed()
+
+    def resumed(self) -> None:
+        """A kept screen is shown again; by default as if the App had news about this step."""
+        self.step_updated()
 
     @property
     def wizard(self) -> WizardApp:
@@ -151,6 +191,14 @@ class LiveStepScreen(StepScreen):
     def step_updated(self) -> None:
         self.refresh_bindings()
         self.show_latest()
+
+    def resumed(self) -> None:
+        """Shown again: the poll panel's countdown (not ticked while hidden) and the latest attempt."""
+        self.step_updated()
+        for panel in self.query("#poll"):
+            refresh = getattr(panel, "refresh_poll", None)
+            if refresh is not None:
+                refresh()
 
     def show_latest(self) -> None:
         """Subclasses show the findings of the latest attempt."""

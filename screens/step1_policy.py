@@ -71,6 +71,14 @@ class PolicyStep(StepScreen):
         if not self.patterns and self.wizard.mx_hosts:
             self.patterns = list(self.wizard.mx_hosts)
 
+    def basis(self) -> tuple[object, ...]:
+        """The saved policy and whether enforce is offered: the patterns, mode and max_age
+        widgets are built from them. Unsaved edits survive leaving and coming back; a policy
+        saved elsewhere since (step 6 switching to enforce) rebuilds this screen."""
+        saved = self.wizard.state.policy if self.wizard.session else None
+        policy = (saved.mode, saved.max_age, tuple(saved.mx)) if saved else None
+        return (*super().basis(), policy, self.wizard.session is not None and self.enforce_allowed())
+
     def compose_body(self) -> ComposeResult:
         yield Static(mx_text(self.wizard), id="dns-mx")
         yield Label("MX patterns in the policy (one per line; *.example.com matches one label):")
@@ -302,4 +310,5 @@ class PolicyStep(StepScreen):
         advice = [f for f in findings + policy_advice(policy) if f.severity == "warning"]
         set_step(state, 1, "warning" if advice else "verified", now, detail=f"{policy.mode}, {len(self.patterns)} MX")
         self.wizard.save()
+        self.rebase()  # this screen shows what was just saved
         return True

@@ -82,6 +82,10 @@ class HostingStep(LiveStepScreen):
         policy = self.wizard.state.policy
         return policy.text if policy else ""
 
+    def basis(self) -> tuple[object, ...]:
+        """The policy file shown and bundled (the hosting choices are this screen's own, saved as made)."""
+        return (*super().basis(), self.policy_text())
+
     def compose_body(self) -> ComposeResult:
         domain = self.wizard.domain
         assert domain is not None

@@ -26,6 +26,10 @@ class StsRecordStep(LiveStepScreen):
         policy_id = self.wizard.state.policy_id
         return StsRecord(policy_id) if policy_id else None
 
+    def basis(self) -> tuple[object, ...]:
+        """The record shown carries the saved policy id."""
+        return (*super().basis(), self.wizard.state.policy_id)
+
     def compose_body(self) -> ComposeResult:
         domain = self.wizard.domain
         assert domain is not None

@@ -34,6 +34,10 @@ class TlsRptStep(LiveStepScreen):
         super().__init__()
         self.rua: list[str] = list(self.wizard.state.rua)
 
+    def basis(self) -> tuple[object, ...]:
+        """The saved report addresses (this screen saves its own changes at once and rebases)."""
+        return (*super().basis(), tuple(self.wizard.state.rua))
+
     def compose_body(self) -> ComposeResult:
         domain = self.wizard.domain
         assert domain is not None
@@ -107,6 +111,7 @@ class TlsRptStep(LiveStepScreen):
             if state.steps[4].status in ("verified", "warning"):
                 self.wizard.set_status(4, "waiting", "the report addresses changed: publish the new record")
             self.wizard.save()
+            self.rebase()
 
     def action_add_rua(self) -> None:
         self.query_one("#rua-input", Input).focus()

@@ -27,7 +27,15 @@ class VerifyStep(StepScreen):
 
     def on_mount(self) -> None:
         self.show_latest()
-        if not self.wizard.attempts.get(5) and not self.wizard.offline:
+        self._check_if_never_checked()
+
+    def resumed(self) -> None:
+        """Shown again: the latest result, and the first check if none ran yet (as on the first visit)."""
+        self.show_latest()
+        self._check_if_never_checked()
+
+    def _check_if_never_checked(self) -> None:
+        if not self.wizard.attempts.get(5) and not self.wizard.offline and not self.wizard.full_check_running():
             self.action_rerun()
 
     def action_rerun(self) -> None:

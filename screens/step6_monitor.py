@@ -37,9 +37,6 @@ class MonitorStep(LifecycleStepScreen):
         self.can_advance = True
         self.refresh_state()
 
-    def on_screen_resume(self) -> None:
-        self.refresh_state()
-
     def step_updated(self) -> None:
         self.refresh_state()
 

@@ -152,7 +152,13 @@ class PollPanel(Static):
 
     def on_mount(self) -> None:
         self.refresh_poll()
-        self.set_interval(1.0, self.refresh_poll)
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """The countdown, while this panel's screen is shown (a kept, hidden step screen is
+        re-rendered when it comes back, so it need not repaint every second meanwhile)."""
+        if self.screen.is_current:
+            self.refresh_poll()
 
     def refresh_poll(self) -> None:
         poll: PollState | None = getattr(self.app, "polls", {}).get(self.step)
