@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -46,6 +47,8 @@ class Run:
     handshakes: int
     resent: int = 0
     late: int = 0
+    gc_passes: tuple[int, ...] = ()
+    """Collector passes per generation during the run (engine runs in this process only)."""
 
 
 def _own_cpu(children: bool = False) -> float:
@@ -55,6 +58,7 @@ def _own_cpu(children: bool = False) -> float:
 
 def _measure(world: ServedWorld, work: Callable[[], Any], children: bool = False) -> tuple[Run, Any]:
     before = world.stats()
+    gc0 = [g["collections"] for g in gc.get_stats()]
     resent0, late0 = dnsclient.STATS.resent, dnsclient.STATS.answered_after_resend
     cpu0 = _own_cpu(children)
     started = time.perf_counter()
@@ -71,6 +75,7 @@ def _measure(world: ServedWorld, work: Callable[[], Any], children: bool = False
         + int(after["smtp_starttls"] - before["smtp_starttls"]),
         resent=dnsclient.STATS.resent - resent0,
         late=dnsclient.STATS.answered_after_resend - late0,
+        gc_passes=() if children else tuple(g["collections"] - c for g, c in zip(gc.get_stats(), gc0, strict=True)),
     )
     return run, result
 
@@ -145,6 +150,7 @@ def _line(label: str, runs: list[Run], n: int) -> tuple[str, float]:
         f"client CPU {best.client_cpu * 1000:5.0f} ms, server CPU {best.server_cpu * 1000:5.0f} ms | "
         f"{best.queries} DNS queries ({best.queries / n:.0f}/domain), {best.handshakes} TLS handshakes"
         + (" (knotd's queries and CPU not counted)" if best.queries == 0 else "")
+        + (f" | GC passes by generation {'/'.join(map(str, best.gc_passes))}" if best.gc_passes else "")
     )
     return text, best.wall
 
