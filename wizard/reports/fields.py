@@ -10,6 +10,7 @@ Only short texts are cached (a real date-time or address is under 64 characters)
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -93,3 +94,11 @@ def hostname_or_none(value: str | None) -> str | None:
     if not value:
         return None
     return value.rstrip(".").lower() or None
+
+
+def filename_domain(name: str) -> str | None:
+    """The policy domain from the RFC 8460 §5.3 filename `sender!domain!begin!end[!id].json[.gz]`."""
+    parts = os.path.basename(name).split("!")
+    if len(parts) >= 4 and parts[1]:
+        return parts[1].rstrip(".").lower()
+    return None

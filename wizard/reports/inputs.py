@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
+from wizard.reports.fields import filename_domain
 from wizard.reports.model import ReportRejected
 from wizard.reports.parse import GZIP_MAGIC, MAX_REPORT_BYTES, exc_text, read_bounded
 from wizard.reports.pipeline import PARALLEL_AFTER, resolved
@@ -76,14 +77,6 @@ class ImportOutcome:
         return "\n".join(lines)
 
 
-def filename_domain(name: str) -> str | None:
-    """The policy domain from the RFC 8460 §5.3 filename `sender!domain!begin!end[!id].json[.gz]`."""
-    parts = os.path.basename(name).split("!")
-    if len(parts) >= 4 and parts[1]:
-        return parts[1].rstrip(".").lower()
-    return None
-
-
 def _sniff(head: bytes) -> str:
     if not head:
         return "empty"
@@ -99,7 +92,7 @@ def _sniff(head: bytes) -> str:
     return "unknown"
 
 
-def iter_candidates(paths: Iterable[str | os.PathLike[str]], *, lazy: bool = False) -> Iterator[Candidate]:
+def iter_candidates(paths: Iterable[str | os.PathLike[str]], *, lazy: bool = False) -> Iterator[Candidate | Listed]:
     """Every report candidate under `paths`, in a stable order, recursing into folders.
 
     With `lazy`, files are listed, not read (Candidate.path): an import's worker processes read
@@ -134,8 +127,21 @@ def _report_name(name: str) -> bool:
     return name.endswith((".json.gz", ".json", ".gz"))
 
 
-def _lazy(source: str) -> Iterator[Candidate]:
-    yield Candidate(source, path=source, domain_hint=filename_domain(source))
+class Listed:
+    """A report-named file listed, not read: the process that parses it reads it and takes the
+    domain hint from its name (a plain slotted object: ~10x cheaper to make than a Candidate)."""
+
+    __slots__ = ("path", "source")
+    data = None
+    reason = None
+    domain_hint = None
+
+    def __init__(self, source: str) -> None:
+        self.source = self.path = source
+
+
+def _lazy(source: str) -> Iterator[Listed]:
+    yield Listed(source)
 
 
 def file_candidates(source: str) -> Iterator[Candidate]:
@@ -147,7 +153,7 @@ def file_candidates(source: str) -> Iterator[Candidate]:
         yield Candidate(source, reason=f"cannot be read ({exc_text(exc)})")
 
 
-def _folder(path: Path, visited: set[str], lazy: bool = False) -> Iterator[Candidate]:
+def _folder(path: Path, visited: set[str], lazy: bool = False) -> Iterator[Candidate | Listed]:
     real = os.path.realpath(path)
     if real in visited:
         return  # a symlink loop, or the same folder given twice
@@ -410,7 +416,7 @@ def import_paths(
 
 def import_candidates(
     store: ReportStore,
-    candidates: Iterable[Candidate],
+    candidates: Iterable[Candidate | Listed],
     *,
     progress: Callable[[ImportOutcome], None] | None = None,
     commit_every: int = 1000,

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Protocol
 
+from wizard.reports.fields import filename_domain
 from wizard.reports.model import ReportRejected
 from wizard.reports.parse import GZIP_MAGIC, parse_rows
 from wizard.reports.store import ReportRows
@@ -42,11 +43,18 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 
 
 class CandidateLike(Protocol):
-    source: str
-    data: bytes | None
-    reason: str | None
-    domain_hint: str | None
-    path: str | None
+    """A report's bytes (`data`), a file to read (`path`), or why there is none (`reason`)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def data(self) -> bytes | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def domain_hint(self) -> str | None: ...
+    @property
+    def path(self) -> str | None: ...
 
 
 def read_small(path: str) -> bytes | None:
@@ -73,6 +81,7 @@ def parse_items(items: list[tuple[str, bytes | None, str | None, str | None]]) -
     for source, data, hint, path in items:
         if data is None and path is not None:
             data = read_small(path)
+            hint = hint or filename_domain(path)
             if data is None:
                 out.append((source, None, None))  # not a plain report file: expanded by the caller
                 continue
@@ -137,7 +146,7 @@ class _Chunk:
 
 
 def _parsable(c: CandidateLike) -> bool:
-    return c.data is not None or getattr(c, "path", None) is not None
+    return c.data is not None or c.path is not None
 
 
 def _resolve_here(candidates: Iterable[CandidateLike]) -> list[Result]:
