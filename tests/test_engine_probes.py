@@ -189,3 +189,12 @@ async def test_a_host_that_takes_the_request_but_never_answers_is_a_timeout_not_
     assert time.monotonic() - started < 10  # bounded by the deadline, not the server's ten minutes
     assert {f.code for f in probe.findings} == {"policy-timeout"}
     assert "accepted the request but sent no answer" in probe.findings[0].message
+
+
+async def test_a_refused_lookup_says_the_server_does_not_answer_for_the_zone(world: World) -> None:
+    # The world's server is authoritative only for its zones: anything else is REFUSED, like a
+    # resolver that does not recurse for this client.
+    probe = await probe_sts_txt("not-served.example", world.options())
+    failed = [f for f in probe.findings if f.code == "dns-lookup-failed"]
+    assert failed and "REFUSED" in failed[0].message
+    assert "refused the query" in failed[0].fix and "--nameserver" in failed[0].fix

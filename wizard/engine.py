@@ -289,10 +289,24 @@ def _lookup_failed(result: DnsResult, step: int, why: str, fix: str = "") -> Fin
     return finding(
         "dns-lookup-failed",
         f"{why}: {result.describe()}",
-        fix or "check that the zone's name servers answer (SERVFAIL often means broken DNSSEC or a lame delegation)",
+        fix or _lookup_fix(result),
         subject=result.canonical_name,
         step=step,
     )
+
+
+def _lookup_fix(result: DnsResult) -> str:
+    """What to do depends on how the lookup failed: refused, timed out, or a server failure."""
+    if result.status == "timeout":
+        return "check that the resolver is reachable (or pass --nameserver) and that the zone's servers answer"
+    if "REFUSED" in result.error:
+        return (
+            "the server refused the query: it does not serve this zone or does not resolve for you; "
+            "pass --nameserver with a resolver that does, or fix the delegation"
+        )
+    if result.status == "noresolver":
+        return "configure a resolver in /etc/resolv.conf or pass --nameserver ADDR"
+    return "check that the zone's name servers answer (SERVFAIL often means broken DNSSEC or a lame delegation)"
 
 
 async def _addresses(ctx: _Context, host: str) -> tuple[DnsResult, DnsResult]:
