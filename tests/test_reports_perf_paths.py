@@ -291,3 +291,24 @@ def test_summary_reads_the_covering_index_and_matches_an_older_index_layout(tmp_
         assert old.to_json() == new
         assert old.report_count == 21
         assert sum(d.failure for d in old.daily) == 20 * 2 + 2
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.integers(0, 300), min_size=3, max_size=5).map(lambda xs: ".".join(map(str, xs)))
+    | st.tuples(st.integers(0, 255), st.sampled_from(["0", "00", "01", "001", "255", "256", "1e1", "٣"])).map(
+        lambda t: f"10.{t[0]}.{t[1]}.1"
+    )
+    | st.text(alphabet="0123456789.:abcdefABCDEF", max_size=20)
+)
+def test_quick_ipv4_reading_prints_what_ipaddress_prints(text: str) -> None:
+    import ipaddress
+
+    from wizard.reports import fields
+
+    fields._addresses.clear()
+    try:
+        expected = str(ipaddress.ip_address(text))
+    except ValueError:
+        expected = text
+    assert fields.address(text) == expected
