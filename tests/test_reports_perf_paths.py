@@ -312,3 +312,16 @@ def test_quick_ipv4_reading_prints_what_ipaddress_prints(text: str) -> None:
     except ValueError:
         expected = text
     assert fields.address(text) == expected
+
+
+def test_an_import_ends_durable_with_its_log_checkpointed(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with ReportStore(path) as store:
+        import_paths(store, [_corpus(tmp_path / "in", 12)], workers=0, commit_every=5)
+        # the store is still open, so nothing has been checkpointed by a close: the main file
+        # alone (without its -wal log) must already hold every report
+        copy_path = tmp_path / "copy.sqlite3"
+        copy_path.write_bytes(path.read_bytes())
+        raw = sqlite3.connect(copy_path)
+        assert raw.execute("SELECT COUNT(*) FROM reports").fetchone()[0] == 12
+        raw.close()

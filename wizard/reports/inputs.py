@@ -444,6 +444,8 @@ def import_candidates(
                 taken = 0
         if taken:
             _flush(store, pending, outcome, progress)
+    if outcome.imported:
+        store.make_durable()
     return outcome
 
 
