@@ -145,9 +145,14 @@ def _keys_on_step3(program: PtyProgram, name: str, presses: int, delay: float) -
         sent_samples = []
         for i in range(presses):
             key, marker = cycle[i % 2]
-            sent_samples.append(_press(program, key, marker))
+            sent, latency = _press(program, key, marker)
+            sent_samples.append((key, sent, latency))
             time.sleep(0.05)  # a quick typist, not a flood
-        results[label] = [latency for sent, latency in sent_samples if _check_running_at(program, since, sent)]
+        kept = [(key, latency) for key, sent, latency in sent_samples if _check_running_at(program, since, sent)]
+        results[label] = [latency for _, latency in kept]
+        if label.startswith("screen switch"):  # o (to the kept overview) and n (to a step) apart
+            for key in (b"o", b"n"):
+                results[f"screen switch, {key.decode()} only"] = [lat for k, lat in kept if k == key]
     for label, samples in results.items():
         if not samples:
             print(f"key latency {label}: the check finished before any press; raise the delay")
