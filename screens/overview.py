@@ -14,9 +14,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from screens.base import status_style
+from screens.footer import WizardFooter
 from screens.messages import StepUpdated
 from screens.widgets import render_findings
 from wizard.state import STEP_NAMES, first_unverified_step
@@ -54,7 +55,7 @@ class OverviewScreen(Screen):
             yield Static(id="overview-summary")
             yield Static(id="overview-mx")
             yield Static(id="overview-regressions")
-        yield Footer()
+        yield WizardFooter()
 
     def _title(self) -> Text:
         domain = self.wizard.domain.display() if self.wizard.domain else ""

@@ -86,3 +86,27 @@ async def test_another_domain_gets_its_own_step_screens(tmp_path: Path) -> None:
         assert "example.org" in screen_text(app)
         assert app.screen.patterns == []
         assert not first.is_attached  # the first domain's screen was let go
+
+
+async def test_a_kept_screens_footer_does_not_pile_up_replaced_keys(tmp_path: Path) -> None:
+    """Each Footer recompose (every o/n here) replaces its keys; the replaced ones must be let go
+    (screens/footer.py), or a screen kept for the session holds thousands of dead widgets."""
+    from textual.widgets._footer import FooterKey
+
+    from screens.footer import WizardFooter
+
+    app = make_app(tmp_path, "example.com", offline=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        step1 = app.screen
+        footer = step1.query_one(WizardFooter)
+        for _ in range(8):
+            await pilot.press("o")
+            await pilot.pause()
+            await pilot.press("n")
+            await pilot.pause()
+        assert app.screen is step1
+        await pilot.pause()
+        shown = list(footer.query(FooterKey))
+        assert shown and "Next" in " ".join(str(key.render()) for key in shown)
+        watchers = getattr(footer, "__watchers", {}).get("compact", [])
+        assert len(watchers) <= len(shown)  # only the keys shown now (without the pruning: one set per recompose)
