@@ -23,6 +23,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -537,6 +538,15 @@ def _dns_ready(address: str, domains: list[str]) -> bool:
     return True
 
 
+def _tls_ready(address: str, port: int) -> bool:
+    """nginx itself answers: a TLS handshake completes (a bare TCP accept could be another run's socket)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((address, port), timeout=0.5) as sock, ctx.wrap_socket(sock) as tls:
+        return tls.version() is not None
+
+
 def _tcp_ready(address: str, port: int, banner: bool = False) -> bool:
     with socket.create_connection((address, port), timeout=0.5) as sock:
         if banner:
@@ -597,7 +607,7 @@ def _start_once(root: Path, scenarios: tuple[sc.Scenario, ...], rng: random.Rand
         for key, address in plan.allocated.items():
             if key.startswith("site:") and _site_listens(scenarios, key):
                 log = root / "nginx" / "logs" / "error.log"
-                _wait(f"nginx on {address}", lambda a=address: _tcp_ready(a, 443), deadline, log, nginx)
+                _wait(f"nginx on {address}", lambda a=address: _tls_ready(a, 443), deadline, log, nginx)
         for kind in _smtp_kinds(scenarios):
             if kind != sc.SMTP_CLOSED:
                 address = plan.allocated[_smtp_key(kind)]
