@@ -198,3 +198,30 @@ async def test_a_refused_lookup_says_the_server_does_not_answer_for_the_zone(wor
     failed = [f for f in probe.findings if f.code == "dns-lookup-failed"]
     assert failed and "REFUSED" in failed[0].message
     assert "refused the query" in failed[0].fix and "--nameserver" in failed[0].fix
+
+
+async def test_a_check_leaves_a_freeze_made_by_the_process_in_place(world: World) -> None:
+    # The wizard's UI freezes its startup objects after the first paint; a check run inside the
+    # same process must not unfreeze them when it ends.
+    import gc
+
+    name = world.fresh("gc")
+    world.domain(name)
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        await check_domains([name], world.options(probe_smtp=False))
+        # (a few frozen objects may be freed by refcounting meanwhile; unfreezing would leave 0)
+        assert gc.get_freeze_count() > frozen // 2
+    finally:
+        gc.unfreeze()
+
+
+async def test_a_check_in_a_process_without_a_freeze_leaves_none_behind(world: World) -> None:
+    import gc
+
+    name = world.fresh("gc")
+    world.domain(name)
+    gc.unfreeze()
+    await check_domains([name], world.options(probe_smtp=False))
+    assert gc.get_freeze_count() == 0

@@ -815,16 +815,23 @@ def _old_objects_frozen() -> Iterator[None]:
     `gc.freeze()` parks those objects (nothing is copied, refcounting still frees them) and
     `gc.unfreeze()` hands them back to the collector afterwards, so no cycle is lost, only
     looked at later. Nested and concurrent runs share one freeze (the last one out unfreezes).
+    A process that froze its objects itself (the wizard's UI does, after its first paint) is
+    left alone: unfreezing at the end would undo its freeze.
     """
     global _freeze_depth
     with _freeze_lock:
-        if _freeze_depth == 0:
-            gc.freeze()
-        _freeze_depth += 1
+        if _freeze_depth == 0 and gc.get_freeze_count() > 0:
+            owner = False
+        else:
+            owner = True
+            if _freeze_depth == 0:
+                gc.freeze()
+            _freeze_depth += 1
     try:
         yield
     finally:
-        with _freeze_lock:
-            _freeze_depth -= 1
-            if _freeze_depth == 0:
-                gc.unfreeze()
+        if owner:
+            with _freeze_lock:
+                _freeze_depth -= 1
+                if _freeze_depth == 0:
+                    gc.unfreeze()
