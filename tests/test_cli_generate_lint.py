@@ -260,3 +260,12 @@ def test_lint_bad_arguments_exit_2_with_one_line(cli, args: list[str], needles: 
 
 def test_unknown_command_like_argument_exits_2(cli) -> None:  # type: ignore[no-untyped-def]
     assert_usage_error(cli("--no-such-option"))
+
+
+def test_a_mistyped_command_is_named_as_such_in_one_line() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "wizard", "staus"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'staus' is neither a command" in lines[0] and "status" in lines[0]

@@ -62,6 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args_list and args_list[0] in ("-h", "--help") and len(args_list) == 1:
             build_ui_parser().print_help()
             return 0
+        first = args_list[0] if args_list else ""
+        if first and not first.startswith("-") and "." not in first and first.isascii() and first.isalpha():
+            raise UsageError(
+                f"'{first}' is neither a command ({', '.join(COMMANDS)}) nor a full domain name; see '{PROG} --help'"
+            )
         args = build_ui_parser().parse_args(args_list)
         from wizard.commands import interactive
 
