@@ -11,11 +11,23 @@ second. Pruning the closed keys after each recompose keeps the Footer at its cur
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 class WizardFooter(Footer):
-    """Textual's Footer that lets go of the keys it replaced."""
+    """Textual's Footer that lets go of the keys it replaced, and styles each key once."""
+
+    def compose(self) -> ComposeResult:
+        """Textual's keys, built already in the Footer's `compact` style: a FooterKey bound to it
+        (all but the palette key) starts compact and is switched by its binding once mounted,
+        which re-styled every key (a stylesheet pass each) on each recompose, first frame too."""
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and "compact" in (widget._reactive_connect or {}):
+                widget.set_reactive(FooterKey.compact, self.compact)
+                widget.set_class(self.compact, "-compact", update=False)
+            yield widget
 
     async def recompose(self) -> None:
         await super().recompose()
