@@ -68,7 +68,6 @@ class PolicyStep(StepScreen):
         self.edited = saved is not None
         #: Whether the mode / max_age controls and the preview are mounted yet (see compose_body).
         self.controls_mounted = False
-        self._frame_held = False
         self.mode = saved.mode if saved and saved.mode in PRESETS else "testing"
         self.max_age = saved.max_age if saved else DEFAULT_MAX_AGE[self.mode]
         if not self.patterns and self.wizard.mx_hosts:
@@ -136,24 +135,12 @@ class PolicyStep(StepScreen):
     def on_mount(self) -> None:
         self.render_patterns()
         self.query_one("#patterns", OptionList).focus()
-        self._frame_held = bool(self.app._batch_count)
         self.call_after_refresh(self._mount_controls)
 
     async def _mount_controls(self) -> None:
         """The rest of the screen, once its first frame is out (see compose_body). The widgets
         are built from the current choice, so edits made meanwhile (none can touch them) show."""
         if self.controls_mounted or not self.is_attached:
-            return
-        if self._frame_held:
-            # Textual holds output back while the App starts (its mount runs in a batch update)
-            # and drops the frames drawn meanwhile, so this callback can come before anything
-            # reached the terminal. Ask for a frame once the batch is over, and mount after it.
-            self._frame_held = bool(self.app._batch_count)
-            self.refresh()
-            if self._frame_held:
-                self.set_timer(0.005, lambda: self.call_after_refresh(self._mount_controls))
-            else:
-                self.call_after_refresh(self._mount_controls)
             return
         self.controls_mounted = True
         body = self.query_one("#step-body")

@@ -100,11 +100,7 @@ async def test_step1_prefills_mx_from_dns_and_edits_patterns(tmp_path: Path, wor
 
 async def test_enforce_is_not_offered_before_step6_says_ready(tmp_path: Path) -> None:
     app = make_app(tmp_path, "example.com", offline=True)
-    async with app.run_test(size=(100, 30)) as pilot:
-        for _ in range(50):  # step 1 mounts its mode / max_age controls after its first frame
-            if app.screen.controls_mounted:
-                break
-            await pilot.pause(0.01)
+    async with app.run_test(size=(100, 30)):
         enforce = app.screen.query_one("#mode-enforce")
         assert enforce.disabled
         assert "Enforce is offered once step 6 says" in screen_text(app)
