@@ -13,12 +13,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widget import Widget
 from textual.widgets import Input, Label, OptionList, RadioButton, RadioSet, Select, Static
 from textual.widgets.option_list import Option
 
 from screens.base import StepScreen
-from screens.widgets import CopyableValue, FindingsList, mx_text
+from screens.overview import mx_text
+from screens.widgets import CopyableValue, FindingsList
 from wizard.findings import Finding, has_errors
 from wizard.mx import coverage, coverage_findings, normalise_mx_host, validate_mx_pattern
 from wizard.policy import MAX_AGE_LIMIT, ONE_DAY, ONE_WEEK, PolicyFile, parse_policy, policy_advice
@@ -66,8 +66,6 @@ class PolicyStep(StepScreen):
         saved = self.wizard.state.policy if self.wizard.session else None
         self.patterns: list[str] = list(saved.mx) if saved else []
         self.edited = saved is not None
-        #: Whether the mode / max_age controls and the preview are mounted yet (see compose_body).
-        self.controls_mounted = False
         self.mode = saved.mode if saved and saved.mode in PRESETS else "testing"
         self.max_age = saved.max_age if saved else DEFAULT_MAX_AGE[self.mode]
         if not self.patterns and self.wizard.mx_hosts:
@@ -82,78 +80,43 @@ class PolicyStep(StepScreen):
         return (*super().basis(), policy, self.wizard.session is not None and self.enforce_allowed())
 
     def compose_body(self) -> ComposeResult:
-        """The first frame: what DNS says, the patterns and the prompt to add one, and the
-        coverage warning. The mode / max_age controls and the file preview (about half of this
-        screen's widgets, most of its styling and layout) are mounted right after that frame is
-        painted (`_mount_controls`), in their place, so the screen ends up the same but shows
-        up sooner, above all when `mta-sts-wizard DOMAIN` opens on it."""
         yield Static(mx_text(self.wizard), id="dns-mx")
         yield Label("MX patterns in the policy (one per line; *.example.com matches one label):")
         yield OptionList(id="patterns")
         with Horizontal(id="add-row"):
             yield Input(placeholder="add an MX host or *.pattern, Enter", id="add-pattern")
         yield Static("", id="pattern-feedback")
-        yield FindingsList(id="coverage", empty="Every MX host is covered by a pattern.")
-
-    def _controls(self) -> list[Widget]:
-        """The widgets between the prompt and the coverage list, built from the current choice."""
-        mode_box = Vertical(
-            Label("Mode:"),
-            RadioSet(
-                RadioButton("testing (report only)", value=self.mode == "testing", id="mode-testing"),
-                RadioButton(
-                    "enforce",
-                    value=self.mode == "enforce",
-                    id="mode-enforce",
-                    disabled=not self.enforce_allowed(),
-                ),
-                id="mode",
-            ),
-            id="mode-box",
-        )
-        max_age_box = Vertical(
-            Label("max_age (how long senders cache the policy):"),
-            Select(self._preset_options(), value=self.max_age, allow_blank=False, id="max-age"),
-            Input(
-                "" if self._is_preset(self.max_age) else str(self.max_age),
-                placeholder="or your own: seconds, 3d, 2w; Enter",
-                id="max-age-custom",
-            ),
-            Static("", id="max-age-error", classes="error-line"),
-            id="max-age-box",
-        )
-        controls: list[Widget] = [Horizontal(mode_box, max_age_box, id="mode-row")]
-        if not self.enforce_allowed():
-            controls.append(
-                Static(
-                    Text("Enforce is offered once step 6 says the domain is ready (after testing).", style="dim"),
-                    id="enforce-note",
+        with Horizontal(id="mode-row"):
+            with Vertical(id="mode-box"):
+                yield Label("Mode:")
+                with RadioSet(id="mode"):
+                    yield RadioButton("testing (report only)", value=self.mode == "testing", id="mode-testing")
+                    yield RadioButton(
+                        "enforce",
+                        value=self.mode == "enforce",
+                        id="mode-enforce",
+                        disabled=not self.enforce_allowed(),
+                    )
+            with Vertical(id="max-age-box"):
+                yield Label("max_age (how long senders cache the policy):")
+                yield Select(self._preset_options(), value=self.max_age, allow_blank=False, id="max-age")
+                yield Input(
+                    "" if self._is_preset(self.max_age) else str(self.max_age),
+                    placeholder="or your own: seconds, 3d, 2w; Enter",
+                    id="max-age-custom",
                 )
+                yield Static("", id="max-age-error", classes="error-line")
+        if not self.enforce_allowed():
+            yield Static(
+                Text("Enforce is offered once step 6 says the domain is ready (after testing).", style="dim"),
+                id="enforce-note",
             )
-        return controls
+        yield FindingsList(id="coverage", empty="Every MX host is covered by a pattern.")
+        yield CopyableValue("Policy file (mta-sts.txt)", self.policy().to_text(), "mta-sts.txt", id="preview")
 
     def on_mount(self) -> None:
         self.render_patterns()
         self.query_one("#patterns", OptionList).focus()
-        self.call_after_refresh(self._mount_controls)
-
-    async def _mount_controls(self) -> None:
-        """The rest of the screen, once its first frame is out (see compose_body). The widgets
-        are built from the current choice, so edits made meanwhile (none can touch them) show."""
-        if self.controls_mounted or not self.is_attached:
-            return
-        self.controls_mounted = True
-        body = self.query_one("#step-body")
-        mounted = body.mount_all(self._controls(), before="#coverage")
-        body.mount(
-            CopyableValue("Policy file (mta-sts.txt)", self.policy().to_text(), "mta-sts.txt", id="preview"),
-            after="#coverage",
-        )
-        await mounted
-        # Styled once more now that they are in place: mounted into a screen already shown, the
-        # disabled enforce button's mark kept the look of the blurred set (a darker background)
-        # until the next style change, where composing it with the screen drew it as $panel.
-        self.query_one("#mode-row").update_node_styles()
 
     def enforce_allowed(self) -> bool:
         state = self.wizard.state
@@ -205,8 +168,7 @@ class PolicyStep(StepScreen):
     def refresh_derived(self) -> None:
         findings = self.findings()
         self.query_one("#coverage", FindingsList).show(findings)
-        if self.controls_mounted:  # otherwise it is built from the current policy when mounted
-            self.query_one("#preview", CopyableValue).set_value(self.policy().to_text())
+        self.query_one("#preview", CopyableValue).set_value(self.policy().to_text())
         self.can_advance = bool(self.patterns) and not has_errors(findings)
 
     def step_updated(self) -> None:
