@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Static
 from screens.base import status_style
 from screens.footer import WizardFooter
 from screens.messages import StepUpdated
-from screens.widgets import render_findings
+from screens.widgets import mx_text
 from wizard.state import STEP_NAMES, first_unverified_step
 
 if TYPE_CHECKING:
@@ -155,22 +155,6 @@ _STEP_WIDTH = 4
 _WHAT_WIDTH = 19  # "monitor and enforce"
 _STATUS_WIDTH = 15  # "waiting for you"
 _MIN_DETAIL = 12
-
-
-def mx_text(app: WizardApp) -> Text:
-    """The domain's MX hosts as DNS gave them, or why they are not known."""
-    out = Text()
-    out.append("MX hosts in DNS: ", "dim")
-    if app.mx_hosts is None:
-        out.append("not looked up yet" if app.offline else "looking up…")
-    elif app.mx_hosts:
-        out.append(", ".join(app.mx_hosts), "bold")
-    else:
-        out.append("none found", "yellow")
-    if app.mx_findings:
-        out.append("\n")
-        out.append_text(render_findings(app.mx_findings))
-    return out
 
 
 def _days(seconds: int) -> str:

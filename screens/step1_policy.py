@@ -17,8 +17,7 @@ from textual.widgets import Input, Label, OptionList, RadioButton, RadioSet, Sel
 from textual.widgets.option_list import Option
 
 from screens.base import StepScreen
-from screens.overview import mx_text
-from screens.widgets import CopyableValue, FindingsList
+from screens.widgets import CopyableValue, FindingsList, mx_text
 from wizard.findings import Finding, has_errors
 from wizard.mx import coverage, coverage_findings, normalise_mx_host, validate_mx_pattern
 from wizard.policy import MAX_AGE_LIMIT, ONE_DAY, ONE_WEEK, PolicyFile, parse_policy, policy_advice

@@ -25,7 +25,7 @@ from screens.clipboard import SaveError, copy_text, save_text
 from wizard.findings import Finding
 
 if TYPE_CHECKING:
-    from screens.app import PollState
+    from screens.app import PollState, WizardApp
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "cyan"}
 SEVERITY_MARK = {"error": "✗", "warning": "!", "info": "i"}
@@ -121,6 +121,23 @@ def render_findings(findings: Sequence[Finding], *, empty: str = "No problems fo
         if item.fix:
             out.append("\n    fix: ", "dim")
             out.append(item.fix)
+    return out
+
+
+def mx_text(app: WizardApp) -> Text:
+    """The domain's MX hosts as DNS gave them, or why they are not known (step 1 and the overview;
+    kept here so step 1's first paint does not import the overview and its DataTable)."""
+    out = Text()
+    out.append("MX hosts in DNS: ", "dim")
+    if app.mx_hosts is None:
+        out.append("not looked up yet" if app.offline else "looking up…")
+    elif app.mx_hosts:
+        out.append(", ".join(app.mx_hosts), "bold")
+    else:
+        out.append("none found", "yellow")
+    if app.mx_findings:
+        out.append("\n")
+        out.append_text(render_findings(app.mx_findings))
     return out
 
 
