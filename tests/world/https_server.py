@@ -30,6 +30,9 @@ class Site:
     location: str | None = None
     behaviour: str = "normal"  # normal | drip | huge | garbage | silent (reads, never answers) | down (no server)
     cert: str = "good"
+    address: str | None = None
+    """None: a random 127.X.Y.Z (A record). An IPv6 address such as "::1" gets an AAAA record;
+    hold tests.world.ipv6.ipv6_policy_port() while using ::1, it is shared by every test run."""
 
 
 @dataclass

@@ -108,6 +108,13 @@ class World:
             return server
         raise RuntimeError(f"could not bind a loopback server: {last}")
 
+    def _bind_at(self, address: str, make: Callable[[str], Any]) -> Any:
+        """A server on a fixed address (::1): no retry, the caller holds that address's lock."""
+        server = make(address)
+        self.call(server.start())
+        self._servers.append(server)
+        return server
+
     @property
     def ca_bundle(self) -> str:
         return str(self.pki.bundle_path)
@@ -237,18 +244,21 @@ class World:
         if site.body is None:
             site.body = text
         if site.behaviour == "down":
-            addr = self.free_address()
+            addr = site.address or self.free_address()
         else:
             self.pki.files(site.cert, (host,))
 
             def context_for(server_name: str, s: Site) -> ssl.SSLContext:
                 return self.pki.server_context(s.cert, (server_name,))
 
-            server = self._bind(lambda addr: HttpsServer(addr, 443, {host: site}, context_for))
+            def make(addr: str) -> HttpsServer:
+                return HttpsServer(addr, 443, {host: site}, context_for)
+
+            server = self._bind_at(site.address, make) if site.address else self._bind(make)
             scenario.https.append(server)
             addr = server.address
         scenario.policy_addresses.append(addr)
-        self.dns.add(host, "A", addr, ttl)
+        self.dns.add(host, "AAAA" if ":" in addr else "A", addr, ttl)
 
     # ------------------------------------------------------------------ teardown
 
