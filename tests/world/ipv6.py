@@ -58,10 +58,13 @@ def ipv6_loopback_problem() -> str | None:
 
 
 def port_free(address: str = IPV6_LOOPBACK, port: int = POLICY_PORT) -> bool:
-    """Nothing listens on [address]:port (a bind without SO_REUSEADDR succeeds)."""
+    """Nothing listens on [address]:port. SO_REUSEADDR, as servers use it, so the TIME_WAIT
+    connections a previous run left on the port do not count; Linux still refuses a listener."""
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((address, port))
+            sock.listen(1)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             return False
