@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import random
 import socket
 import time
@@ -243,32 +244,47 @@ class _Exchange(asyncio.DatagramProtocol):
                 return
             self.datagram_received(data, None)
 
-    def _resend(self, qid: int, wire: bytes, wait: float) -> None:
+    def _resend(self, qid: int, wire: bytes, wait: float, deadline: float) -> None:
+        """The query's one timer: send it again, or fail it with TimeoutError once `deadline` passed.
+
+        One call_later handle per query does both jobs (an `asyncio.timeout` block would add a
+        second timer, a context object and a cancellation per query: a bulk check sends ~1,000).
+        """
         entry = self.pending.get(qid)
-        if entry is None or entry[1].done() or self.transport is None or self.transport.is_closing():
+        if entry is None or entry[1].done():
+            return
+        fut = entry[1]
+        if self.transport is None or self.transport.is_closing():
+            fut.set_exception(self.closed or ConnectionError("socket closed"))
             return
         self._drain()
-        if entry[1].done():
+        if fut.done():
             return
         loop = asyncio.get_running_loop()
+        now = time.monotonic()
+        left = deadline - now
+        if left <= 0.0005:
+            fut.set_exception(TimeoutError())
+            return
         if entry[2] >= 0:  # the first resend: judge by what the answers since the send say about the server
             wait = max(wait, self.resend_wait())
-            early = entry[2] + wait - time.monotonic()
+            early = entry[2] + wait - now
             if early > 0.001:
-                self._resends[qid] = loop.call_later(early, self._resend, qid, wire, wait)
+                self._resends[qid] = loop.call_later(min(early, left), self._resend, qid, wire, wait, deadline)
                 return
-        self.pending[qid] = (entry[0], entry[1], -1.0)
+        self.pending[qid] = (entry[0], fut, -1.0)
         self.transport.sendto(wire)
         STATS.sent += 1
         STATS.resent += 1
         wait *= 2
-        self._resends[qid] = loop.call_later(wait, self._resend, qid, wire, wait)
+        self._resends[qid] = loop.call_later(min(wait, left), self._resend, qid, wire, wait, deadline)
 
-    async def exchange(self, wire: bytes, timeout: float) -> bytes:
+    async def exchange(self, wire: bytes, timeout: float, question: bytes | None = None) -> bytes:
         """Send a query (its ID made unique on this socket) and wait up to `timeout` for its answer.
 
         The same datagram goes out again after `resend_wait()`, then after twice that, and so
-        on until `timeout`: a lost query or answer costs one short wait.
+        on until `timeout` (then TimeoutError): a lost query or answer costs one short wait.
+        `question` is the query's question section when the caller knows it already.
         """
         assert self.transport is not None
         qid = int.from_bytes(wire[:2], "big")
@@ -279,14 +295,17 @@ class _Exchange(asyncio.DatagramProtocol):
         fut: asyncio.Future[bytes] = loop.create_future()
         if self._idle is not None:
             self._idle.cancel()
+            self._idle = None
         wait = self.resend_wait()
-        self.pending[qid] = (wire[12 : 12 + _question_length(wire)], fut, time.monotonic())
+        now = time.monotonic()
+        if question is None:
+            question = wire[12 : 12 + _question_length(wire)]
+        self.pending[qid] = (question, fut, now)
         try:
             self.transport.sendto(wire)
             STATS.sent += 1
-            self._resends[qid] = loop.call_later(wait, self._resend, qid, wire, wait)
-            async with asyncio.timeout(timeout):
-                return await fut
+            self._resends[qid] = loop.call_later(min(wait, timeout), self._resend, qid, wire, wait, now + timeout)
+            return await fut
         finally:
             handle = self._resends.pop(qid, None)
             if handle is not None:
@@ -348,6 +367,8 @@ class DnsClient:
         if task is None:
             task = asyncio.ensure_future(self._query_chain(key[0], key[1], follow_cnames))
             self._cache[key] = task
+        elif task.done() and not task.cancelled() and task.exception() is None:
+            return task.result()  # answered already: no shield future needed
         return await asyncio.shield(task)
 
     async def _query_chain(self, name: str, rdtype: str, follow: bool) -> DnsResult:
@@ -402,6 +423,10 @@ class DnsClient:
     async def _exchange_for(self, address: str, port: int) -> _Exchange:
         key = (address, port)
         fut = self._exchanges.get(key)
+        if fut is not None and fut.done() and not fut.cancelled() and fut.exception() is None:
+            ready = fut.result()
+            if ready.usable:  # the common case: no new future, no await
+                return ready
         if fut is None or (fut.done() and (fut.cancelled() or fut.exception() is not None or not fut.result().usable)):
             fut = asyncio.ensure_future(self._open_exchange(address, port))
             self._exchanges[key] = fut
@@ -441,7 +466,7 @@ class DnsClient:
     async def _ask_now(self, address: str, port: int, query: _Query, timeout: float) -> _Reply:
         exchange = await self._exchange_for(address, port)
         started = time.monotonic()
-        wire = await exchange.exchange(query.wire, timeout)
+        wire = await exchange.exchange(query.wire, timeout, query.question)
         if wire[2] & 0x02:  # TC: the whole answer only comes over TCP
             left = max(timeout - (time.monotonic() - started), 0.05)
             message = dns.message.from_wire(query.wire)
@@ -695,6 +720,11 @@ class _Query:
     rdtype: str
     wire: bytes
 
+    @functools.cached_property
+    def question(self) -> bytes:
+        """The question section as sent (answers are matched against it, and read from after it)."""
+        return self.wire[12 : 12 + _question_length(self.wire)]
+
     @classmethod
     def make(cls, name: str, rdtype: str, *, recursion: bool) -> _Query:
         """A query with EDNS (1232-byte answers), RD set or not; raises DNSException/ValueError on a bad name."""
@@ -866,7 +896,7 @@ def _reply_from_wire(wire: bytes, query: _Query) -> _Reply:
     counts = [int.from_bytes(wire[i : i + 2], "big") for i in (4, 6, 8, 10)]
     if counts[0] != 1:
         raise _WireError("not one question")
-    off = 12 + _question_length(query.wire)
+    off = 12 + len(query.question)
     rrs: list[tuple[int, str, int, int, int, int]] = []  # section, owner, type, ttl, rdata start, rdata end
     for section, count in ((1, counts[1]), (2, counts[2]), (3, counts[3])):
         for _ in range(count):
