@@ -196,6 +196,11 @@ class _Exchange(asyncio.DatagramProtocol):
         self.transport = transport  # type: ignore[assignment]
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
+        """One answer from the transport, then the others already waiting (see _drain)."""
+        self._answer(data)
+        self._drain()
+
+    def _answer(self, data: bytes) -> None:
         if len(data) < 12 or not data[2] & 0x80:  # too short, or not a response
             return
         entry = self.pending.get(int.from_bytes(data[:2], "big"))
@@ -229,8 +234,9 @@ class _Exchange(asyncio.DatagramProtocol):
         """Read the answers already waiting in the socket buffer.
 
         asyncio reads one datagram per loop pass; when a bulk check keeps the loop busy,
-        answers can wait in the buffer past their resend time. A resend then would only add
-        load, so the buffer is read first and only queries still unanswered go out again.
+        answers wait in the buffer, each costing a loop pass (a poll) of its own, or past
+        their resend time. So each read empties the buffer, and a resend reads it first:
+        only queries still unanswered go out again.
         """
         if self.sock is None:
             return
@@ -242,7 +248,7 @@ class _Exchange(asyncio.DatagramProtocol):
             except OSError as exc:
                 self.error_received(exc)
                 return
-            self.datagram_received(data, None)
+            self._answer(data)
 
     def _resend(self, qid: int, wire: bytes, wait: float, deadline: float) -> None:
         """The query's one timer: send it again, or fail it with TimeoutError once `deadline` passed.
