@@ -237,8 +237,11 @@ async def _session(address: str, port: int, host: str, ctx: ssl.SSLContext, time
 async def _send(writer: asyncio.StreamWriter, line: str, timeout: float) -> None:
     try:
         writer.write(line.encode("ascii") + b"\r\n")
-        async with asyncio.timeout(timeout):
-            await writer.drain()
+        if writer.transport.get_write_buffer_size() or writer.transport.is_closing():
+            # Only a line the kernel did not take at once needs the wait (and its deadline); the
+            # usual one-line command is already sent, and a drain would only cost a timer.
+            async with asyncio.timeout(timeout):
+                await writer.drain()
     except TimeoutError:
         raise SmtpError(f"it stopped reading (sending {line.split()[0]} timed out)") from None
     except OSError as exc:
