@@ -67,28 +67,11 @@ def _when(value: Any) -> datetime:
 
 
 def _detail(obj: Any) -> FailureDetail:
-    if type(obj) is not dict:
-        raise Bail
-    get = obj.get
-    result_type = _text(get("result-type"))
-    if not result_type:
-        raise Bail
-    info = _optional(get("additional-information"))
-    if info is None:
-        info = _optional(get("additional-info-uri"))
-    return FailureDetail(
-        result_type.lower(),
-        _count(get("failed-session-count")),
-        ip_or_none(_optional(get("sending-mta-ip"))),
-        hostname_or_none(_optional(get("receiving-mx-hostname"))),
-        _optional(get("receiving-mx-helo")) or None,
-        ip_or_none(_optional(get("receiving-ip"))),
-        _optional(get("failure-reason-code")) or None,
-        info or None,
-    )
+    return FailureDetail(*_detail_row(obj))
 
 
-def _policy(obj: Any) -> PolicyResult:
+def _policy_parts(obj: Any) -> tuple[str, str, tuple[str, ...], tuple[str, ...], int, int, list[Any]]:
+    """The checked fields of one `policies[]` entry, shared by the Report and the row builders."""
     if type(obj) is not dict:
         raise Bail
     policy = obj.get("policy")
@@ -105,15 +88,20 @@ def _policy(obj: Any) -> PolicyResult:
         details = []
     elif type(details) is not list:
         raise Bail
-    return PolicyResult(
+    return (
         policy_type.lower(),
         domain,
         _strings(policy.get("policy-string")),
         tuple(h.rstrip(".").lower() for h in _strings([mx] if type(mx) is str else mx)),
         _count(summary.get("total-successful-session-count")),
         _count(summary.get("total-failure-session-count")),
-        tuple(_detail(d) for d in details),
+        details,
     )
+
+
+def _policy(obj: Any) -> PolicyResult:
+    policy_type, domain, strings, mx_hosts, ok, failed, details = _policy_parts(obj)
+    return PolicyResult(policy_type, domain, strings, mx_hosts, ok, failed, tuple(_detail(d) for d in details))
 
 
 def fast_report(doc: Any) -> Report:
@@ -167,32 +155,8 @@ def _detail_row(obj: Any) -> FailureRow:
 
 def _policy_row(obj: Any) -> PolicyRow:
     """A policy row whose first field (the domain it counts for) is still its policy-domain."""
-    if type(obj) is not dict:
-        raise Bail
-    policy = obj.get("policy")
-    summary = obj.get("summary")
-    if type(policy) is not dict or type(summary) is not dict:
-        raise Bail
-    policy_type = _text(policy.get("policy-type"))
-    domain = hostname_or_none(_text(policy.get("policy-domain")))
-    if not policy_type or not domain:
-        raise Bail
-    mx = policy.get("mx-host")
-    details = obj.get("failure-details")
-    if details is None:
-        details = ()
-    elif type(details) is not list:
-        raise Bail
-    return (
-        domain,
-        policy_type.lower(),
-        domain,
-        _json(_strings(policy.get("policy-string"))),
-        _json(tuple(h.rstrip(".").lower() for h in _strings([mx] if type(mx) is str else mx))),
-        _count(summary.get("total-successful-session-count")),
-        _count(summary.get("total-failure-session-count")),
-        tuple(map(_detail_row, details)),
-    )
+    policy_type, domain, strings, mx_hosts, ok, failed, details = _policy_parts(obj)
+    return (domain, policy_type, domain, _json(strings), _json(mx_hosts), ok, failed, tuple(map(_detail_row, details)))
 
 
 #: (start text, end text) as sent -> (start, end, day) as stored; only short texts are kept.
