@@ -104,8 +104,8 @@ def _policy(obj: Any) -> PolicyResult:
     return PolicyResult(policy_type, domain, strings, mx_hosts, ok, failed, tuple(_detail(d) for d in details))
 
 
-def fast_report(doc: Any) -> Report:
-    """The Report for a plainly valid document; raises Bail for anything else (never a reason)."""
+def _header(doc: Any) -> tuple[str, str, dict[str, Any], list[Any]]:
+    """The checked top level of a report: organisation, report-id, date-range and policies."""
     if type(doc) is not dict:
         raise Bail
     organisation = _text(doc.get("organization-name"))
@@ -116,6 +116,12 @@ def fast_report(doc: Any) -> Report:
     policies = doc.get("policies")
     if type(date_range) is not dict or type(policies) is not list:
         raise Bail
+    return organisation, report_id, date_range, policies
+
+
+def fast_report(doc: Any) -> Report:
+    """The Report for a plainly valid document; raises Bail for anything else (never a reason)."""
+    organisation, report_id, date_range, policies = _header(doc)
     start = _when(date_range.get("start-datetime"))
     end = _when(date_range.get("end-datetime"))
     if end < start:
@@ -200,16 +206,7 @@ def _json(values: tuple[str, ...]) -> str:
 
 def fast_rows(doc: Any, source: str, hint: str | None) -> ReportRows:
     """report_rows(fast_report(doc), source, hint) without building the Report; raises Bail likewise."""
-    if type(doc) is not dict:
-        raise Bail
-    organisation = _text(doc.get("organization-name"))
-    report_id = _text(doc.get("report-id"))
-    if not organisation or not report_id:
-        raise Bail
-    date_range = doc.get("date-range")
-    policies = doc.get("policies")
-    if type(date_range) is not dict or type(policies) is not list:
-        raise Bail
+    organisation, report_id, date_range, policies = _header(doc)
     start, end, day = _range(date_range)
     contact = _optional(doc.get("contact-info")) or ""
     rows = tuple(map(_policy_row, policies))
