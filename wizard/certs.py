@@ -140,19 +140,20 @@ def _allow_legacy(ctx: ssl.SSLContext) -> None:
 
 def find_cert_error(exc: BaseException | None) -> ssl.SSLCertVerificationError | None:
     """The verification error somewhere in an exception's cause/context chain (httpx wraps it)."""
-    seen = 0
-    while exc is not None and seen < 10:
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return exc
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return None
+    found = _find_in_chain(exc, ssl.SSLCertVerificationError)
+    return found if isinstance(found, ssl.SSLCertVerificationError) else None
 
 
 def find_ssl_error(exc: BaseException | None) -> ssl.SSLError | None:
+    found = _find_in_chain(exc, ssl.SSLError)
+    return found if isinstance(found, ssl.SSLError) else None
+
+
+def _find_in_chain(exc: BaseException | None, kind: type[BaseException]) -> BaseException | None:
+    """The first `kind` along __cause__/__context__, looking at most 10 links deep."""
     seen = 0
     while exc is not None and seen < 10:
-        if isinstance(exc, ssl.SSLError):
+        if isinstance(exc, kind):
             return exc
         exc = exc.__cause__ or exc.__context__
         seen += 1
