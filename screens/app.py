@@ -141,6 +141,11 @@ class WizardApp(App[int]):
         # What exists now (modules, classes, Textual's tables, the first screen) lives as long as
         # the program: move it out of the collector's full passes, which otherwise walk it all
         # every few hundred ms while keys are pressed and pause the UI for tens of ms each time.
+        # The CLI turns the collector off until now (wizard/commands/interactive.py): one full
+        # collection clears what startup left behind before the rest is frozen.
+        if not gc.isenabled():
+            gc.collect()
+            gc.enable()
         gc.freeze()
         gc.set_threshold(*_GC_THRESHOLDS)
         if not self.offline:

@@ -1,0 +1,92 @@
+"""What the way to the first frame does (benchmarks/startup.py measures how fast it is).
+
+The CLI turns the cycle collector off while Textual is imported and the first screen built;
+the first paint must turn it back on, or the program would run without it. Step 1 focuses its
+pattern list without scrolling the body, and the Footer rebuilds its keys once per refresh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+from pathlib import Path
+
+import pytest
+
+from screens.app import WizardApp
+from screens.footer import WizardFooter
+from tests.screens_support import make_app
+from tests.test_screens_flow import screen_text
+from wizard.commands import interactive
+
+
+@pytest.fixture
+def collector_restored():  # type: ignore[no-untyped-def]
+    yield
+    gc.enable()
+    gc.unfreeze()
+
+
+async def test_the_first_paint_turns_the_collector_back_on(tmp_path: Path, collector_restored) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(tmp_path, "example.com", offline=True)
+    gc.disable()  # as wizard.commands.interactive.run leaves it for the App
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0  # what startup built is out of the collector's way
+
+
+def test_the_cli_turns_the_collector_back_on_even_when_the_app_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collector_restored
+) -> None:  # type: ignore[no-untyped-def]
+    seen: list[bool] = []
+
+    def failing_run(self: WizardApp) -> None:
+        seen.append(gc.isenabled())
+        raise RuntimeError("terminal went away")
+
+    monkeypatch.setattr(WizardApp, "run", failing_run)
+    args = argparse.Namespace(
+        domain="example.com", state_dir=str(tmp_path), nameserver=["127.0.0.1:9"], ca_bundle=None, timeout=1.0
+    )
+    with pytest.raises(RuntimeError):
+        interactive.run(args)
+    assert seen == [False]  # off while the App starts
+    assert gc.isenabled()
+
+
+async def test_step1_focuses_its_patterns_and_shows_the_top_of_the_screen(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "example.com", offline=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.screen.STEP == 1
+        assert app.focused is not None and app.focused.id == "patterns"
+        assert app.screen.query_one("#step-body").scroll_y == 0
+        text = screen_text(app)
+        assert "MX hosts in DNS" in text and "MX patterns in the policy" in text
+
+
+async def test_the_footer_rebuilds_once_for_changes_made_together(tmp_path: Path) -> None:
+    app = make_app(tmp_path, "example.com", offline=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(WizardFooter)
+        rebuilt: list[int] = []
+        original = WizardFooter.recompose
+
+        async def counting(self: WizardFooter) -> None:
+            rebuilt.append(1)
+            await original(self)
+
+        WizardFooter.recompose = counting  # type: ignore[method-assign]
+        try:
+            # Five binding changes in one handler (run as the Footer's own callback, as Textual's
+            # handlers run), before the next refresh.
+            footer.call_later(lambda: [app.screen.refresh_bindings() for _ in range(5)])
+            await pilot.pause()
+            await pilot.pause()
+        finally:
+            WizardFooter.recompose = original  # type: ignore[method-assign]
+        assert rebuilt == [1]
+        keys = [str(key.description) for key in footer.query("FooterKey")]
+        assert "Add MX" in keys and "Next" in keys  # and the keys are all there after it
