@@ -53,6 +53,10 @@ class PolicyStep(StepScreen):
 
     STEP = 1
     TITLE_TEXT = "Policy file"
+    #: No automatic focus: on_mount focuses the pattern list itself. Textual's default ("*") would
+    #: first focus the scrolling body and then lose it, restyling its ~30 widgets twice on the way
+    #: to the first frame; "#patterns" would scroll the body to centre the list, hiding the top.
+    AUTO_FOCUS = ""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add_pattern", "Add MX"),
         Binding("d", "remove_pattern", "Remove"),
@@ -115,7 +119,7 @@ class PolicyStep(StepScreen):
 
     def on_mount(self) -> None:
         self.render_patterns()
-        self.query_one("#patterns", OptionList).focus()
+        self.set_focus(self.query_one("#patterns", OptionList), scroll_visible=False)
 
     def enforce_allowed(self) -> bool:
         state = self.wizard.state
