@@ -7,11 +7,16 @@ so every removed key (its styles, caches and strips) stays alive as long as the 
 With screens kept for the session that reached thousands of keys after a few hundred key
 presses, and the garbage collector's full passes over them paused the UI 100-200 ms every half
 second. Pruning the closed keys after each recompose keeps the Footer at its current keys.
+
+It also recomposes once per refresh, not once per binding change: opening step 1 changed the
+bindings five times before its first frame (screen pushed, focus, Next enabled...), and each
+change queued a full recompose of the keys.
 """
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
@@ -29,7 +34,19 @@ class WizardFooter(Footer):
                 widget.set_class(self.compact, "-compact", update=False)
             yield widget
 
+    _recompose_queued = False
+
+    def bindings_changed(self, screen: Screen) -> None:
+        """Queue a recompose unless one is queued already (it reads the bindings when it runs)."""
+        queues = screen.app.app_focus and self.is_attached and screen is self.screen
+        if queues and self._recompose_queued:
+            return
+        super().bindings_changed(screen)  # marks the bindings ready and queues the recompose
+        if queues:
+            self._recompose_queued = True
+
     async def recompose(self) -> None:
+        self._recompose_queued = False
         await super().recompose()
         prune_closed_watchers(self, "compact")
 
