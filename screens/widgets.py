@@ -17,9 +17,10 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from screens.clipboard import SaveError, copy_text, save_text
 from wizard.findings import Finding
@@ -60,39 +61,28 @@ class SaveDialog(ModalScreen[Path | None]):
         self.dismiss(None)
 
 
-class CopyableValue(Vertical, can_focus=True):
-    """One generated value shown in full, with Copy and Save actions (keys c and s when focused)."""
+class CopyableValue(Static, can_focus=True):
+    """One generated value shown in full, titled in its border, with Copy and Save links under it
+    (keys c and s when focused; the links are clickable).
+
+    One widget, not a box of a label, the value and two Buttons: every step shows one to four of
+    these, and six widgets each (with the Button stylesheet to parse on the first one) were a good
+    part of the cost of painting step 1 for the first time."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("c", "copy", "Copy"), Binding("s", "save", "Save to file")]
 
     def __init__(self, title: str, value: str, filename: str, *, id: str | None = None) -> None:
-        super().__init__(id=id, classes="copyable")
+        super().__init__(_copyable_content(value), id=id, classes="copyable")
         self.title = title
         self.value = value
         self.filename = filename
-
-    def compose(self) -> ComposeResult:
-        yield Label(Text(self.title), classes="copy-title")
-        yield Static(Text(self.value), classes="copy-value")
-        with Horizontal(classes="copy-buttons"):
-            yield Button("Copy", classes="copy-button", compact=True)
-            yield Button("Save…", classes="save-button", compact=True)
+        self.border_title = Content(title)
 
     def set_value(self, value: str) -> None:
         """Show a new value (e.g. the policy preview after an edit)."""
-        self.value = value
-        if self.is_mounted:
-            self.query_one(".copy-value", Static).update(Text(value))
-
-    @on(Button.Pressed, ".copy-button")
-    def _copy_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_copy()
-
-    @on(Button.Pressed, ".save-button")
-    def _save_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_save()
+        if value != self.value:
+            self.value = value
+            self.update(_copyable_content(value))
 
     def action_copy(self) -> None:
         how = copy_text(self.app, self.value)
@@ -104,6 +94,15 @@ class CopyableValue(Vertical, can_focus=True):
                 self.app.notify(f"{self.title} saved to {path}", markup=False, title="Saved")
 
         self.app.push_screen(SaveDialog(self.value, self.filename), done)
+
+
+#: The action line under every copyable value: links that run the widget's own actions.
+_COPY_ACTIONS = Content.from_markup("[@click=copy] Copy (c) [/]  [@click=save] Save… (s) [/]")
+
+
+def _copyable_content(value: str) -> Content:
+    """The value as plain text (never markup: a record may contain `[`), then the action line."""
+    return Content.assemble(Content(value), "\n", _COPY_ACTIONS)
 
 
 def render_findings(findings: Sequence[Finding], *, empty: str = "No problems found.") -> Text:
