@@ -11,8 +11,7 @@ times are what a terminal would show, with no Pilot and no polling in between.
    the figure least disturbed by other load on the machine). The time until the start
    screen's Footer is drawn ("complete": a screen painted in parts would show the prompt
    first) is printed too, as is the time to step 1 when a domain is given on the command line
-   (its header: step 1's first frame; "complete": its mode / max_age controls, mounted right
-   after that frame, drawn too).
+   (its header: step 1's first frame; "complete": its mode / max_age controls drawn too).
    Note: with PYTHONDONTWRITEBYTECODE set (as in CI), the wizard's own modules are compiled
    from source on every start while Textual's come from its installed .pyc files; a
    pip-installed wizard has .pyc files too.
@@ -55,9 +54,9 @@ HELP_MARKER = "which MX hosts receive your mail"
 
 
 FOOTER_MARKER = "palette"
-#: Step 1 paints its header, MX list and prompt first and mounts the mode / max_age controls right
-#: after that frame (screens/step1_policy.py): this label shows when those are drawn too.
-STEP1_LAST_MARKER = "max_age (how long"
+#: The title of step 1's max_age choices, among its last widgets: shows when the whole screen is drawn
+#: (a screen painted in parts would show its header first).
+STEP1_LAST_MARKER = "max_age: how long"
 
 
 def paint_times(argv: list[str], markers: list[str], cwd: Path) -> list[float]:

@@ -13,7 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, OptionList, RadioButton, RadioSet, Select, Static
+from textual.widgets import Input, Label, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
 from screens.base import StepScreen
@@ -71,6 +71,8 @@ class PolicyStep(StepScreen):
         self.edited = saved is not None
         self.mode = saved.mode if saved and saved.mode in PRESETS else "testing"
         self.max_age = saved.max_age if saved else DEFAULT_MAX_AGE[self.mode]
+        #: A max_age the user typed (or saved) that is not a preset, kept as a choice.
+        self._own_max_age: int | None = None if self._is_preset(self.max_age) else self.max_age
         if not self.patterns and self.wizard.mx_hosts:
             self.patterns = list(self.wizard.mx_hosts)
 
@@ -86,23 +88,23 @@ class PolicyStep(StepScreen):
         yield Static(mx_text(self.wizard), id="dns-mx")
         yield Label("MX patterns in the policy (one per line; *.example.com matches one label):")
         yield OptionList(id="patterns")
-        with Horizontal(id="add-row"):
-            yield Input(placeholder="add an MX host or *.pattern, Enter", id="add-pattern")
+        yield Input(placeholder="add an MX host or *.pattern, Enter", id="add-pattern")
         yield Static("", id="pattern-feedback")
         with Horizontal(id="mode-row"):
-            with Vertical(id="mode-box"):
-                yield Label("Mode:")
-                with RadioSet(id="mode"):
-                    yield RadioButton("testing (report only)", value=self.mode == "testing", id="mode-testing")
-                    yield RadioButton(
-                        "enforce",
-                        value=self.mode == "enforce",
-                        id="mode-enforce",
-                        disabled=not self.enforce_allowed(),
-                    )
+            with RadioSet(id="mode") as mode:
+                mode.border_title = "Mode"
+                yield RadioButton("testing (report only)", value=self.mode == "testing", id="mode-testing")
+                yield RadioButton(
+                    "enforce",
+                    value=self.mode == "enforce",
+                    id="mode-enforce",
+                    disabled=not self.enforce_allowed(),
+                )
             with Vertical(id="max-age-box"):
-                yield Label("max_age (how long senders cache the policy):")
-                yield Select(self._preset_options(), value=self.max_age, allow_blank=False, id="max-age")
+                with RadioSet(id="max-age") as presets:
+                    presets.border_title = "max_age: how long senders cache the policy"
+                    for index, (label, seconds) in enumerate(self._choices()):
+                        yield RadioButton(label, value=seconds == self.max_age, id=f"max-age-{index}")
                 yield Input(
                     "" if self._is_preset(self.max_age) else str(self.max_age),
                     placeholder="or your own: seconds, 3d, 2w; Enter",
@@ -118,6 +120,7 @@ class PolicyStep(StepScreen):
         yield CopyableValue("Policy file (mta-sts.txt)", self.policy().to_text(), "mta-sts.txt", id="preview")
 
     def on_mount(self) -> None:
+        self.query_one("#max-age", RadioSet).query(RadioButton).last().display = self._own_max_age is not None
         self.render_patterns()
         self.set_focus(self.query_one("#patterns", OptionList), scroll_visible=False)
 
@@ -128,11 +131,22 @@ class PolicyStep(StepScreen):
     def _is_preset(self, max_age: int) -> bool:
         return max_age in [v for _, v in PRESETS[self.mode]]
 
-    def _preset_options(self) -> list[tuple[str, int]]:
-        options = list(PRESETS[self.mode])
-        if not self._is_preset(self.max_age):
-            options.append((f"{self.max_age} s (your own)", self.max_age))
-        return options
+    def _choices(self) -> list[tuple[str, int | None]]:
+        """The max_age choices: the mode's presets, then the user's own value (None, and its button
+        hidden, until one is entered)."""
+        own = self._own_max_age
+        return [*PRESETS[self.mode], (f"{own} s (your own)" if own is not None else "your own", own)]
+
+    def _show_choices(self) -> None:
+        """Label the max_age buttons for the current mode and press the one of the current value."""
+        buttons = list(self.query_one("#max-age", RadioSet).query(RadioButton))
+        for button, (label, seconds) in zip(buttons, self._choices(), strict=True):
+            button.label = label
+            if seconds == self.max_age:
+                # Pressing one is all it takes: the RadioSet releases the other (setting a button
+                # off by hand would be undone by it). Its Changed comes back as a no-op here.
+                button.value = True
+        buttons[-1].display = self._own_max_age is not None
 
     def policy(self) -> PolicyFile:
         return PolicyFile(mode=self.mode, max_age=self.max_age, mx=tuple(self.patterns))
@@ -255,17 +269,21 @@ class PolicyStep(StepScreen):
 
     @on(RadioSet.Changed, "#mode")
     def _mode_changed(self, event: RadioSet.Changed) -> None:
-        self.mode = "enforce" if event.pressed.id == "mode-enforce" else "testing"
+        mode = "enforce" if event.pressed.id == "mode-enforce" else "testing"
+        if mode == self.mode:
+            return
+        self.mode = mode
         self.max_age = DEFAULT_MAX_AGE[self.mode]
-        select = self.query_one("#max-age", Select)
-        select.set_options(self._preset_options())
-        select.value = self.max_age
+        self._own_max_age = None
+        self.query_one("#max-age-custom", Input).value = ""
+        self._show_choices()
         self.refresh_derived()
 
-    @on(Select.Changed, "#max-age")
-    def _max_age_changed(self, event: Select.Changed) -> None:
-        if isinstance(event.value, int) and event.value != self.max_age:
-            self.max_age = event.value
+    @on(RadioSet.Changed, "#max-age")
+    def _max_age_changed(self, event: RadioSet.Changed) -> None:
+        seconds = self._choices()[event.index][1]
+        if seconds is not None and seconds != self.max_age:
+            self.max_age = seconds
             self.query_one("#max-age-error", Static).update("")
             self.refresh_derived()
 
@@ -282,10 +300,8 @@ class PolicyStep(StepScreen):
             return
         self.query_one("#max-age-error", Static).update("")
         self.max_age = seconds
-        select = self.query_one("#max-age", Select)
-        with select.prevent(Select.Changed):
-            select.set_options(self._preset_options())
-            select.value = seconds
+        self._own_max_age = None if self._is_preset(seconds) else seconds
+        self._show_choices()
         self.refresh_derived()
 
     # ------------------------------------------------------------------ accept
