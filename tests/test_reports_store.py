@@ -66,6 +66,36 @@ def test_dedup_on_organisation_and_report_id(tmp_path: Path) -> None:
         assert store.summary("example.com").success == 6
 
 
+def test_one_batch_mixing_stored_new_and_repeated_reports(tmp_path: Path) -> None:
+    """add_many keeps exactly the new reports' rows when some are stored already or repeated in the batch."""
+    failing = [detail("certificate-expired", 3, mx="mx1.example.com")]
+    with ReportStore(tmp_path / "s.sqlite3") as store:
+        assert _add(store, report(report_id="old", failure=3, details=failing)) is True
+        batch = [
+            report(report_id="old", success=999, failure=3, details=failing),  # stored already
+            report(report_id="new", success=7, failure=3, details=failing),
+            report(report_id="new", success=500),  # repeated in this batch: the first one wins
+            report(report_id="other", success=11),
+        ]
+        added = store.add_many([(parse_report(dumps(d)), "test", None) for d in batch])
+        assert added == [False, True, False, True]
+        assert store.report_count() == 3
+        summary = store.summary("example.com")
+        assert (summary.success, summary.failure) == (100 + 7 + 11, 6)
+        assert [(c.key, c.count) for c in summary.by_result_type] == [("certificate-expired", 6)]
+        orphans = (
+            store.conn.execute("SELECT COUNT(*) FROM policies WHERE report NOT IN (SELECT id FROM reports)").fetchone()[
+                0
+            ]
+            + store.conn.execute(
+                "SELECT COUNT(*) FROM failures WHERE report NOT IN (SELECT id FROM reports)"
+            ).fetchone()[0]
+        )
+        assert orphans == 0
+        assert store.add_many([(parse_report(dumps(d)), "test", None) for d in batch]) == [False] * 4
+        assert store.report_count() == 3
+
+
 def test_tlsa_results_count_for_the_report_domain(tmp_path: Path) -> None:
     doc = spec_example()
     doc["policies"][0]["policy"] = {

@@ -123,10 +123,6 @@ PolicyRow = tuple[str, str, str, str, str, int, int, tuple[FailureRow, ...]]
 #: start, end, day, source, policies. Ids are given when stored.
 ReportRows = tuple[str, str, str, str, str, str, str, tuple[PolicyRow, ...]]
 
-#: Report ids per duplicate-lookup query (SQLite allows 32766 parameters; stay far below).
-_IN_CHUNK = 500
-
-
 def report_rows(report: Report, source: str, hint: str | None) -> ReportRows:
     """A parsed report as the rows the store writes, without ids: pure, so any process can build them."""
     hint = hint.rstrip(".").lower() if hint else None
@@ -349,8 +345,8 @@ class ReportStore:
         """Store reports already turned into rows by `report_rows`; for each, whether it was new.
 
         Rows may be built elsewhere (an import's worker processes build them next to the parse);
-        here they get their ids and go in with one duplicate lookup per organisation and three
-        executemany calls, which is what lets an import run at thousands of reports a second.
+        here they get their ids and go in with three executemany calls (see _add_rows), which is
+        what lets an import run at thousands of reports a second.
         """
         try:
             with self.batch():
@@ -358,46 +354,44 @@ class ReportStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write the report store {self.path}: {exc}") from None
 
-    def _stored_keys(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
-        """Which of `keys` are already stored: one indexed IN query per organisation and chunk."""
-        by_org: dict[str, list[str]] = {}
-        for org, report_id in keys:
-            by_org.setdefault(org, []).append(report_id)
-        found: set[tuple[str, str]] = set()
-        for org, ids in by_org.items():
-            for i in range(0, len(ids), _IN_CHUNK):
-                chunk = ids[i : i + _IN_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                sql = f"SELECT report_id FROM reports WHERE organisation = ? AND report_id IN ({marks})"
-                found.update((org, row[0]) for row in self.conn.execute(sql, (org, *chunk)))
-        return found
-
     def _add_rows(self, items: Sequence[ReportRows]) -> list[bool]:
+        """Insert with INSERT OR IGNORE against the UNIQUE (organisation, report_id) key, ids given here.
+
+        Duplicates within `items` are dropped first (the first one wins). Reports already stored
+        are then told apart without a lookup query: every new report gets an id above the
+        stored ones, so when the insert changed fewer rows than it was given, the ids it kept
+        are exactly those now above the old maximum; only then are the policy and failure rows
+        filtered. A plain import of new reports costs three executemany calls and nothing more.
+        """
         conn = self.conn
-        next_report = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM reports").fetchone()[0]
+        first_report = next_report = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM reports").fetchone()[0]
         next_policy = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM policies").fetchone()[0]
         now = iso(datetime.now(UTC))
-        seen = self._stored_keys([(item[0], item[1]) for item in items])
-        added: list[bool] = []
+        seen: set[tuple[str, str]] = set()
+        fresh: list[int | None] = []  # per item: the id it was given, or None for an in-batch duplicate
         report_rows: list[tuple[object, ...]] = []
         policy_rows: list[tuple[object, ...]] = []
         failure_rows: list[tuple[object, ...]] = []
+        add_report, add_policy, add_failure, add_fresh = (
+            report_rows.append,
+            policy_rows.append,
+            failure_rows.append,
+            fresh.append,
+        )
         for org, report_id, contact, start, end, day, source, policies in items:
             key = (org, report_id)
             if key in seen:
-                added.append(False)
+                add_fresh(None)
                 continue
             seen.add(key)
-            added.append(True)
             report_row = next_report
             next_report += 1
-            report_rows.append((report_row, org, report_id, contact, start, end, day, source, now))
+            add_fresh(report_row)
+            add_report((report_row, org, report_id, contact, start, end, day, source, now))
             for domain, policy_type, policy_domain, policy_string, mx_host, success, failure, failures in policies:
-                policy_row = next_policy
-                next_policy += 1
-                policy_rows.append(
+                add_policy(
                     (
-                        policy_row,
+                        next_policy,
                         report_row,
                         domain,
                         day,
@@ -410,12 +404,18 @@ class ReportStore:
                     )
                 )
                 for f in failures:
-                    failure_rows.append((policy_row, report_row, domain, day, *f))
-        conn.executemany(
-            "INSERT INTO reports (id, organisation, report_id, contact_info, start_utc, end_utc, day, source,"
-            " imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    add_failure((next_policy, report_row, domain, day, *f))
+                next_policy += 1
+        inserted = conn.executemany(
+            "INSERT OR IGNORE INTO reports (id, organisation, report_id, contact_info, start_utc, end_utc, day,"
+            " source, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             report_rows,
-        )
+        ).rowcount
+        if inserted != len(report_rows):  # some were stored already: keep the rows of those that went in
+            kept = {row[0] for row in conn.execute("SELECT id FROM reports WHERE id >= ?", (first_report,))}
+            policy_rows = [row for row in policy_rows if row[1] in kept]
+            failure_rows = [row for row in failure_rows if row[1] in kept]
+            fresh = [rid if rid in kept else None for rid in fresh]
         conn.executemany(
             "INSERT INTO policies (id, report, domain, day, policy_type, policy_domain, policy_string, mx_host,"
             " success, failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -427,7 +427,7 @@ class ReportStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             failure_rows,
         )
-        return added
+        return [rid is not None for rid in fresh]
 
     def report_count(self, domain: str | None = None) -> int:
         """Reports stored (for one domain: reports with at least one policy result for it)."""
