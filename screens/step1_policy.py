@@ -13,7 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, Label, OptionList, RadioButton, RadioSet, Static
+from textual.widgets import Input, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
 from screens.base import StepScreen
@@ -85,14 +85,14 @@ class PolicyStep(StepScreen):
         return (*super().basis(), policy, self.wizard.session is not None and self.enforce_allowed())
 
     def compose_body(self) -> ComposeResult:
-        yield Static(mx_text(self.wizard), id="dns-mx")
-        yield Label("MX patterns in the policy (one per line; *.example.com matches one label):")
+        yield Static(self._mx_intro(), id="dns-mx")
         yield OptionList(id="patterns")
         yield Input(placeholder="add an MX host or *.pattern, Enter", id="add-pattern")
-        yield Static("", id="pattern-feedback")
         with Horizontal(id="mode-row"):
             with RadioSet(id="mode") as mode:
                 mode.border_title = "Mode"
+                if not self.enforce_allowed():
+                    mode.border_subtitle = "enforce: once step 6 says ready"
                 yield RadioButton("testing (report only)", value=self.mode == "testing", id="mode-testing")
                 yield RadioButton(
                     "enforce",
@@ -110,12 +110,6 @@ class PolicyStep(StepScreen):
                     placeholder="or your own: seconds, 3d, 2w; Enter",
                     id="max-age-custom",
                 )
-                yield Static("", id="max-age-error", classes="error-line")
-        if not self.enforce_allowed():
-            yield Static(
-                Text("Enforce is offered once step 6 says the domain is ready (after testing).", style="dim"),
-                id="enforce-note",
-            )
         yield FindingsList(id="coverage", empty="Every MX host is covered by a pattern.")
         yield CopyableValue("Policy file (mta-sts.txt)", self.policy().to_text(), "mta-sts.txt", id="preview")
 
@@ -123,6 +117,12 @@ class PolicyStep(StepScreen):
         self.query_one("#max-age", RadioSet).query(RadioButton).last().display = self._own_max_age is not None
         self.render_patterns()
         self.set_focus(self.query_one("#patterns", OptionList), scroll_visible=False)
+
+    def _mx_intro(self) -> Text:
+        """What DNS says about the MX hosts, then the heading of the pattern list (one widget)."""
+        out = mx_text(self.wizard)
+        out.append("\nMX patterns in the policy (one per line; *.example.com matches one label):")
+        return out
 
     def enforce_allowed(self) -> bool:
         state = self.wizard.state
@@ -190,39 +190,51 @@ class PolicyStep(StepScreen):
 
     def step_updated(self) -> None:
         """The DNS lookup finished: show it, and prefill the patterns if the user has none yet."""
-        self.query_one("#dns-mx", Static).update(mx_text(self.wizard))
+        self.query_one("#dns-mx", Static).update(self._mx_intro())
         if not self.edited and not self.patterns and self.wizard.mx_hosts:
             self.patterns = list(self.wizard.mx_hosts)
         self.render_patterns()
 
     # ------------------------------------------------------------------ editing
 
+    #: The one-line answers to what is typed, each under its field: mounted the first time there is
+    #: something to say (the first frame has nothing to say and need not build them).
+    _FEEDBACK_UNDER: ClassVar[dict[str, str]] = {"pattern-feedback": "add-pattern", "max-age-error": "max-age-custom"}
+
+    def _say(self, line_id: str, text: Text | str) -> None:
+        """Show `text` (or nothing) in the feedback line `line_id`."""
+        for line in self.query(f"#{line_id}").results(Static):
+            line.update(text)
+            return
+        if text:
+            field = self.query_one(f"#{self._FEEDBACK_UNDER[line_id]}")
+            field.parent.mount(Static(text, id=line_id, classes="feedback"), after=field)  # type: ignore[union-attr]
+
     @on(Input.Changed, "#add-pattern")
     def _pattern_typed(self, event: Input.Changed) -> None:
         value = event.value.strip().lower()
-        feedback = self.query_one("#pattern-feedback", Static)
         if not value:
-            feedback.update("")
+            self._say("pattern-feedback", "")
             return
         problem = validate_mx_pattern(value)
-        feedback.update(Text(f"✗ {problem}", style="red") if problem else Text("✓ Enter adds it", style="green"))
+        answer = Text(f"✗ {problem}", style="red") if problem else Text("✓ Enter adds it", style="green")
+        self._say("pattern-feedback", answer)
 
     @on(Input.Submitted, "#add-pattern")
     def _pattern_submitted(self, event: Input.Submitted) -> None:
         value = normalise_mx_host(event.value) if not event.value.strip().startswith("*.") else event.value.strip()
         value = value.lower()
         problem = validate_mx_pattern(value)
-        feedback = self.query_one("#pattern-feedback", Static)
         if problem:
-            feedback.update(Text(f"✗ {problem}", style="red"))
+            self._say("pattern-feedback", Text(f"✗ {problem}", style="red"))
             return
         if value in self.patterns:
-            feedback.update(Text(f"{value} is already in the list", style="yellow"))
+            self._say("pattern-feedback", Text(f"{value} is already in the list", style="yellow"))
             return
         self.patterns.append(value)
         self.edited = True
         event.input.value = ""
-        feedback.update(Text(f"added {value}", style="green"))
+        self._say("pattern-feedback", Text(f"added {value}", style="green"))
         self.render_patterns()
 
     def _highlighted_pattern(self) -> int | None:
@@ -284,21 +296,21 @@ class PolicyStep(StepScreen):
         seconds = self._choices()[event.index][1]
         if seconds is not None and seconds != self.max_age:
             self.max_age = seconds
-            self.query_one("#max-age-error", Static).update("")
+            self._say("max-age-error", "")
             self.refresh_derived()
 
     @on(Input.Changed, "#max-age-custom")
     def _custom_max_age_typed(self, _event: Input.Changed) -> None:
-        self.query_one("#max-age-error", Static).update("")
+        self._say("max-age-error", "")
 
     @on(Input.Submitted, "#max-age-custom")
     def _custom_max_age_submitted(self, event: Input.Submitted) -> None:
         """A custom max_age replaces the preset; a bad one shows one line and keeps the previous value."""
         seconds, problem = read_max_age(event.value)
         if seconds is None:
-            self.query_one("#max-age-error", Static).update(Text(f"✗ {problem}", style="red"))
+            self._say("max-age-error", Text(f"✗ {problem}", style="red"))
             return
-        self.query_one("#max-age-error", Static).update("")
+        self._say("max-age-error", "")
         self.max_age = seconds
         self._own_max_age = None if self._is_preset(seconds) else seconds
         self._show_choices()

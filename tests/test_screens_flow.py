@@ -103,7 +103,7 @@ async def test_enforce_is_not_offered_before_step6_says_ready(tmp_path: Path) ->
     async with app.run_test(size=(100, 30)):
         enforce = app.screen.query_one("#mode-enforce")
         assert enforce.disabled
-        assert "Enforce is offered once step 6 says" in screen_text(app)
+        assert str(app.screen.query_one("#mode").border_subtitle) == "enforce: once step 6 says ready"
 
 
 async def test_copy_uses_pyperclip_when_a_clipboard_exists(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
