@@ -11,7 +11,8 @@ import pytest
 from reports_factory import detail, dumps, report, spec_example
 
 from wizard.reports import ReportStore, StoreError, parse_report
-from wizard.reports.store import SCHEMA_VERSION, store_path
+from wizard.reports import store as store_module
+from wizard.reports.store import SCHEMA_VERSION, report_rows, store_path
 
 
 def _add(store: ReportStore, doc: dict, hint: str | None = None) -> bool:
@@ -24,7 +25,7 @@ def test_store_path_is_in_the_state_dir(tmp_path: Path) -> None:
 
 def test_schema_is_versioned_and_indexed(tmp_path: Path) -> None:
     with ReportStore(tmp_path / "s.sqlite3") as store:
-        assert store.schema_version == SCHEMA_VERSION == 1
+        assert store.schema_version == SCHEMA_VERSION == 2
         indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {"policies_domain_day", "failures_domain_day"} <= indexes
         plan = " ".join(
@@ -36,7 +37,64 @@ def test_schema_is_versioned_and_indexed(tmp_path: Path) -> None:
         )
         assert "policies_domain_day" in plan
     with ReportStore(tmp_path / "s.sqlite3") as again:  # reopening does not migrate twice
-        assert again.schema_version == 1
+        assert again.schema_version == 2
+
+
+def _v1_store(path: Path, docs: list[dict]) -> None:
+    """A store as schema 1 wrote it: its own DDL, and rows in its layout (policy texts inline)."""
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.executescript(store_module._MIGRATIONS[1])
+    raw.execute("PRAGMA user_version = 1")
+    policy_id = 0
+    for report_id, doc in enumerate(docs, 1):
+        org, rid, contact, start, end, day, source, policies = report_rows(parse_report(dumps(doc)), "v1.json", None)
+        raw.execute(
+            "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (report_id, org, rid, contact, start, end, day, source, "2025-01-01T00:00:00Z"),
+        )
+        for domain, ptype, pdomain, pstring, mx, ok, bad, failures in policies:
+            policy_id += 1
+            raw.execute(
+                "INSERT INTO policies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (policy_id, report_id, domain, day, ptype, pdomain, pstring, mx, ok, bad),
+            )
+            for f in failures:
+                raw.execute(
+                    "INSERT INTO failures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (policy_id, report_id, domain, day, *f),
+                )
+    raw.close()
+
+
+def test_a_schema_1_store_migrates_keeping_its_reports_and_dedup(tmp_path: Path) -> None:
+    """An existing v1 store opened by this version: same reports, same summary, duplicates still refused."""
+    expired = [detail("certificate-expired", 4, mx="mx2.example.com", ip="192.0.2.9")]
+    docs = [
+        report(report_id="a", day="2025-03-01", failure=4, details=expired),
+        report(report_id="b", day="2025-03-02", org="Other Org", mx_host=("mx1.example.com", "mx2.example.com")),
+        report(report_id="c", day="2025-03-03", domain="example.org"),
+    ]
+    _v1_store(tmp_path / "old.sqlite3", docs)
+    with ReportStore(tmp_path / "new.sqlite3") as fresh:
+        for doc in docs:
+            _add(fresh, doc)
+        expected = {d: fresh.summary(d, policy_patterns=["mx1.example.com"]).to_json() for d in fresh.domains()}
+    with ReportStore(tmp_path / "old.sqlite3") as store:
+        assert store.schema_version == 2
+        assert store.missing_indexes() == []
+        assert store.report_count() == 3
+        got = {d: store.summary(d, policy_patterns=["mx1.example.com"]).to_json() for d in store.domains()}
+        assert got == expected
+        assert got["example.com"]["failures_by_sending_ip"] == [
+            {"organisation": "Sender Example Ltd", "sending_ip": "192.0.2.9", "count": 4}
+        ]
+        assert got["example.com"]["latest_policy_patterns"] == ["mx1.example.com", "mx2.example.com"]
+        assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert _add(store, docs[0]) is False  # dedup by (organisation, report-id) survives the migration
+        assert _add(store, report(report_id="d", day="2025-03-04")) is True
+        assert store.report_count() == 4
+    with ReportStore(tmp_path / "old.sqlite3") as again:
+        assert again.schema_version == 2 and again.report_count() == 4
 
 
 def test_store_from_a_newer_program_is_refused_untouched(tmp_path: Path) -> None:

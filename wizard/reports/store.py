@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 STORE_FILENAME = "reports.sqlite3"
 PAGE_SIZE = 16384
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE reports (
@@ -72,11 +72,12 @@ CREATE TABLE failures (
 #: The secondary indexes (name, table and columns). A large import drops them and builds them
 #: once at its end (one sort instead of a B-tree update per row); a store found without them,
 #: an import killed before its end, gets them back when next opened.
-#: policies_domain_day also holds the counts and the report id, so the summary's per-day and
-#: per-organisation queries read the index alone (summary of 20,000 reports: 79 -> 40 ms); older
-#: v1 files have it on (domain, day) only, which answers the same queries more slowly.
+#: policies_domain_day also holds the counts, the report id and (schema 2) the organisation, so
+#: the summary's per-day and per-organisation queries read the index alone (summary of 20,000
+#: reports: 79 -> 40 ms); older files have it on (domain, day) only, which answers the same
+#: queries more slowly.
 SECONDARY_INDEXES: tuple[tuple[str, str], ...] = (
-    ("policies_domain_day", "policies (domain, day, failure, success, report)"),
+    ("policies_domain_day", "policies (domain, day, failure, success, report, organisation)"),
     ("policies_report", "policies (report)"),
     ("failures_domain_day", "failures (domain, day)"),
 )
@@ -84,10 +85,59 @@ SECONDARY_INDEXES: tuple[tuple[str, str], ...] = (
 #: rebuild at its end (~1 µs a row, existing rows included) stays cheaper than per-row upkeep.
 DEFER_INDEXES_MAX_STORED = 20_000
 
-_SCHEMA_V1 += "".join(f"CREATE INDEX {name} ON {target};\n" for name, target in SECONDARY_INDEXES)
+_SCHEMA_V1 += "".join(
+    f"CREATE INDEX {name} ON {target};\n"
+    for name, target in (
+        ("policies_domain_day", "policies (domain, day, failure, success, report)"),
+        ("policies_report", "policies (report)"),
+        ("failures_domain_day", "failures (domain, day)"),
+    )
+)
+
+#: Schema 2, the compact one. Every policy row repeated its policy-string and mx-host JSON
+#: (~200 bytes; a domain has a handful of distinct policies), so those texts move to `strings`
+#: and policies keep their ids: the store shrinks by a third, which an import writes twice
+#: (log, then checkpoint). Policy and failure rows also carry the report's organisation, so the
+#: summary's per-organisation and per-sender breakdowns need no join with reports.
+#: The old policies table is copied, not altered (a column changes type); run with foreign keys
+#: off, as SQLite's own recipe for table changes says, and checked before the commit.
+_SCHEMA_V2 = """
+CREATE TABLE strings (
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL UNIQUE
+);
+INSERT OR IGNORE INTO strings (text) SELECT policy_string FROM policies ORDER BY id;
+INSERT OR IGNORE INTO strings (text) SELECT mx_host FROM policies ORDER BY id;
+CREATE TABLE policies_v2 (
+    id INTEGER PRIMARY KEY,
+    report INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    organisation TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    day TEXT NOT NULL,
+    policy_type TEXT NOT NULL,
+    policy_domain TEXT NOT NULL,
+    policy_string INTEGER NOT NULL REFERENCES strings(id),
+    mx_host INTEGER NOT NULL REFERENCES strings(id),
+    success INTEGER NOT NULL,
+    failure INTEGER NOT NULL
+);
+INSERT INTO policies_v2
+    SELECT p.id, p.report, r.organisation, p.domain, p.day, p.policy_type, p.policy_domain, s.id, m.id,
+        p.success, p.failure
+    FROM policies p
+    JOIN reports r ON r.id = p.report
+    JOIN strings s ON s.text = p.policy_string
+    JOIN strings m ON m.text = p.mx_host
+    ORDER BY p.id;
+DROP TABLE policies;
+ALTER TABLE policies_v2 RENAME TO policies;
+ALTER TABLE failures ADD COLUMN organisation TEXT NOT NULL DEFAULT '';
+UPDATE failures SET organisation = (SELECT organisation FROM reports WHERE reports.id = failures.report);
+"""
+_SCHEMA_V2 += "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {target};\n" for name, target in SECONDARY_INDEXES)
 
 #: version -> SQL that brings a store from version-1 to version. Only ever append.
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
 
 
 class StoreError(Exception):
@@ -122,6 +172,7 @@ PolicyRow = tuple[str, str, str, str, str, int, int, tuple[FailureRow, ...]]
 #: One report as plain tuples (cheap to pickle between processes): organisation, report-id, contact,
 #: start, end, day, source, policies. Ids are given when stored.
 ReportRows = tuple[str, str, str, str, str, str, str, tuple[PolicyRow, ...]]
+
 
 def report_rows(report: Report, source: str, hint: str | None) -> ReportRows:
     """A parsed report as the rows the store writes, without ids: pure, so any process can build them."""
@@ -185,6 +236,8 @@ class ReportStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the report store {self.path}: {exc}; check --state-dir") from None
         self._in_batch = False
+        #: strings.text -> id, for what this connection has seen; rows there never change or go.
+        self._string_ids: dict[str, int] = {}
         try:
             self.conn.execute("PRAGMA foreign_keys = ON")
             # 16 KiB pages for a new store (an existing file keeps its own): a bulk import writes
@@ -206,17 +259,27 @@ class ReportStore:
             raise StoreError(
                 f"{self.path} was written by a newer mta-sts-wizard (schema {version}); upgrade the program"
             )
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _MIGRATIONS[target].split(";"):
-                    if statement.strip():
-                        self.conn.execute(statement)
-                self.conn.execute(f"PRAGMA user_version = {target}")
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
+        if version == SCHEMA_VERSION:
+            return
+        # A migration may copy a table others refer to: foreign keys stay off until it is
+        # committed (the pragma is a no-op inside a transaction), and are checked before that.
+        self.conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in _MIGRATIONS[target].split(";\n"):
+                        if statement.strip():
+                            self.conn.execute(statement)
+                    if self.conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                        raise sqlite3.DatabaseError(f"migration to schema {target} broke a reference")
+                    self.conn.execute(f"PRAGMA user_version = {target}")
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
+        finally:
+            self.conn.execute("PRAGMA foreign_keys = ON")
 
     def missing_indexes(self) -> list[str]:
         """Secondary indexes that are not in the file (deferred by a running or interrupted import)."""
@@ -327,6 +390,7 @@ class ReportStore:
             yield
         except BaseException:
             self.conn.execute("ROLLBACK")
+            self._string_ids.clear()  # ids handed out in the rolled-back transaction are gone
             raise
         else:
             self.conn.execute("COMMIT")
@@ -378,6 +442,8 @@ class ReportStore:
             failure_rows.append,
             fresh.append,
         )
+        string_ids = self._string_ids
+        string_id = self._string_id
         for org, report_id, contact, start, end, day, source, policies in items:
             key = (org, report_id)
             if key in seen:
@@ -393,18 +459,19 @@ class ReportStore:
                     (
                         next_policy,
                         report_row,
+                        org,
                         domain,
                         day,
                         policy_type,
                         policy_domain,
-                        policy_string,
-                        mx_host,
+                        string_ids.get(policy_string) or string_id(policy_string),
+                        string_ids.get(mx_host) or string_id(mx_host),
                         success,
                         failure,
                     )
                 )
                 for f in failures:
-                    add_failure((next_policy, report_row, domain, day, *f))
+                    add_failure((next_policy, report_row, domain, day, *f, org))
                 next_policy += 1
         inserted = conn.executemany(
             "INSERT OR IGNORE INTO reports (id, organisation, report_id, contact_info, start_utc, end_utc, day,"
@@ -417,17 +484,24 @@ class ReportStore:
             failure_rows = [row for row in failure_rows if row[1] in kept]
             fresh = [rid if rid in kept else None for rid in fresh]
         conn.executemany(
-            "INSERT INTO policies (id, report, domain, day, policy_type, policy_domain, policy_string, mx_host,"
-            " success, failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO policies (id, report, organisation, domain, day, policy_type, policy_domain, policy_string,"
+            " mx_host, success, failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             policy_rows,
         )
         conn.executemany(
             "INSERT INTO failures (policy, report, domain, day, result_type, count, sending_ip, receiving_mx,"
-            " receiving_helo, receiving_ip, reason_code, additional_information)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " receiving_helo, receiving_ip, reason_code, additional_information, organisation)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             failure_rows,
         )
         return [rid is not None for rid in fresh]
+
+    def _string_id(self, text: str) -> int:
+        """The id of a policy-string or mx-host JSON text in `strings`, added when new (inside a batch)."""
+        self.conn.execute("INSERT OR IGNORE INTO strings (text) VALUES (?)", (text,))
+        found = int(self.conn.execute("SELECT id FROM strings WHERE text = ?", (text,)).fetchone()[0])
+        self._string_ids[text] = found
+        return found
 
     def report_count(self, domain: str | None = None) -> int:
         """Reports stored (for one domain: reports with at least one policy result for it)."""

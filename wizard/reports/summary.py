@@ -242,20 +242,18 @@ def build_summary(
             f"SELECT receiving_mx, SUM(count) AS n FROM failures WHERE {where} GROUP BY receiving_mx ORDER BY n DESC, 1"
         )
     ]
-    p_where = where.replace("domain", "p.domain").replace("day", "p.day")
     by_org = [
         Count(k, int(c))
         for k, c in rows(
-            "SELECT r.organisation, SUM(p.failure) AS n FROM policies p JOIN reports r ON r.id = p.report"
-            f" WHERE {p_where} AND p.failure > 0 GROUP BY r.organisation ORDER BY n DESC, 1"
+            f"SELECT organisation, SUM(failure) AS n FROM policies WHERE {where} AND failure > 0"
+            " GROUP BY organisation ORDER BY n DESC, 1"
         )
     ]
-    f_where = where.replace("domain", "f.domain").replace("day", "f.day")
     by_sender = [
         SenderCount(org, ip or NOT_REPORTED, int(c))
         for org, ip, c in rows(
-            "SELECT r.organisation, f.sending_ip, SUM(f.count) AS n FROM failures f JOIN reports r ON r.id = f.report"
-            f" WHERE {f_where} GROUP BY r.organisation, f.sending_ip ORDER BY n DESC, 1, 2"
+            f"SELECT organisation, sending_ip, SUM(count) AS n FROM failures WHERE {where}"
+            " GROUP BY organisation, sending_ip ORDER BY n DESC, 1, 2"
         )
     ]
     mx_seen = [
@@ -264,9 +262,11 @@ def build_summary(
             f"SELECT DISTINCT receiving_mx FROM failures WHERE {where} AND receiving_mx IS NOT NULL ORDER BY 1"
         )
     ]
+    p_where = where.replace("domain", "p.domain").replace("day", "p.day")
     latest = rows(
-        f"SELECT mx_host, policy_string FROM policies WHERE {where} AND policy_type = 'sts' ORDER BY day DESC, id DESC"
-        " LIMIT 1"
+        "SELECT m.text, s.text FROM policies p JOIN strings m ON m.id = p.mx_host"
+        f" JOIN strings s ON s.id = p.policy_string WHERE {p_where} AND p.policy_type = 'sts'"
+        " ORDER BY p.day DESC, p.id DESC LIMIT 1"
     )
     latest_patterns: list[str] = []
     if latest:
