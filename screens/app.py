@@ -126,6 +126,13 @@ class WizardApp(App[int]):
     # ------------------------------------------------------------------ lifecycle
 
     def on_mount(self) -> None:
+        # The first screen is pushed once the App has mounted, not while it mounts: Textual mounts
+        # the App inside a batch that holds back the display, and a screen pushed within it was
+        # laid out and rendered once for nothing (the frame is dropped) before being rendered again
+        # after the batch: ~8 ms of step 1's first paint.
+        self.call_later(self._show_first_screen)
+
+    def _show_first_screen(self) -> None:
         from screens.start import StartScreen
 
         if self.initial_domain is not None:

@@ -44,6 +44,7 @@ def opened(state_dir: Path, step: int | None = None, mx: bool = True):  # type: 
     app = make_app(state_dir, DOMAIN, offline=True)
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.pause()  # the App shows its first screen once it has mounted
         if mx:
             app.mx_hosts = list(MX)
             app.broadcast(1)
