@@ -7,12 +7,13 @@ Small imports (under `parallel_after` candidates) never start a process. Results
 back in input order, so duplicates, rejections and progress are exactly those of a serial run.
 
 Memory stays bounded whatever the input: a chunk holds at most CHUNK_BYTES of report data,
-at most `workers * 2` chunks are in flight, and a report bigger than BIG_REPORT is parsed
+at most `workers * IN_FLIGHT_PER_WORKER` chunks are in flight, and a report bigger than BIG_REPORT is parsed
 in this process rather than copied to a worker.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -33,6 +34,9 @@ CHUNK_BYTES = 2 * 1024 * 1024
 BIG_REPORT = 1024 * 1024
 #: Candidates handled serially before worker processes are worth starting.
 PARALLEL_AFTER = 1000
+#: Chunks in flight per worker process: enough that workers keep parsing while this process
+#: stores a commit's worth of reports (at 2, they ran dry and a core idled; see _worker_start).
+IN_FLIGHT_PER_WORKER = 4
 
 #: (source, rows, reason): rows when the report parsed, else the one-line reason; neither for a
 #: lazily listed file that is not a plain report file (the caller expands it).
@@ -102,7 +106,15 @@ def _pool(workers: int) -> Executor:
     # fork is cheap and safe while this process has one thread (the CLI); with threads (a UI),
     # forking could copy a held lock, so start fresh interpreters instead.
     method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=multiprocessing.get_context(method), initializer=_worker_start
+    )
+
+
+def _worker_start() -> None:
+    """A worker parses with the cyclic collector off: a chunk's objects die by reference count
+    (parsed JSON holds no cycles), so collections only rescan live chunk data."""
+    gc.disable()
 
 
 class _Chunk:
@@ -177,6 +189,7 @@ def resolved(
     in_flight: deque[_Chunk] = deque()
     chunk = _Chunk()
     seen = 0
+    depth = IN_FLIGHT_PER_WORKER * max(workers, 1)
     try:
         for cand in candidates:
             seen += 1
@@ -196,7 +209,7 @@ def resolved(
                         pool = _pool(workers)
                     in_flight.append(_submit(chunk, pool))
                     chunk = _Chunk()
-            while in_flight and (len(in_flight) > 2 * max(workers, 1) or in_flight[0].local is not None):
+            while in_flight and (len(in_flight) > depth or in_flight[0].local is not None):
                 yield from in_flight.popleft().results(expand)
         if chunk.candidates:
             in_flight.append(_submit(chunk, pool))
