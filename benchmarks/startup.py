@@ -11,7 +11,7 @@ times are what a terminal would show, with no Pilot and no polling in between.
    the figure least disturbed by other load on the machine). The time until the start
    screen's Footer is drawn ("complete": a screen painted in parts would show the prompt
    first) is printed too, as is the time to step 1 when a domain is given on the command line
-   (its header: step 1's first frame; "complete": its mode / max_age controls drawn too).
+   (its header: step 1's first frame; "complete": its max_age box and its Footer drawn too).
    Bytecode: Textual's modules load from the .pyc files pip wrote when it installed them. The
    wizard's are compiled first (compileall, as pip does on install), so that an editable
    checkout with PYTHONDONTWRITEBYTECODE set, as on this machine, does not compile them from
@@ -104,9 +104,11 @@ def startup(runs: int) -> None:
             start.append(prompt)
             complete.append(footer)
             domain_cmd = [WIZARD, "example.test", "--state-dir", str(root / f"step{i}"), "--nameserver", "127.0.0.1:9"]
-            header, controls = paint_times([*domain_cmd, "--timeout", "1"], ["Step 1 of 6", STEP1_LAST_MARKER], root)
+            header, controls, keys = paint_times(
+                [*domain_cmd, "--timeout", "1"], ["Step 1 of 6", STEP1_LAST_MARKER, FOOTER_MARKER], root
+            )
             step1.append(header)
-            step1_complete.append(controls)
+            step1_complete.append(max(controls, keys))
         print(f"startup: minimal Textual app {_figures(base)}; {runs} interleaved runs each in a pty")
         print(
             f"startup: wizard start screen {_figures(start)}; ratio best {min(start) / min(base):.2f}, "
@@ -122,7 +124,8 @@ def startup(runs: int) -> None:
             f"ratio best {min(step1) / min(base):.2f}, median {statistics.median(step1) / statistics.median(base):.2f}"
         )
         print(
-            f"startup: wizard with a domain, step 1 complete (mode/max_age controls drawn) {_figures(step1_complete)}; "
+            "startup: wizard with a domain, step 1 complete (max_age box and Footer drawn) "
+            f"{_figures(step1_complete)}; "
             f"ratio best {min(step1_complete) / min(base):.2f}, "
             f"median {statistics.median(step1_complete) / statistics.median(base):.2f}"
         )

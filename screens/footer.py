@@ -24,6 +24,13 @@ from textual.widgets._footer import FooterKey
 class WizardFooter(Footer):
     """Textual's Footer that lets go of the keys it replaced, and styles each key once."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Textual's Footer composes no keys until the screen first announces its bindings, and then
+        # rebuilds after the next refresh: the first frame showed a bare footer and the keys came a
+        # frame later. The screen's bindings are known when the Footer is composed.
+        self._bindings_ready = True
+
     def compose(self) -> ComposeResult:
         """Textual's keys, built already in the Footer's `compact` style: a FooterKey bound to it
         (all but the palette key) starts compact and is switched by its binding once mounted,
