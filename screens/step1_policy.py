@@ -62,6 +62,8 @@ class PolicyStep(StepScreen):
         Binding("d", "remove_pattern", "Remove"),
         Binding("w", "wildcard", "Wildcard"),
         Binding("u", "use_dns", "Use DNS MX", show=False),
+        # Back from the first step is the overview, which `o` already offers: one key less to show.
+        Binding("b", "back", "Back", show=False),
     ]
 
     def __init__(self) -> None:
@@ -100,21 +102,14 @@ class PolicyStep(StepScreen):
                     id="mode-enforce",
                     disabled=not self.enforce_allowed(),
                 )
-            with Vertical(id="max-age-box"):
-                with RadioSet(id="max-age") as presets:
-                    presets.border_title = "max_age: how long senders cache the policy"
-                    for index, (label, seconds) in enumerate(self._choices()):
-                        yield RadioButton(label, value=seconds == self.max_age, id=f"max-age-{index}")
-                yield Input(
-                    "" if self._is_preset(self.max_age) else str(self.max_age),
-                    placeholder="or your own: seconds, 3d, 2w; Enter",
-                    id="max-age-custom",
-                )
+            with Vertical(id="max-age-box"), RadioSet(id="max-age") as presets:
+                presets.border_title = "max_age: how long senders cache the policy"
+                for index, (label, seconds) in enumerate(self._choices()):
+                    yield RadioButton(label, value=seconds == self.max_age, id=f"max-age-{index}")
         yield FindingsList(id="coverage", empty="Every MX host is covered by a pattern.")
         yield CopyableValue("Policy file (mta-sts.txt)", self.policy().to_text(), "mta-sts.txt", id="preview")
 
     def on_mount(self) -> None:
-        self.query_one("#max-age", RadioSet).query(RadioButton).last().display = self._own_max_age is not None
         self.render_patterns()
         self.set_focus(self.query_one("#patterns", OptionList), scroll_visible=False)
 
@@ -132,10 +127,10 @@ class PolicyStep(StepScreen):
         return max_age in [v for _, v in PRESETS[self.mode]]
 
     def _choices(self) -> list[tuple[str, int | None]]:
-        """The max_age choices: the mode's presets, then the user's own value (None, and its button
-        hidden, until one is entered)."""
+        """The max_age choices: the mode's presets, then the user's own value (None until one is
+        entered: choosing it opens a field to type one)."""
         own = self._own_max_age
-        return [*PRESETS[self.mode], (f"{own} s (your own)" if own is not None else "your own", own)]
+        return [*PRESETS[self.mode], (f"{own} s (your own)" if own is not None else "your own…", own)]
 
     def _show_choices(self) -> None:
         """Label the max_age buttons for the current mode and press the one of the current value."""
@@ -146,7 +141,6 @@ class PolicyStep(StepScreen):
                 # Pressing one is all it takes: the RadioSet releases the other (setting a button
                 # off by hand would be undone by it). Its Changed comes back as a no-op here.
                 button.value = True
-        buttons[-1].display = self._own_max_age is not None
 
     def policy(self) -> PolicyFile:
         return PolicyFile(mode=self.mode, max_age=self.max_age, mx=tuple(self.patterns))
@@ -287,17 +281,42 @@ class PolicyStep(StepScreen):
         self.mode = mode
         self.max_age = DEFAULT_MAX_AGE[self.mode]
         self._own_max_age = None
-        self.query_one("#max-age-custom", Input).value = ""
-        self._show_choices()
+        for field in self.query("#max-age-custom").results(Input):
+            field.value = ""
+        # After the refresh: this handler runs with the mode set's button messages held back, which
+        # would keep the max_age set from hearing of the button pressed for the new default.
+        self.call_after_refresh(self._show_choices)
         self.refresh_derived()
 
     @on(RadioSet.Changed, "#max-age")
-    def _max_age_changed(self, event: RadioSet.Changed) -> None:
-        seconds = self._choices()[event.index][1]
-        if seconds is not None and seconds != self.max_age:
+    async def _max_age_changed(self, event: RadioSet.Changed) -> None:
+        choices = self._choices()
+        seconds = choices[event.index][1]
+        if event.index == len(choices) - 1:
+            await self._open_own_field(focus=seconds is None)
+        if seconds is None:
+            # Nothing of the user's own yet: the current value stays the chosen one. After the refresh,
+            # because this handler runs with the RadioSet's button messages held back, and the set
+            # would not hear of the button pressed here.
+            self.call_after_refresh(self._show_choices)
+            return
+        if seconds != self.max_age:
             self.max_age = seconds
             self._say("max-age-error", "")
             self.refresh_derived()
+
+    async def _open_own_field(self, *, focus: bool) -> None:
+        """The field for the user's own max_age, mounted under the choices the first time it is chosen
+        (it need not be built for the first frame)."""
+        field = next(iter(self.query("#max-age-custom").results(Input)), None)
+        if field is None:
+            own = self._own_max_age
+            field = Input(
+                "" if own is None else str(own), placeholder="your own: seconds, 3d, 2w; Enter", id="max-age-custom"
+            )
+            await self.query_one("#max-age-box", Vertical).mount(field)
+        if focus:
+            field.focus()
 
     @on(Input.Changed, "#max-age-custom")
     def _custom_max_age_typed(self, _event: Input.Changed) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input, RadioSet
+from textual.widgets import Input, RadioButton, RadioSet
 
 from screens.step1_policy import read_max_age
-from tests.screens_support import make_app
+from tests.screens_support import FIXED_NOW, make_app
 from tests.test_screens_flow import screen_text
-from wizard.state import StateStore
+from wizard.state import StateStore, set_step
 
 
 def test_read_max_age_units_and_bounds() -> None:
@@ -29,8 +29,10 @@ async def test_custom_max_age_is_validated_saved_and_restored(tmp_path: Path) ->
         screen = app.screen
         assert screen.STEP == 1
         await pilot.press("a", *"mx.example.com", "enter", "escape")
-        custom = screen.query_one("#max-age-custom", Input)
-        custom.focus()
+        assert not screen.query("#max-age-custom")  # no field until the user's own value is chosen
+        await pilot.click("#max-age-2")  # "your own…": a field opens, focused
+        await pilot.pause()
+        assert app.focused is screen.query_one("#max-age-custom", Input)
         await pilot.press(*"3d", "enter")
         await pilot.pause()
         assert "max_age: 259200" in screen_text(app)
@@ -62,7 +64,6 @@ async def test_custom_max_age_is_validated_saved_and_restored(tmp_path: Path) ->
         assert screen.max_age == 259200
         own = screen.query_one("#max-age", RadioSet).pressed_button
         assert own is not None and str(own.label) == "259200 s (your own)"
-        assert screen.query_one("#max-age-custom", Input).value == "259200"
         assert "max_age: 259200" in screen_text(again)
 
 
@@ -71,21 +72,54 @@ async def test_presets_and_the_own_value_are_choices_of_one_set(tmp_path: Path) 
     async with app.run_test(size=(100, 60)) as pilot:
         screen = app.screen
         choices = screen.query_one("#max-age", RadioSet)
-        own_button = screen.query_one("#max-age-2")
-        assert not own_button.display  # no own value yet: only the presets show
+        own_button = screen.query_one("#max-age-2", RadioButton)
+        assert str(own_button.label) == "your own…"
         assert str(choices.pressed_button.label).startswith("1 day")
+        await pilot.click("#max-age-2")
+        await pilot.pause()
+        # Nothing typed yet: the current value stays the chosen one, and the field waits.
+        assert str(choices.pressed_button.label).startswith("1 day") and screen.max_age == 86400
+        await pilot.press("escape")  # leaving the field without a value changes nothing
+        await pilot.pause()
+        assert screen.max_age == 86400
         screen.query_one("#max-age-custom", Input).focus()
         await pilot.press(*"3d", "enter")
         await pilot.pause()
-        assert own_button.display and choices.pressed_button is own_button
+        assert choices.pressed_button is own_button and str(own_button.label) == "259200 s (your own)"
 
         await pilot.click("#max-age-1")  # "2 days": a preset after an own value
         await pilot.pause()
         assert screen.max_age == 172800 and "max_age: 172800" in screen_text(app)
         assert choices.pressed_button is screen.query_one("#max-age-1")
-        assert own_button.display and not own_button.value  # still offered, no longer chosen
+        assert not own_button.value and str(own_button.label) == "259200 s (your own)"  # still offered
 
         await pilot.click("#max-age-2")  # and back to the own value
         await pilot.pause()
         assert screen.max_age == 259200 and "max_age: 259200" in screen_text(app)
         assert [b.value for b in choices.query("RadioButton")] == [False, False, True]
+
+
+async def test_switching_to_enforce_offers_its_presets_with_one_chosen(tmp_path: Path) -> None:
+    session = StateStore(tmp_path).open("example.com")
+    set_step(session.state, 6, "verified", FIXED_NOW)  # step 6 said ready: enforce is offered
+    session.save(FIXED_NOW)
+    session.close()
+    app = make_app(tmp_path, "example.com", offline=True)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.click("#mode-enforce")
+        await pilot.pause()
+        await pilot.pause()
+        buttons = list(screen.query_one("#max-age", RadioSet).query(RadioButton))
+        assert [str(b.label) for b in buttons[:2]] == ["1 week (604800 s)", "2 weeks (1209600 s)"]
+        assert [b.value for b in buttons] == [False, True, False]  # the enforce default, and only it
+        assert screen.max_age == 1209600 and "mode: enforce" in screen_text(app)
+        await pilot.click("#max-age-0")
+        await pilot.pause()
+        assert [b.value for b in buttons] == [True, False, False] and screen.max_age == 604800
+        await pilot.click("#mode-testing")
+        await pilot.pause()
+        await pilot.pause()
+        assert [b.value for b in buttons] == [True, False, False] and screen.max_age == 86400
+        assert str(buttons[0].label).startswith("1 day")
