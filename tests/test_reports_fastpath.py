@@ -111,3 +111,38 @@ def test_fast_path_never_accepts_what_the_strict_validator_rejects_or_builds_oth
     fast = _fast(data)
     if fast is not None:
         assert fast == _strict(data)
+
+
+def test_policy_text_memo_gives_what_a_first_sight_gives_and_never_keys_invalid_values() -> None:
+    """The row builder memoises a policy's (policy-string, mx-host) on the values as sent: a hit must
+    equal the uncached rows, and values that only compare equal to a cached key must not pass."""
+    from wizard.reports import fastpath
+    from wizard.reports.parse import parse_rows
+    from wizard.reports.store import report_rows
+
+    def rows(doc: dict[str, Any]) -> Any:
+        return parse_rows(dumps(doc), "t.json", None)
+
+    fastpath._policy_texts.clear()
+    base = report(mx_host=("MX1.Example.com.", " mx2.example.com "))
+    base["policies"][0]["policy"]["policy-string"] = ["version: STSv1", "  mode: testing ", "", "mx: MX1.example.com"]
+    first = rows(base)
+    assert fastpath._policy_texts  # memoised
+    assert rows(base) == first == report_rows(parse_report(dumps(base)), "t.json", None)
+    assert first[7][0][3:5] == (
+        '["version: STSv1","mode: testing","mx: MX1.example.com"]',
+        '["mx1.example.com","mx2.example.com"]',
+    )
+    as_string = mutated(base, ["policies", 0, "policy", "mx-host"], "MX1.Example.com.")
+    assert rows(as_string)[7][0][4] == '["mx1.example.com"]'
+    for bad, reason in [
+        (mutated(base, ["policies", 0, "policy", "policy-string", 0], 1), "must be a string"),
+        (mutated(base, ["policies", 0, "policy", "mx-host", 1], True), "must be a string"),
+        (mutated(base, ["policies", 0, "policy", "mx-host", 1], {"a": 1}), "must be a string"),
+        (mutated(base, ["policies", 0, "policy", "policy-string"], "version: STSv1"), "must be an array"),
+    ]:
+        with pytest.raises(ReportRejected, match=reason):
+            rows(bad)
+    hostile = mutated(base, ["policies", 0, "policy", "policy-string"], [" " * 5000 + "mode: testing"] * 3)
+    assert rows(hostile)[7][0][3] == '["mode: testing","mode: testing","mode: testing"]'
+    assert all(sum(map(len, key[0])) <= fastpath._MEMO_CHARS for key in fastpath._policy_texts)

@@ -10,6 +10,7 @@ strict validator would build (tests/test_reports_parse.py compares the two on mu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -70,8 +71,18 @@ def _detail(obj: Any) -> FailureDetail:
     return FailureDetail(*_detail_row(obj))
 
 
-def _policy_parts(obj: Any) -> tuple[str, str, tuple[str, ...], tuple[str, ...], int, int, list[Any]]:
-    """The checked fields of one `policies[]` entry, shared by the Report and the row builders."""
+def _checked_lists(policy: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A policy's checked policy-string lines and mx-host names (stripped; hosts lower case, no dot)."""
+    mx = policy.get("mx-host")
+    return (
+        _strings(policy.get("policy-string")),
+        tuple(h.rstrip(".").lower() for h in _strings([mx] if type(mx) is str else mx)),
+    )
+
+
+def _policy_parts(obj: Any, lists: Callable[[dict[str, Any]], tuple[Any, Any]] = _checked_lists) -> tuple[Any, ...]:
+    """The checked fields of one `policies[]` entry, shared by the Report and the row builders:
+    type, domain, the two `lists` (tuples, or for rows their JSON texts), counts, failure details."""
     if type(obj) is not dict:
         raise Bail
     policy = obj.get("policy")
@@ -82,17 +93,17 @@ def _policy_parts(obj: Any) -> tuple[str, str, tuple[str, ...], tuple[str, ...],
     domain = hostname_or_none(_text(policy.get("policy-domain")))
     if not policy_type or not domain:
         raise Bail
-    mx = policy.get("mx-host")
     details = obj.get("failure-details")
     if details is None:
         details = []
     elif type(details) is not list:
         raise Bail
+    strings, mx_hosts = lists(policy)
     return (
         policy_type.lower(),
         domain,
-        _strings(policy.get("policy-string")),
-        tuple(h.rstrip(".").lower() for h in _strings([mx] if type(mx) is str else mx)),
+        strings,
+        mx_hosts,
         _count(summary.get("total-successful-session-count")),
         _count(summary.get("total-failure-session-count")),
         details,
@@ -161,8 +172,8 @@ def _detail_row(obj: Any) -> FailureRow:
 
 def _policy_row(obj: Any) -> PolicyRow:
     """A policy row whose first field (the domain it counts for) is still its policy-domain."""
-    policy_type, domain, strings, mx_hosts, ok, failed, details = _policy_parts(obj)
-    return (domain, policy_type, domain, _json(strings), _json(mx_hosts), ok, failed, tuple(map(_detail_row, details)))
+    policy_type, domain, strings, mx_hosts, ok, failed, details = _policy_parts(obj, _list_texts)
+    return (domain, policy_type, domain, strings, mx_hosts, ok, failed, tuple(map(_detail_row, details)))
 
 
 #: (start text, end text) as sent -> (start, end, day) as stored; only short texts are kept.
@@ -190,6 +201,41 @@ def _range(date_range: dict[str, Any]) -> tuple[str, str, str]:
                 _ranges.clear()
             _ranges[key] = got  # type: ignore[index]
     return got
+
+
+#: (policy-string, mx-host) exactly as sent -> their stored JSON texts. Senders repeat a domain's
+#: policy in every report, so this one lookup replaces checking, stripping and encoding each line.
+#: Only all-string arrays (or an mx-host string, or absent) are keys: what hashes equal to a key
+#: was valid the first time. A non-string item, or anything unhashable, takes the full path.
+_policy_texts: dict[tuple[Any, Any], tuple[str, str]] = {}
+
+
+def _list_texts(policy: dict[str, Any]) -> tuple[str, str]:
+    """`_checked_lists` as stored JSON texts, memoised on the values as sent."""
+    raw = (policy.get("policy-string"), policy.get("mx-host"))
+    key: tuple[Any, Any] | None = None
+    if type(raw[0]) is list and (raw[1] is None or type(raw[1]) in (str, list)):
+        key = (tuple(raw[0]), tuple(raw[1]) if type(raw[1]) is list else raw[1])
+        try:
+            got = _policy_texts.get(key)
+        except TypeError:  # an unhashable item (an object or array): not a valid report anyway
+            got = key = None
+        if got is not None:
+            return got
+    strings, mx_hosts = _checked_lists(policy)
+    got = (_json(strings), _json(mx_hosts))
+    if key is not None and _small_strings(key[0]) and (key[1] is None or _small_strings(key[1])):
+        if len(_policy_texts) >= _MEMO_ENTRIES:
+            _policy_texts.clear()
+        _policy_texts[key] = got
+    return got
+
+
+def _small_strings(values: Any) -> bool:
+    """All strings, and short in all: a memo key never holds hostile amounts of text (or whitespace)."""
+    if type(values) is str:
+        return len(values) <= _MEMO_CHARS
+    return all(type(v) is str for v in values) and sum(map(len, values)) <= _MEMO_CHARS
 
 
 def _json(values: tuple[str, ...]) -> str:
