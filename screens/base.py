@@ -26,7 +26,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Static
 
-from screens.footer import WizardFooter
+from screens.footer import KeyBar
 from screens.messages import StepUpdated
 from wizard.state import STEP_NAMES
 
@@ -92,7 +92,7 @@ class StepScreen(Screen):
             yield Static(Text(f"Read-only: {self.wizard.read_only_reason}"), id="read-only-banner")
         with VerticalScroll(id="step-body"):
             yield from self.compose_body()
-        yield WizardFooter()
+        yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
         """Subclasses yield their widgets here."""

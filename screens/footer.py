@@ -1,73 +1,119 @@
-"""The Footer every screen shows: Textual's own, minus a leak that grows with each binding change.
+"""KeyBar: the bottom line every screen shows, with the keys that work there now.
 
-Textual's Footer recomposes whenever the bindings change (a screen shown again, focus moving,
-Next enabled) and binds each new FooterKey to its `compact` reactive. The removed keys' watchers
-stay in the Footer's watcher list until `compact` changes, which in this program it never does,
-so every removed key (its styles, caches and strips) stays alive as long as the Footer does.
-With screens kept for the session that reached thousands of keys after a few hundred key
-presses, and the garbage collector's full passes over them paused the UI 100-200 ms every half
-second. Pruning the closed keys after each recompose keeps the Footer at its current keys.
-
-It also recomposes once per refresh, not once per binding change: opening step 1 changed the
-bindings five times before its first frame (screen pushed, focus, Next enabled...), and each
-change queued a full recompose of the keys.
+It does what Textual's Footer does for this program (the screen's bindings with `show`, dimmed
+when `check_action` disables them, the command palette key at the right, a click presses the key)
+in one widget that re-renders when the bindings change. Textual's Footer is a container that
+rebuilds a widget per key on every change: ten widgets to build, style and lay out on each
+screen's first frame (~20 ms of step 1's), a rebuild per focus move or enabled action, and a
+leak in Textual 8 (each replaced key stayed reachable through the Footer's `compact` watchers),
+which the previous version of this module worked around with Textual internals.
 """
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from typing import NamedTuple
+
+from textual import events
+from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widget import Widget
+
+#: Between two keys.
+_GAP = " "
 
 
-class WizardFooter(Footer):
-    """Textual's Footer that lets go of the keys it replaced, and styles each key once."""
+class KeyItem(NamedTuple):
+    """One key as shown: its text, the key to press and whether it does anything now."""
+
+    key: str
+    display: str
+    description: str
+    enabled: bool
+
+
+class KeyBar(Widget):
+    """The keys of the current screen (and the focused widget), as one line."""
+
+    DEFAULT_CSS = """
+    KeyBar {
+        dock: bottom;
+        height: 1;
+        width: 1fr;
+        background: $footer-background;
+        color: $footer-description-foreground;
+        pointer: pointer;
+    }
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        # Textual's Footer composes no keys until the screen first announces its bindings, and then
-        # rebuilds after the next refresh: the first frame showed a bare footer and the keys came a
-        # frame later. The screen's bindings are known when the Footer is composed.
-        self._bindings_ready = True
+        #: (first column, last column + 1, item) of each key drawn last, for clicks.
+        self._spans: list[tuple[int, int, KeyItem]] = []
 
-    def compose(self) -> ComposeResult:
-        """Textual's keys, built already in the Footer's `compact` style: a FooterKey bound to it
-        (all but the palette key) starts compact and is switched by its binding once mounted,
-        which re-styled every key (a stylesheet pass each) on each recompose, first frame too."""
-        for widget in super().compose():
-            if isinstance(widget, FooterKey) and "compact" in (widget._reactive_connect or {}):
-                widget.set_reactive(FooterKey.compact, self.compact)
-                widget.set_class(self.compact, "-compact", update=False)
-            yield widget
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
 
-    _recompose_queued = False
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
 
-    def bindings_changed(self, screen: Screen) -> None:
-        """Queue a recompose unless one is queued already (it reads the bindings when it runs)."""
-        queues = screen.app.app_focus and self.is_attached and screen is self.screen
-        if queues and self._recompose_queued:
-            return
-        super().bindings_changed(screen)  # marks the bindings ready and queues the recompose
-        if queues:
-            self._recompose_queued = True
+    def _bindings_changed(self, _screen: Screen) -> None:
+        self.refresh()
 
-    async def recompose(self) -> None:
-        self._recompose_queued = False
-        await super().recompose()
-        prune_closed_watchers(self, "compact")
+    def items(self) -> tuple[list[KeyItem], KeyItem | None]:
+        """The keys to show (one per action, as the Footer does), and the command palette key."""
+        active = self.screen.active_bindings
+        shown: list[KeyItem] = []
+        actions: set[str] = set()
+        palette_key = self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None
+        for key, (_node, binding, enabled, _tooltip) in active.items():
+            if not binding.show or binding.action in actions or key == palette_key:
+                continue
+            actions.add(binding.action)
+            shown.append(self._item(binding, enabled))
+        palette = None
+        if palette_key is not None and palette_key in active:
+            _node, binding, enabled, _tooltip = active[palette_key]
+            palette = self._item(binding, enabled)
+        return shown, palette
+
+    def _item(self, binding: Binding, enabled: bool) -> KeyItem:
+        return KeyItem(binding.key, self.app.get_key_display(binding), binding.description, enabled)
+
+    def render(self) -> Content:
+        shown, palette = self.items()
+        width = self.size.width
+        parts: list[Content] = []
+        spans: list[tuple[int, int, KeyItem]] = []
+        column = 0
+        for item in shown:
+            text = _key_content(item)
+            if column + text.cell_length > width:
+                break
+            spans.append((column, column + text.cell_length, item))
+            parts += [text, Content(_GAP)]
+            column += text.cell_length + len(_GAP)
+        if palette is not None:
+            text = _key_content(palette)
+            start = width - text.cell_length
+            if start >= column:
+                parts += [Content(" " * (start - column)), text]
+                spans.append((start, width, palette))
+        self._spans = spans
+        return Content.assemble(*parts)
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, item in self._spans:
+            if start <= event.x < end:
+                if item.enabled:
+                    self.app.simulate_key(item.key)
+                else:
+                    self.app.bell()
+                return
 
 
-def prune_closed_watchers(node: object, attribute: str) -> int:
-    """Drop the watchers of `attribute` on `node` whose watching widget has been removed; returns
-    how many were dropped. (Textual keeps them in the node's `__watchers` until the value changes.)"""
-    watchers = getattr(node, "__watchers", {}).get(attribute)
-    if not watchers:
-        return 0
-    before = len(watchers)
-    watchers[:] = [
-        (owner, callback)
-        for owner, callback in watchers
-        if not (getattr(owner, "_closing", False) or getattr(owner, "_closed", False))
-    ]
-    return before - len(watchers)
+def _key_content(item: KeyItem) -> Content:
+    """` n Next`: the key in the footer's key colour, its description after it; dim when disabled."""
+    key = Content.styled(f" {item.display} ", "bold $footer-key-foreground")
+    text = Content.assemble(key, item.description)
+    return text.stylize("dim") if not item.enabled else text

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from screens.base import status_style
-from screens.footer import WizardFooter
+from screens.footer import KeyBar
 from screens.messages import StepUpdated
 from screens.widgets import mx_text
 from wizard.state import STEP_NAMES, first_unverified_step
@@ -55,7 +55,7 @@ class OverviewScreen(Screen):
             yield Static(id="overview-summary")
             yield Static(id="overview-mx")
             yield Static(id="overview-regressions")
-        yield WizardFooter()
+        yield KeyBar()
 
     def _title(self) -> Text:
         domain = self.wizard.domain.display() if self.wizard.domain else ""

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
-from screens.footer import WizardFooter
+from screens.footer import KeyBar
 from wizard.domain import DomainError, normalise_domain
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class StartScreen(Screen):
             yield Label("Domain to set up:")
             yield Input(placeholder="example.com", id="domain-input")
             yield Static("", id="domain-feedback")
-        yield WizardFooter()
+        yield KeyBar()
 
     @work(thread=True, exclusive=True, group="start-saved", exit_on_error=False)
     def _read_saved(self) -> None:

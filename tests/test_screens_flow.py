@@ -266,7 +266,7 @@ async def test_usable_at_80x24_in_both_themes(tmp_path: Path, theme: str) -> Non
         await pilot.press("n", "n", "n")
         await pilot.pause()
         assert app.screen.STEP == 4
-        footer = app.screen.query_one("Footer")
+        footer = app.screen.query_one("KeyBar")
         assert footer.region.y == 23 and footer.region.width == 80
 
 

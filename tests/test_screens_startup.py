@@ -2,7 +2,7 @@
 
 The CLI turns the cycle collector off while Textual is imported and the first screen built;
 the first paint must turn it back on, or the program would run without it. Step 1 focuses its
-pattern list without scrolling the body, and the Footer rebuilds its keys once per refresh.
+pattern list without scrolling the body; the key bar follows the bindings and takes clicks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from screens.app import WizardApp
-from screens.footer import WizardFooter
+from screens.footer import KeyBar
 from tests.screens_support import make_app
 from tests.test_screens_flow import screen_text
 from wizard.commands import interactive
@@ -66,27 +66,22 @@ async def test_step1_focuses_its_patterns_and_shows_the_top_of_the_screen(tmp_pa
         assert "MX hosts in DNS" in text and "MX patterns in the policy" in text
 
 
-async def test_the_footer_rebuilds_once_for_changes_made_together(tmp_path: Path) -> None:
+async def test_the_key_bar_follows_the_bindings_and_presses_a_clicked_key(tmp_path: Path) -> None:
+    from screens.overview import OverviewScreen
+
     app = make_app(tmp_path, "example.com", offline=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
-        footer = app.screen.query_one(WizardFooter)
-        rebuilt: list[int] = []
-        original = WizardFooter.recompose
-
-        async def counting(self: WizardFooter) -> None:
-            rebuilt.append(1)
-            await original(self)
-
-        WizardFooter.recompose = counting  # type: ignore[method-assign]
-        try:
-            # Five binding changes in one handler (run as the Footer's own callback, as Textual's
-            # handlers run), before the next refresh.
-            footer.call_later(lambda: [app.screen.refresh_bindings() for _ in range(5)])
-            await pilot.pause()
-            await pilot.pause()
-        finally:
-            WizardFooter.recompose = original  # type: ignore[method-assign]
-        assert rebuilt == [1]
-        keys = [str(key.description) for key in footer.query("FooterKey")]
-        assert "Add MX" in keys and "Next" in keys  # and the keys are all there after it
+        bar = app.screen.query_one(KeyBar)
+        shown, palette = bar.items()
+        assert [item.description for item in shown][:4] == ["Next", "Overview", "Add MX", "Remove"]
+        assert palette is not None and "palette" in str(bar.render())
+        assert not next(item for item in shown if item.key == "n").enabled  # no pattern yet: Next is dimmed
+        await pilot.press("a", *"mx.example.com", "enter", "escape")
+        await pilot.pause()
+        shown, _ = bar.items()
+        assert next(item for item in shown if item.key == "n").enabled
+        text = str(bar.render())
+        await pilot.click(KeyBar, offset=(text.index("Overview"), 0))
+        await pilot.pause()
+        assert isinstance(app.screen, OverviewScreen)
