@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -98,7 +97,9 @@ def durable_write(path: Path, data: bytes, *, backup: Path | None = None) -> Non
     At every instant `path` holds either the complete old or the complete new bytes.
     """
     directory = path.parent
-    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    # A unique name, not a secret (O_EXCL refuses a clash): os.urandom spares importing `secrets`
+    # (and hmac, hashlib) on the way to the wizard's first screen.
+    token = f"{os.getpid()}-{os.urandom(4).hex()}"
     tmp = directory / f".{path.name}.tmp-{token}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
