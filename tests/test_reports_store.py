@@ -25,7 +25,7 @@ def test_store_path_is_in_the_state_dir(tmp_path: Path) -> None:
 
 def test_schema_is_versioned_and_indexed(tmp_path: Path) -> None:
     with ReportStore(tmp_path / "s.sqlite3") as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {"policies_domain_day", "failures_domain_day"} <= indexes
         plan = " ".join(
@@ -37,7 +37,7 @@ def test_schema_is_versioned_and_indexed(tmp_path: Path) -> None:
         )
         assert "policies_domain_day" in plan
     with ReportStore(tmp_path / "s.sqlite3") as again:  # reopening does not migrate twice
-        assert again.schema_version == 2
+        assert again.schema_version == 3
 
 
 def _v1_store(path: Path, docs: list[dict]) -> None:
@@ -47,7 +47,7 @@ def _v1_store(path: Path, docs: list[dict]) -> None:
     raw.execute("PRAGMA user_version = 1")
     policy_id = 0
     for report_id, doc in enumerate(docs, 1):
-        org, rid, contact, start, end, day, source, policies = report_rows(parse_report(dumps(doc)), "v1.json", None)
+        org, rid, contact, start, end, day, source, policies, _ = report_rows(parse_report(dumps(doc)), "v1.json", None)
         raw.execute(
             "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (report_id, org, rid, contact, start, end, day, source, "2025-01-01T00:00:00Z"),
@@ -80,7 +80,7 @@ def test_a_schema_1_store_migrates_keeping_its_reports_and_dedup(tmp_path: Path)
             _add(fresh, doc)
         expected = {d: fresh.summary(d, policy_patterns=["mx1.example.com"]).to_json() for d in fresh.domains()}
     with ReportStore(tmp_path / "old.sqlite3") as store:
-        assert store.schema_version == 2
+        assert store.schema_version == 3
         assert store.missing_indexes() == []
         assert store.report_count() == 3
         got = {d: store.summary(d, policy_patterns=["mx1.example.com"]).to_json() for d in store.domains()}
@@ -94,7 +94,32 @@ def test_a_schema_1_store_migrates_keeping_its_reports_and_dedup(tmp_path: Path)
         assert _add(store, report(report_id="d", day="2025-03-04")) is True
         assert store.report_count() == 4
     with ReportStore(tmp_path / "old.sqlite3") as again:
-        assert again.schema_version == 2 and again.report_count() == 4
+        assert again.schema_version == 3 and again.report_count() == 4
+
+
+def test_dedup_key_collisions_keep_both_reports_and_dedup_stays_exact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every report hashes to the same key here: the first is keyed, the others are stored without a
+    key and stay unique on (organisation, report-id) themselves; a v1 store migrates the same way."""
+    monkeypatch.setattr(store_module, "report_key", lambda organisation, report_id: 7)
+    docs = [report(report_id=r, day=f"2025-03-0{i}", success=10 * i) for i, r in enumerate("abc", 1)]
+    _v1_store(tmp_path / "old.sqlite3", docs)
+    with ReportStore(tmp_path / "new.sqlite3") as store:
+        batch = [(parse_report(dumps(d)), "t", None) for d in [*docs, docs[1]]]
+        assert store.add_many(batch) == [True, True, True, False]
+        assert store.add_many(batch) == [False] * 4
+        assert store.conn.execute("SELECT COUNT(*) FROM reports WHERE key IS NULL").fetchone()[0] == 2
+        assert store.summary("example.com").success == 60
+    with ReportStore(tmp_path / "old.sqlite3") as old:
+        assert old.schema_version == SCHEMA_VERSION and old.report_count() == 3
+        assert old.conn.execute("SELECT report_id FROM reports WHERE key IS NULL ORDER BY id").fetchall() == [
+            ("b",),
+            ("c",),
+        ]
+        assert _add(old, docs[2]) is False
+        assert _add(old, report(report_id="d")) is True
+        assert old.summary("example.com").success == 60 + 100
 
 
 def test_store_from_a_newer_program_is_refused_untouched(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from wizard.reports.fields import MAX_FIELD_CHARS, datetime_value, hostname_or_none, ip_or_none
 from wizard.reports.model import FailureDetail, PolicyResult, Report
-from wizard.reports.store import FailureRow, PolicyRow, ReportRows, iso, json_list
+from wizard.reports.store import FailureRow, PolicyRow, ReportRows, iso, json_list, report_key
 
 _COUNT_LIMIT = 2**62
 
@@ -262,4 +262,4 @@ def fast_rows(doc: Any, source: str, hint: str | None) -> ReportRows:
         mine = hint or (others.pop() if len(others) == 1 else None)
         if mine:
             rows = tuple((mine, *row[1:]) if row[1] == "tlsa" else row for row in rows)  # type: ignore[misc]
-    return (organisation, report_id, contact, start, end, day, source, rows)
+    return (organisation, report_id, contact, start, end, day, source, rows, report_key(organisation, report_id))

@@ -8,6 +8,7 @@ The schema version lives in `PRAGMA user_version`; a newer file is refused, not 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 STORE_FILENAME = "reports.sqlite3"
 PAGE_SIZE = 16384
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE reports (
@@ -136,8 +137,45 @@ UPDATE failures SET organisation = (SELECT organisation FROM reports WHERE repor
 """
 _SCHEMA_V2 += "".join(f"CREATE INDEX IF NOT EXISTS {name} ON {target};\n" for name, target in SECONDARY_INDEXES)
 
+#: Schema 3: deduplication on a 64-bit hash of (organisation, report-id) (`report_key`) instead of
+#: a UNIQUE index over the two texts. Report ids arrive in no order, so every commit of an import
+#: rewrote pages all over that ~70-byte-a-row index; the 8-byte key halves the cost of storing a
+#: report row (20,000 rows, 1,000 a commit: 68 -> 44 ms). It stays exact: a report whose key is
+#: taken by a different report (a hash collision, ~1e-8 at a million reports) is stored with no
+#: key, and reports_unkeyed keeps those unique on the texts themselves.
+_SCHEMA_V3 = """
+CREATE TABLE reports_v3 (
+    id INTEGER PRIMARY KEY,
+    key INTEGER UNIQUE,
+    organisation TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    contact_info TEXT NOT NULL,
+    start_utc TEXT NOT NULL,
+    end_utc TEXT NOT NULL,
+    day TEXT NOT NULL,
+    source TEXT NOT NULL,
+    imported_at TEXT NOT NULL
+);
+INSERT OR IGNORE INTO reports_v3
+    SELECT id, report_key(organisation, report_id), organisation, report_id, contact_info, start_utc, end_utc, day,
+        source, imported_at
+    FROM reports ORDER BY id;
+INSERT INTO reports_v3
+    SELECT id, NULL, organisation, report_id, contact_info, start_utc, end_utc, day, source, imported_at
+    FROM reports WHERE id NOT IN (SELECT id FROM reports_v3) ORDER BY id;
+DROP TABLE reports;
+ALTER TABLE reports_v3 RENAME TO reports;
+CREATE UNIQUE INDEX reports_unkeyed ON reports (organisation, report_id) WHERE key IS NULL;
+"""
+
 #: version -> SQL that brings a store from version-1 to version. Only ever append.
-_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2}
+_MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
+
+
+def report_key(organisation: str, report_id: str) -> int:
+    """The stored dedup key of a report: a signed 64-bit BLAKE2b of its (organisation, report-id)."""
+    digest = hashlib.blake2b(f"{organisation}\0{report_id}".encode("utf-8", "surrogatepass"), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 class StoreError(Exception):
@@ -170,8 +208,8 @@ FailureRow = tuple[str, int, str | None, str | None, str | None, str | None, str
 #: One policy row: domain, type, policy domain, policy-string JSON, mx-host JSON, successes, failures, details.
 PolicyRow = tuple[str, str, str, str, str, int, int, tuple[FailureRow, ...]]
 #: One report as plain tuples (cheap to pickle between processes): organisation, report-id, contact,
-#: start, end, day, source, policies. Ids are given when stored.
-ReportRows = tuple[str, str, str, str, str, str, str, tuple[PolicyRow, ...]]
+#: start, end, day, source, policies, report_key. Ids are given when stored.
+ReportRows = tuple[str, str, str, str, str, str, str, tuple[PolicyRow, ...], int]
 
 
 def report_rows(report: Report, source: str, hint: str | None) -> ReportRows:
@@ -212,6 +250,7 @@ def report_rows(report: Report, source: str, hint: str | None) -> ReportRows:
         day,
         source,
         policies,
+        report_key(report.organisation, report.report_id),
     )
 
 
@@ -245,6 +284,7 @@ class ReportStore:
             self.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.conn.create_function("report_key", 2, report_key, deterministic=True)
             self._migrate()
             self._restore_indexes(wait=False)
         except sqlite3.DatabaseError as exc:
@@ -419,41 +459,28 @@ class ReportStore:
             raise StoreError(f"cannot write the report store {self.path}: {exc}") from None
 
     def _add_rows(self, items: Sequence[ReportRows]) -> list[bool]:
-        """Insert with INSERT OR IGNORE against the UNIQUE (organisation, report_id) key, ids given here.
+        """Insert with INSERT OR IGNORE against the UNIQUE report key, ids given here.
 
-        Duplicates within `items` are dropped first (the first one wins). Reports already stored
-        are then told apart without a lookup query: every new report gets an id above the
-        stored ones, so when the insert changed fewer rows than it was given, the ids it kept
-        are exactly those now above the old maximum; only then are the policy and failure rows
-        filtered. A plain import of new reports costs three executemany calls and nothing more.
+        Every report gets an id above the stored ones, so when the insert changed fewer rows
+        than it was given (a report stored already, or repeated in `items`: the first one
+        wins), the ids it kept are exactly those now above the old maximum, and only then are
+        the others looked at and the policy and failure rows filtered. A plain import of new
+        reports costs three executemany calls and no lookup.
         """
         conn = self.conn
         first_report = next_report = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM reports").fetchone()[0]
         next_policy = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM policies").fetchone()[0]
         now = iso(datetime.now(UTC))
-        seen: set[tuple[str, str]] = set()
-        fresh: list[int | None] = []  # per item: the id it was given, or None for an in-batch duplicate
         report_rows: list[tuple[object, ...]] = []
         policy_rows: list[tuple[object, ...]] = []
         failure_rows: list[tuple[object, ...]] = []
-        add_report, add_policy, add_failure, add_fresh = (
-            report_rows.append,
-            policy_rows.append,
-            failure_rows.append,
-            fresh.append,
-        )
+        add_report, add_policy, add_failure = report_rows.append, policy_rows.append, failure_rows.append
         string_ids = self._string_ids
         string_id = self._string_id
-        for org, report_id, contact, start, end, day, source, policies in items:
-            key = (org, report_id)
-            if key in seen:
-                add_fresh(None)
-                continue
-            seen.add(key)
+        for org, report_id, contact, start, end, day, source, policies, key in items:
             report_row = next_report
             next_report += 1
-            add_fresh(report_row)
-            add_report((report_row, org, report_id, contact, start, end, day, source, now))
+            add_report((report_row, key, org, report_id, contact, start, end, day, source, now))
             for domain, policy_type, policy_domain, policy_string, mx_host, success, failure, failures in policies:
                 add_policy(
                     (
@@ -474,15 +501,39 @@ class ReportStore:
                     add_failure((next_policy, report_row, domain, day, *f, org))
                 next_policy += 1
         inserted = conn.executemany(
-            "INSERT OR IGNORE INTO reports (id, organisation, report_id, contact_info, start_utc, end_utc, day,"
-            " source, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO reports (id, key, organisation, report_id, contact_info, start_utc, end_utc, day,"
+            " source, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             report_rows,
         ).rowcount
-        if inserted != len(report_rows):  # some were stored already: keep the rows of those that went in
-            kept = {row[0] for row in conn.execute("SELECT id FROM reports WHERE id >= ?", (first_report,))}
-            policy_rows = [row for row in policy_rows if row[1] in kept]
-            failure_rows = [row for row in failure_rows if row[1] in kept]
-            fresh = [rid if rid in kept else None for rid in fresh]
+        if inserted == len(report_rows):
+            self._insert_children(policy_rows, failure_rows)
+            return [True] * len(report_rows)
+        kept = {row[0] for row in conn.execute("SELECT id FROM reports WHERE id >= ?", (first_report,))}
+        for row in report_rows:
+            if row[0] not in kept and self._store_unkeyed(row):
+                kept.add(row[0])
+        self._insert_children(
+            [row for row in policy_rows if row[1] in kept], [row for row in failure_rows if row[1] in kept]
+        )
+        return [row[0] in kept for row in report_rows]
+
+    def _store_unkeyed(self, row: tuple[object, ...]) -> bool:
+        """A report whose key was taken: False when by the same (organisation, report-id) (a
+        duplicate); else a hash collision, and it goes in without a key unless stored so already."""
+        stored = self.conn.execute("SELECT organisation, report_id FROM reports WHERE key = ?", (row[1],)).fetchone()
+        if stored is None or tuple(stored) == row[2:4]:
+            return False
+        return (
+            self.conn.execute(
+                "INSERT OR IGNORE INTO reports (id, key, organisation, report_id, contact_info, start_utc, end_utc,"
+                " day, source, imported_at) VALUES (?, NULL, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row[0], *row[2:]),
+            ).rowcount
+            == 1
+        )
+
+    def _insert_children(self, policy_rows: list[tuple[object, ...]], failure_rows: list[tuple[object, ...]]) -> None:
+        conn = self.conn
         conn.executemany(
             "INSERT INTO policies (id, report, organisation, domain, day, policy_type, policy_domain, policy_string,"
             " mx_host, success, failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -494,7 +545,6 @@ class ReportStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             failure_rows,
         )
-        return [rid is not None for rid in fresh]
 
     def _string_id(self, text: str) -> int:
         """The id of a policy-string or mx-host JSON text in `strings`, added when new (inside a batch)."""
