@@ -341,7 +341,7 @@ class LifecycleStepScreen(StepScreen):
     def action_step6_confirm(self) -> None:
         state = self.wizard.state
         try:
-            if state.pending_change is not None:
+            if state.pending_change is not None and state.pending_change.kind == "mx-change":
                 confirm_mx_changed(state, self.wizard.clock())
                 self._say(["MX change finished"])
             else:

@@ -173,3 +173,102 @@ async def test_step6_shows_loading_while_the_report_store_is_read_and_keys_keep_
         assert "TLS reports imported: 15" in text
         assert "15 day(s), 2026-11-13 to 2026-11-27, peak 10.00%" in text
         assert app.screen.query_one("#step6-chart", Sparkline).display
+
+
+async def test_step6_mx_key_plans_the_new_patterns_when_dns_has_an_uncovered_mx(tmp_path: Path) -> None:
+    name = "example.com"
+    _saved(tmp_path, name, PolicyFile("enforce", 604800, (f"mx.{name}",)), 30)
+    app = make_app(tmp_path, name, offline=True)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("g")  # DNS not looked up (offline): nothing to add
+        await pilot.pause()
+        assert "every MX in DNS is covered by the policy" in screen_text(app)
+        assert app.state.pending_change is None
+
+        app.mx_hosts = [f"mx.{name}", f"mx2.{name}"]  # the MX lookup finds a host the policy lacks
+        app.broadcast(6)
+        await pilot.press("g")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "The new policy file:" in text
+        assert f"mx: mx2.{name}" in text and f"mx: mx.{name}" in text and "mode: enforce" in text
+        pending = app.state.pending_change
+        assert pending is not None and f"mx: mx2.{name}" in pending.new_policy.text
+        assert "p published: verify every address, then show the id" in text  # the ordered update follows
+        await pilot.press("z")
+        await pilot.pause()
+        assert "change cancelled" in screen_text(app) and app.state.pending_change is None
+
+
+async def test_step6_turn_off_plans_mode_none_and_removal_waits_for_the_countdown(tmp_path: Path) -> None:
+    name = "example.com"
+    _saved(tmp_path, name, PolicyFile("enforce", 604800, (f"mx.{name}",)), 30)
+    app = make_app(tmp_path, name, offline=True)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await settle(app, pilot)
+        assert "d turn MTA-STS off" in screen_text(app)
+        await pilot.press("d")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "phase 1 of 4" in text and "mode: none" in text
+        assert app.state.pending_change is not None and app.state.pending_change.kind == "remove"
+        assert "d turn MTA-STS off" not in text  # one change at a time
+        await pilot.press("k")  # "records removed" while 'mode: none' is not even published: refused
+        await pilot.pause()
+        assert "not yet" in screen_text(app)
+        assert app.state.steps[6].status != "verified"
+
+
+async def test_step6_records_removed_is_accepted_once_every_old_policy_expired(tmp_path: Path) -> None:
+    name = "example.com"
+    _saved(tmp_path, name, PolicyFile("enforce", 604800, (f"mx.{name}",)), 60)
+    with StateStore(tmp_path).open(name) as session:
+        state = session.state
+        none_at = FIXED_NOW - timedelta(days=20)  # 'mode: none' served 20 days ago; largest max_age 7 days
+        record_policy(state, PolicyFile("none", 86400, (f"mx.{name}",)), none_at)
+        record_served(state, "none", 86400, state.policy_id or "", none_at)
+        session.save(none_at)
+    app = make_app(tmp_path, name, offline=True)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await settle(app, pilot)
+        assert "k records removed" in screen_text(app)
+        await pilot.press("k")
+        await pilot.pause()
+        assert "MTA-STS removed: every old policy had expired" in screen_text(app)
+    saved = StateStore(tmp_path).read(name).state
+    assert saved is not None and saved.steps[6].status == "verified"
+
+
+async def test_step6_mx_change_runs_in_order_and_k_finishes_it(tmp_path: Path, world: World) -> None:
+    name = world.fresh("mxui")
+    policy = PolicyFile("enforce", 604800, (f"mx.{name}",))
+    policy_id = _saved(tmp_path, name, policy, 30)
+    scenario = world.domain(name, policy=policy, sts_id=policy_id)
+    app = make_app(tmp_path, name, world=world, offline=True)
+    async with app.run_test(size=(120, 80)) as pilot:
+        await settle(app, pilot)
+        app.mx_hosts = [f"mx.{name}", f"mx2.{name}"]  # mx2 is in DNS already, not in the policy
+        app.broadcast(6)
+        await pilot.press("g")
+        await pilot.pause()
+        new_text = app.state.pending_change.new_policy.text
+        assert f"mx: mx2.{name}" in new_text
+
+        scenario.https[0].sites[scenario.policy_host].body = new_text.encode()
+        await pilot.press("p")
+        await settle(app, pilot)
+        await wait_until(pilot, lambda: "publish this TXT record" in screen_text(app))
+        new_id = app.state.policy_id
+        assert new_id != policy_id
+
+        world.txt(f"_mta-sts.{name}", [f"v=STSv1; id={new_id}"])
+        await pilot.press("i")
+        await settle(app, pilot)
+        await wait_until(pilot, lambda: "k MX records changed" in screen_text(app))
+        await pilot.press("k")
+        await pilot.pause()
+        assert "MX change finished" in screen_text(app)
+        assert app.state.pending_change is None
+    saved = StateStore(tmp_path).read(name).state
+    assert saved is not None and saved.policy is not None and f"mx2.{name}" in saved.policy.mx
