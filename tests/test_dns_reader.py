@@ -1,6 +1,6 @@
 """The hand-written DNS answer reader must see what dnspython sees, or step aside.
 
-wizard/dnsclient.py reads plain answers itself (`_reply_from_wire`) and hands anything
+wizard/dnswire.py reads plain answers itself (`reply_from_wire`) and hands anything
 unusual to dnspython (`_reply_from_message`) by raising `_WireError`. These tests build
 many answer shapes with dnspython (and some by hand: pointers, cut and garbage packets)
 and require either the same `_Reply` from both readers or a clean `_WireError`. They
@@ -31,24 +31,25 @@ from hypothesis import strategies as st
 
 from tests.world.world import World
 from wizard import dnsclient as D
+from wizard import dnswire as W
 
 FIELDS = ("rcode", "records", "ttl", "cnames", "negative_ttl", "glue", "error")
 
 
-def _dnspython_view(wire: bytes) -> D._Reply | None:
+def _dnspython_view(wire: bytes) -> W.Reply | None:
     """What the client falls back to; None when dnspython rejects the packet too."""
     try:
         message = dns.message.from_wire(wire, ignore_trailing=True)
     except (dns.exception.DNSException, ValueError, IndexError):
         return None
-    return D._reply_from_message(message)
+    return W.reply_from_message(message)
 
 
-def _assert_agree(wire: bytes, query: D._Query) -> str:
+def _assert_agree(wire: bytes, query: W.Query) -> str:
     """Both readers give the same reply, or the quick one declines. Returns 'quick' or 'fallback'."""
     try:
-        got = D._reply_from_wire(wire, query)
-    except D._WireError:
+        got = W.reply_from_wire(wire, query)
+    except W.WireError:
         return "fallback"
     ref = _dnspython_view(wire)
     assert ref is not None, f"quick reader accepted a packet dnspython rejects: {wire!r}"
@@ -58,7 +59,7 @@ def _assert_agree(wire: bytes, query: D._Query) -> str:
     return "quick"
 
 
-def _response(query: D._Query, rcode: int = dns.rcode.NOERROR) -> dns.message.Message:
+def _response(query: W.Query, rcode: int = dns.rcode.NOERROR) -> dns.message.Message:
     message = dns.message.from_wire(query.wire)
     response = dns.message.make_response(message)
     response.flags |= dns.flags.AA
@@ -151,9 +152,9 @@ SHAPES: list[tuple[str, str, int, list[tuple[str, str, list[str], int]], list[An
 ]
 
 
-def _build(shape: Any, compress: bool = True) -> tuple[D._Query, bytes]:
+def _build(shape: Any, compress: bool = True) -> tuple[W.Query, bytes]:
     qname, qtype, rcode, answer, authority, additional = shape
-    query = D._Query.make(qname, qtype, recursion=True)
+    query = W.Query.make(qname, qtype, recursion=True)
     response = _response(query, rcode)
     for section, rrsets in (
         (response.answer, answer),
@@ -201,15 +202,15 @@ def test_quick_reader_reads_the_common_shapes_itself() -> None:
 
 
 def test_compression_pointer_into_the_question_is_followed() -> None:
-    query = D._Query.make("ptr.example.test", "MX", recursion=True)
+    query = W.Query.make("ptr.example.test", "MX", recursion=True)
     header = query.wire[:2] + b"\x84\x00" + struct.pack("!HHHH", 1, 1, 0, 0)
-    question = query.wire[12 : 12 + D._question_length(query.wire)]
+    question = query.wire[12 : 12 + W.question_length(query.wire)]
     # owner = pointer to the question name (offset 12); exchange = "mx" + pointer to "example.test" (offset 16)
     rdata = struct.pack("!H", 5) + b"\x02mx" + b"\xc0\x10"
     record = b"\xc0\x0c" + struct.pack("!HHIH", 15, 1, 300, len(rdata)) + rdata
     wire = header + question + record
     assert _assert_agree(wire, query) == "quick"
-    assert D._reply_from_wire(wire, query).records == ("5 mx.example.test",)
+    assert W.reply_from_wire(wire, query).records == ("5 mx.example.test",)
 
 
 @pytest.mark.parametrize(
@@ -218,15 +219,15 @@ def test_compression_pointer_into_the_question_is_followed() -> None:
     ids=["forward-pointer", "self-pointer", "cut-pointer", "label-type-10", "label-type-01"],
 )
 def test_bad_pointers_and_label_types_fail_cleanly(owner: bytes) -> None:
-    query = D._Query.make("bad.example.test", "A", recursion=True)
+    query = W.Query.make("bad.example.test", "A", recursion=True)
     header = query.wire[:2] + b"\x84\x00" + struct.pack("!HHHH", 1, 1, 0, 0)
-    question = query.wire[12 : 12 + D._question_length(query.wire)]
+    question = query.wire[12 : 12 + W.question_length(query.wire)]
     wire = header + question + owner + struct.pack("!HHIH", 1, 1, 300, 4) + b"\xc0\x00\x02\x01"
     if owner == b"\xc0\x2c":  # point the name at itself
         offset = len(header + question)
         wire = header + question + struct.pack("!H", 0xC000 | offset) + wire[len(header + question) + 2 :]
-    with pytest.raises(D._WireError):
-        D._reply_from_wire(wire, query)
+    with pytest.raises(W.WireError):
+        W.reply_from_wire(wire, query)
     assert _dnspython_view(wire) is None  # dnspython rejects it too: the client reports an error, not a result
 
 
@@ -312,7 +313,7 @@ def test_damaged_answers_fall_back_or_agree(shape: Any, data: st.DataObject) -> 
         wire = wire[: data.draw(st.integers(12, len(wire) - 1))]
     else:
         wire = wire + data.draw(st.binary(min_size=1, max_size=20))
-    qlen = D._question_length(query.wire)
+    qlen = W.question_length(query.wire)
     # The client drops answers whose question or flags do not fit before any reader sees them.
     assume(wire[12 : 12 + qlen].lower() == query.wire[12 : 12 + qlen].lower() and wire[2] & 0x80)
     assume(not wire[2] & 0x02)  # TC: the answer is fetched again over TCP, not read
@@ -322,7 +323,7 @@ def test_damaged_answers_fall_back_or_agree(shape: Any, data: st.DataObject) -> 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(min_size=12, max_size=300))
 def test_garbage_packets_fail_cleanly(junk: bytes) -> None:
-    query = D._Query.make("_mta-sts.example.test", "TXT", recursion=True)
+    query = W.Query.make("_mta-sts.example.test", "TXT", recursion=True)
     _assert_agree(query.wire[:2] + junk[2:], query)
 
 
@@ -379,7 +380,7 @@ def test_a_late_answer_to_the_first_send_still_counts(tmp_path: Any) -> None:
 
 
 def test_a_server_that_answers_garbage_gives_an_error_not_a_traceback(world: World) -> None:
-    qlen = D._question_length(D._Query.make("_mta-sts.example.test", "TXT", recursion=True).wire)
+    qlen = W.question_length(W.Query.make("_mta-sts.example.test", "TXT", recursion=True).wire)
     address = world.free_address()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((address, 0))
@@ -425,4 +426,4 @@ def test_a_ttl_with_the_top_bit_set_reads_as_zero() -> None:
     at = wire.index(struct.pack("!I", 300))
     wire = wire[:at] + struct.pack("!I", 0x80000000) + wire[at + 4 :]
     assert _assert_agree(wire, query) == "quick"
-    assert D._reply_from_wire(wire, query).ttl == 0
+    assert W.reply_from_wire(wire, query).ttl == 0

@@ -1,10 +1,10 @@
-"""DNS lookups for the checks: a shared socket per server and a quick reader; dnspython for the rest."""
+"""DNS lookups for the checks: a shared socket per server, the quick reader of wizard.dnswire, and
+dnspython for what that reader leaves (and for anything but plain UDP answers)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import random
 import socket
 import time
@@ -14,28 +14,36 @@ from typing import Any, Literal
 import dns.asyncquery
 import dns.asyncresolver
 import dns.exception
-import dns.flags
-import dns.ipv6
 import dns.message
-import dns.name
 import dns.nameserver
 import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
-import dns.rdtypes.ANY.CNAME
-import dns.rdtypes.ANY.MX
-import dns.rdtypes.ANY.NS
-import dns.rdtypes.ANY.TXT
-import dns.rdtypes.IN.A
-import dns.rdtypes.IN.AAAA
 import dns.resolver
 
+from wizard.dnswire import (
+    MAX_CNAME_HOPS,
+    Query,
+    Reply,
+    WireError,
+    normalise_name,
+    question_length,
+    rdata_text,
+    reply_from_message,
+    reply_from_wire,
+)
 from wizard.nameserver import parse_nameserver
+
+__all__ = [
+    "MAX_CNAME_HOPS",
+    "AuthoritativeView",
+    "DnsClient",
+    "DnsResult",
+    "ZoneServers",
+    "normalise_name",
+    "rdata_text",
+]
 
 # --------------------------------------------------------------------------- lookups
 
-#: How many CNAME hops we follow ourselves (authoritative servers stop at a zone boundary).
-MAX_CNAME_HOPS = 8
 #: Queries in flight per server (a client talking to several servers gets this many for each);
 #: bulk checks queue behind it instead of flooding one server. Measured with check_bulk (50
 #: domains, 950 queries) against knotd on loopback (default 208 KiB socket buffer): 256 lost
@@ -120,31 +128,24 @@ class DnsResult:
         }[self.status]
 
 
-def rdata_text(rdata: Any) -> str:
-    """TXT: the character-strings joined with nothing in between; other types: presentation form."""
-    if rdata.rdtype == dns.rdatatype.TXT:
-        return b"".join(rdata.strings).decode("utf-8", errors="replace")
-    if rdata.rdtype in (dns.rdatatype.MX,):
-        return f"{rdata.preference} {normalise_name(rdata.exchange.to_text())}"
-    return str(rdata.to_text())
-
-
-def normalise_name(name: str) -> str:
-    """Lowercase, no trailing dot: the form MX hosts are compared in (RFC 8461 §4.1)."""
-    text = name.strip()
-    if text.endswith("."):
-        text = text[:-1]
-    return text.lower()
-
-
-def _negative_ttl(response: dns.message.Message | None) -> int | None:
-    """min(SOA TTL, SOA MINIMUM) from the authority section (RFC 2308)."""
-    if response is None:
-        return None
-    for rrset in response.authority:
-        if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
-            return int(min(rrset.ttl, rrset[0].minimum))
-    return None
+def _result(reply: Reply, name: str, rdtype: str, *, glue: bool) -> DnsResult:
+    """A reply as the lookup result the checks read."""
+    if reply.error:
+        return DnsResult(name, rdtype, "error", error=reply.error)
+    if reply.rcode == dns.rcode.NXDOMAIN:
+        return DnsResult(name, rdtype, "nxdomain", negative_ttl=reply.negative_ttl, cnames=reply.cnames)
+    if reply.records is None:
+        return DnsResult(name, rdtype, "nodata", negative_ttl=reply.negative_ttl, cnames=reply.cnames)
+    return DnsResult(
+        name,
+        rdtype,
+        "ok",
+        records=reply.records,
+        rdatas=reply.rdatas,
+        ttl=reply.ttl,
+        cnames=reply.cnames,
+        glue=reply.glue if glue else (),
+    )
 
 
 class _Exchange(asyncio.DatagramProtocol):
@@ -305,7 +306,7 @@ class _Exchange(asyncio.DatagramProtocol):
         wait = self.resend_wait()
         now = time.monotonic()
         if question is None:
-            question = wire[12 : 12 + _question_length(wire)]
+            question = wire[12 : 12 + question_length(wire)]
         self.pending[qid] = (question, fut, now)
         try:
             self.transport.sendto(wire)
@@ -461,7 +462,7 @@ class DnsClient:
                 fut.result().close()
         self._exchanges.clear()
 
-    async def _ask(self, address: str, port: int, query: _Query, timeout: float) -> _Reply:
+    async def _ask(self, address: str, port: int, query: Query, timeout: float) -> Reply:
         """One try at one server: UDP on the shared socket, TCP when the answer is truncated."""
         limit = self._limits.get((address, port))
         if limit is None:
@@ -469,7 +470,7 @@ class DnsClient:
         async with limit:
             return await self._ask_now(address, port, query, timeout)
 
-    async def _ask_now(self, address: str, port: int, query: _Query, timeout: float) -> _Reply:
+    async def _ask_now(self, address: str, port: int, query: Query, timeout: float) -> Reply:
         exchange = await self._exchange_for(address, port)
         started = time.monotonic()
         wire = await exchange.exchange(query.wire, timeout, query.question)
@@ -477,11 +478,11 @@ class DnsClient:
             left = max(timeout - (time.monotonic() - started), 0.05)
             message = dns.message.from_wire(query.wire)
             response = await dns.asyncquery.tcp(message, address, timeout=left, port=port)
-            return _reply_from_message(response)
+            return reply_from_message(response)
         try:
-            return _reply_from_wire(wire, query)
-        except _WireError:  # something the quick reader does not handle: let dnspython read it
-            return _reply_from_message(dns.message.from_wire(wire, ignore_trailing=True))
+            return reply_from_wire(wire, query)
+        except WireError:  # something the quick reader does not handle: let dnspython read it
+            return reply_from_message(dns.message.from_wire(wire, ignore_trailing=True))
 
     async def _query_resolver(self, name: str, rdtype: str) -> DnsResult:
         if self.resolver is None:
@@ -489,7 +490,7 @@ class DnsClient:
         if not self.servers:
             return DnsResult(name, rdtype, "noresolver", error="no DNS servers are configured (/etc/resolv.conf)")
         try:
-            query = _Query.make(name, rdtype, recursion=True)
+            query = Query.make(name, rdtype, recursion=True)
         except (dns.exception.DNSException, ValueError) as exc:
             return DnsResult(name, rdtype, "error", error=str(exc) or type(exc).__name__)
         reply, errors = await self._resolve(query)
@@ -501,9 +502,9 @@ class DnsClient:
             return DnsResult(name, rdtype, "timeout", error=f"no answer within {self.timeout:g} s ({why})")
         if reply.rcode == dns.rcode.YXDOMAIN:
             return DnsResult(name, rdtype, "error", error="the DNS query name is too long after DNAME substitution")
-        return reply.result(name, rdtype, glue=True)
+        return _result(reply, name, rdtype, glue=True)
 
-    async def _resolve(self, query: _Query) -> tuple[_Reply | None, list[tuple[str, str]]]:
+    async def _resolve(self, query: Query) -> tuple[Reply | None, list[tuple[str, str]]]:
         """Try the servers in order, again and again, until one answers or the lifetime ends.
 
         As dnspython's resolver does: a server that answers SERVFAIL/REFUSED (or whose port
@@ -541,7 +542,7 @@ class DnsClient:
         """Ask one server directly, without recursion (UDP, TCP when truncated)."""
         started = time.monotonic()
         try:
-            query = _Query.make(name, rdtype, recursion=False)
+            query = Query.make(name, rdtype, recursion=False)
             reply = await self._ask(address, port, query, self.timeout)
         except (TimeoutError, dns.exception.Timeout):
             return DnsResult(name, rdtype, "timeout", error=f"{address} gave no answer within {self.timeout:g} s")
@@ -556,7 +557,7 @@ class DnsClient:
                 error=f"{address} answered {dns.rcode.to_text(dns.rcode.Rcode(reply.rcode))}",
                 elapsed_ms=elapsed,
             )
-        return replace(reply.result(name, rdtype, glue=False), elapsed_ms=elapsed)
+        return replace(_result(reply, name, rdtype, glue=False), elapsed_ms=elapsed)
 
     async def find_zone(self, name: str) -> ZoneServers:
         """The closest enclosing zone with NS records, and its servers' addresses.
@@ -603,43 +604,6 @@ class DnsClient:
 
         answers = await asyncio.gather(*(ask(h, a) for h, a in zone.servers))
         return AuthoritativeView(name, rdtype, zone.zone, tuple(answers), "")
-
-
-def _glue(response: dns.message.Message | None) -> tuple[tuple[str, str], ...]:
-    if response is None:
-        return ()
-    out: list[tuple[str, str]] = []
-    for rrset in response.additional:
-        if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
-            out.extend((normalise_name(rrset.name.to_text()), rd.to_text()) for rd in rrset)
-    return tuple(out)
-
-
-def _chain_names(answer: Any) -> tuple[str, ...]:
-    """Targets of the CNAMEs a resolver answer went through, in order."""
-    out: list[str] = []
-    for rrset in answer.chaining_result.cnames:
-        for rd in rrset:
-            out.append(normalise_name(rd.target.to_text()))
-            break
-    return tuple(out)
-
-
-def _cname_targets(response: dns.message.Message | None, qname: dns.name.Name) -> tuple[str, ...]:
-    if response is None:
-        return ()
-    out: list[str] = []
-    current = qname
-    for _ in range(MAX_CNAME_HOPS):
-        found = None
-        for rrset in response.answer:
-            if rrset.rdtype == dns.rdatatype.CNAME and rrset.name == current and len(rrset):
-                found = rrset[0].target
-        if found is None:
-            break
-        out.append(normalise_name(found.to_text()))
-        current = found
-    return tuple(out)
 
 
 def _nonameservers_text(exc: dns.resolver.NoNameservers) -> str:
@@ -700,344 +664,3 @@ class AuthoritativeView:
             state = f"{len(res.records)} record(s), TTL {res.ttl}" if res.status == "ok" else res.status
             parts.append(f"{a.host} ({a.address}): {state}")
         return f"zone {self.zone}: " + "; ".join(parts)
-
-
-# --------------------------------------------------------------------------- wire codec
-#
-# dnspython builds a full object graph for every message (names, rdatasets, hashing each
-# rdata); a bulk check spends most of its DNS CPU there. Queries are plain enough to
-# write by hand, and answers holding only the types the checks read (A, AAAA, TXT, MX,
-# NS, CNAME, SOA) are read here; anything else (escapes, DNAME, TLSA data, extended
-# rcodes...) goes to dnspython, so both paths give the same DnsResult.
-
-_QUICK_TYPES = {"A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "MX": 15, "TXT": 16, "AAAA": 28}
-_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_*")
-_EDNS_OPT = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"  # root, OPT, payload 1232, no flags/options
-MAX_CHAIN = 16  # as dnspython's resolve_chaining
-
-
-class _WireError(Exception):
-    """The quick reader does not handle this message; dnspython reads it instead."""
-
-
-@dataclass(frozen=True)
-class _Query:
-    name: str
-    rdtype: str
-    wire: bytes
-
-    @functools.cached_property
-    def question(self) -> bytes:
-        """The question section as sent (answers are matched against it, and read from after it)."""
-        return self.wire[12 : 12 + _question_length(self.wire)]
-
-    @classmethod
-    def make(cls, name: str, rdtype: str, *, recursion: bool) -> _Query:
-        """A query with EDNS (1232-byte answers), RD set or not; raises DNSException/ValueError on a bad name."""
-        qid = random.getrandbits(16)
-        code = _QUICK_TYPES.get(rdtype.upper())
-        labels = name.rstrip(".").split(".") if name.strip(".") else []
-        raw = [label.encode("ascii", "replace") for label in labels]
-        quick = code is not None or rdtype.upper() == "TLSA"
-        if (
-            quick
-            and all(r and len(r) <= 63 and set(r) <= _NAME_BYTES for r in raw)
-            and sum(len(r) + 1 for r in raw) < 255
-        ):
-            qname = b"".join(bytes([len(r)]) + r for r in raw) + b"\x00"
-            qtype = code if code is not None else 52
-            header = (
-                qid.to_bytes(2, "big")
-                + (b"\x01\x00" if recursion else b"\x00\x00")
-                + b"\x00\x01\x00\x00\x00\x00\x00\x01"
-            )
-            return cls(name, rdtype.upper(), header + qname + qtype.to_bytes(2, "big") + b"\x00\x01" + _EDNS_OPT)
-        message = dns.message.make_query(dns.name.from_text(name), rdtype, use_edns=0, payload=1232)
-        if not recursion:
-            message.flags &= ~dns.flags.RD
-        return cls(name, rdtype.upper(), message.to_wire())
-
-
-def _question_length(wire: bytes) -> int:
-    """Length of the question section of a query we built (name + type + class)."""
-    off = 12
-    while off < len(wire) and wire[off]:
-        off += wire[off] + 1
-    return off + 1 + 4 - 12
-
-
-@dataclass(frozen=True)
-class _Reply:
-    """An answer reduced to what DnsResult needs, from either reader."""
-
-    rcode: int
-    records: tuple[str, ...] | None
-    """The final rrset's records (None: no such rrset, i.e. NODATA/NXDOMAIN)."""
-    rdatas: tuple[Any, ...]
-    ttl: int | None
-    cnames: tuple[str, ...]
-    negative_ttl: int | None
-    glue: tuple[tuple[str, str], ...]
-    error: str = ""
-    """The answer arrived but cannot be used (a CNAME chain too long, an answer with NXDOMAIN)."""
-
-    def result(self, name: str, rdtype: str, *, glue: bool) -> DnsResult:
-        if self.error:
-            return DnsResult(name, rdtype, "error", error=self.error)
-        if self.rcode == dns.rcode.NXDOMAIN:
-            return DnsResult(name, rdtype, "nxdomain", negative_ttl=self.negative_ttl, cnames=self.cnames)
-        if self.records is None:
-            return DnsResult(name, rdtype, "nodata", negative_ttl=self.negative_ttl, cnames=self.cnames)
-        return DnsResult(
-            name,
-            rdtype,
-            "ok",
-            records=self.records,
-            rdatas=self.rdatas,
-            ttl=self.ttl,
-            cnames=self.cnames,
-            glue=self.glue if glue else (),
-        )
-
-
-def _reply_from_message(response: dns.message.Message) -> _Reply:
-    """The dnspython reader's view (TCP answers, and whatever the quick reader declines)."""
-    rcode = response.rcode()
-    qname = response.question[0].name if response.question else dns.name.root
-    if rcode == dns.rcode.NXDOMAIN:
-        return _Reply(rcode, None, (), None, _cname_targets(response, qname), _negative_ttl(response), ())
-    if rcode != dns.rcode.NOERROR:
-        return _Reply(rcode, None, (), None, (), None, ())
-    try:
-        chaining = response.resolve_chaining()  # type: ignore[attr-defined]
-    except dns.exception.DNSException as exc:
-        return _Reply(rcode, None, (), None, (), None, (), error=str(exc) or type(exc).__name__)
-    cnames = tuple(normalise_name(rr[0].target.to_text()) for rr in chaining.cnames if len(rr))
-    if chaining.answer is None:
-        return _Reply(rcode, None, (), None, cnames, _negative_ttl(response), _glue(response))
-    rdatas = tuple(chaining.answer)
-    records = tuple(rdata_text(r) for r in rdatas)
-    return _Reply(rcode, records, rdatas, int(chaining.answer.ttl), cnames, None, _glue(response))
-
-
-def _read_name(wire: bytes, off: int, end: int | None = None) -> tuple[str, int]:
-    """(name as sent, without the trailing dot; offset after it). Plain host-name bytes only.
-
-    Compression is read by dnspython's rules, so both readers reject the same packets: each
-    pointer goes before the previous one (and before the name), at most 16 of them, and a
-    jump never reads into the part already read. `end` bounds a name inside an rdata.
-    """
-    labels: list[str] = []
-    after = -1
-    size = 0
-    limit = len(wire) if end is None else end
-    biggest = off
-    segment = off
-    hops = 0
-    while True:
-        if off >= limit:
-            raise _WireError("name runs past its bounds")
-        length = wire[off]
-        if length == 0:
-            return ".".join(labels), (after if after >= 0 else off + 1)
-        if length & 0xC0 == 0xC0:
-            if off + 1 >= limit:
-                raise _WireError("cut compression pointer")
-            target = ((length & 0x3F) << 8) | wire[off + 1]
-            if target >= biggest:
-                raise _WireError("compression pointer does not point backwards")
-            hops += 1
-            if hops > 16:
-                raise _WireError("compression pointer chain too long")
-            if after < 0:
-                after = off + 2
-            biggest = target
-            limit = segment
-            off = segment = target
-            continue
-        if length & 0xC0:
-            raise _WireError("unknown label type")
-        if off + 1 + length > limit:
-            raise _WireError("label runs past its bounds")
-        label = wire[off + 1 : off + 1 + length]
-        if not set(label) <= _NAME_BYTES:
-            raise _WireError("label needs escaping")
-        size += length + 1
-        if size > 254:
-            raise _WireError("name too long")
-        labels.append(label.decode("ascii"))
-        off += 1 + length
-
-
-def _check_rdata(wire: bytes, rtype: int, start: int, end: int) -> None:
-    """Reject an rdata dnspython would reject (wrong length, a name not ending at the rdata's end)."""
-    if rtype == 1 or rtype == 28:
-        if end - start != (4 if rtype == 1 else 16):
-            raise _WireError("bad address length")
-    elif rtype == 16:
-        off = start
-        if off >= end:
-            raise _WireError("empty TXT")
-        while off < end:
-            off += 1 + wire[off]
-        if off != end:
-            raise _WireError("bad TXT")
-    elif rtype == 15:
-        if end - start < 3 or _read_name(wire, start + 2, end)[1] != end:
-            raise _WireError("bad MX")
-    elif rtype in (2, 5):
-        if _read_name(wire, start, end)[1] != end:
-            raise _WireError("bad name rdata")
-    elif rtype == 6:
-        _mname, off = _read_name(wire, start, end)
-        _rname, off = _read_name(wire, off, end)
-        if off + 20 != end:
-            raise _WireError("bad SOA")
-
-
-def _reply_from_wire(wire: bytes, query: _Query) -> _Reply:
-    """Read an answer to `query` without dnspython; raises _WireError for anything unusual."""
-    flags = int.from_bytes(wire[2:4], "big")
-    rcode = flags & 0x0F
-    counts = [int.from_bytes(wire[i : i + 2], "big") for i in (4, 6, 8, 10)]
-    if counts[0] != 1:
-        raise _WireError("not one question")
-    off = 12 + len(query.question)
-    rrs: list[tuple[int, str, int, int, int, int]] = []  # section, owner, type, ttl, rdata start, rdata end
-    for section, count in ((1, counts[1]), (2, counts[2]), (3, counts[3])):
-        for _ in range(count):
-            owner, off = _read_name(wire, off)
-            if off + 10 > len(wire):
-                raise _WireError("cut record")
-            rtype = int.from_bytes(wire[off : off + 2], "big")
-            rclass = int.from_bytes(wire[off + 2 : off + 4], "big")
-            ttl = int.from_bytes(wire[off + 4 : off + 8], "big")
-            if ttl > 0x7FFFFFFF and rtype != 41:  # RFC 2181 §8: a TTL with the top bit set means 0 (as dnspython)
-                ttl = 0
-            rdlen = int.from_bytes(wire[off + 8 : off + 10], "big")
-            start, off = off + 10, off + 10 + rdlen
-            if off > len(wire):
-                raise _WireError("cut rdata")
-            if rtype == 41:
-                if section != 3 or ttl >> 24:
-                    raise _WireError("extended rcode")
-                continue
-            if rclass != 1 or rtype not in _QUICK_NUMBERS:
-                raise _WireError("type the quick reader does not know")
-            _check_rdata(wire, rtype, start, off)
-            rrs.append((section, owner.lower(), rtype, ttl, start, off))
-    qtype = _QUICK_TYPES.get(query.rdtype)
-    if qtype is None:  # TLSA etc.: only a NODATA/NXDOMAIN answer is read here
-        if any(sec == 1 for sec, *_rest in rrs):
-            raise _WireError("answer data of a type read by dnspython")
-        qtype = -1
-    qname = query.name.rstrip(".").lower()
-    answer = [rr for rr in rrs if rr[0] == 1]
-    if rcode == dns.rcode.NXDOMAIN:
-        return _Reply(rcode, None, (), None, _quick_cnames(wire, answer, qname), _quick_negative_ttl(wire, rrs), ())
-    if rcode != dns.rcode.NOERROR:
-        return _Reply(rcode, None, (), None, (), None, ())
-    current = qname
-    cnames: list[str] = []
-    final: list[tuple[int, str, int, int, int, int]] = []
-    for _hop in range(MAX_CHAIN + 1):
-        final = [rr for rr in answer if rr[1] == current and rr[2] == qtype]
-        if final or qtype == 5:
-            break
-        chain = [rr for rr in answer if rr[1] == current and rr[2] == 5]
-        if not chain:
-            break
-        target, _end = _read_name(wire, chain[-1][4])  # CNAME is a singleton: the last one stands
-        cnames.append(target.lower())
-        current = target.lower()
-    else:
-        raise _WireError("CNAME chain too long")
-    glue = _quick_glue(wire, rrs)
-    if not final:
-        return _Reply(rcode, None, (), None, tuple(cnames), _quick_negative_ttl(wire, rrs), glue)
-    seen: dict[Any, tuple[str, Any]] = {}
-    for _sec, _owner, rtype, _ttl, start, end in final if qtype not in (5, 6) else final[-1:]:
-        text, rdata, key = _quick_rdata(wire, rtype, start, end)
-        seen.setdefault(key, (text, rdata))
-    records = tuple(text for text, _rd in seen.values())
-    rdatas = tuple(rd for _text, rd in seen.values())
-    return _Reply(rcode, records, rdatas, min(rr[3] for rr in final), tuple(cnames), None, glue)
-
-
-_QUICK_NUMBERS = frozenset(_QUICK_TYPES.values())
-
-
-def _quick_rdata(wire: bytes, rtype: int, start: int, end: int) -> tuple[str, Any, Any]:
-    """(presentation text as rdata_text gives it, dnspython rdata, identity for de-duplication)."""
-    data = wire[start:end]
-    rdata: Any
-    if rtype == 1:
-        if len(data) != 4:
-            raise _WireError("bad A")
-        text = socket.inet_ntop(socket.AF_INET, data)
-        return text, dns.rdtypes.IN.A.A(dns.rdataclass.IN, dns.rdatatype.A, text), data
-    if rtype == 28:
-        if len(data) != 16:
-            raise _WireError("bad AAAA")
-        text = dns.ipv6.inet_ntoa(data)
-        return text, dns.rdtypes.IN.AAAA.AAAA(dns.rdataclass.IN, dns.rdatatype.AAAA, text), data
-    if rtype == 16:
-        strings = []
-        off = 0
-        while off < len(data):
-            length = data[off]
-            if off + 1 + length > len(data):
-                raise _WireError("bad TXT")
-            strings.append(data[off + 1 : off + 1 + length])
-            off += 1 + length
-        rdata = dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, strings)
-        return b"".join(strings).decode("utf-8", errors="replace"), rdata, data
-    if rtype == 15:
-        if len(data) < 3:
-            raise _WireError("bad MX")
-        pref = int.from_bytes(data[:2], "big")
-        host, _end = _read_name(wire, start + 2)
-        rdata = dns.rdtypes.ANY.MX.MX(dns.rdataclass.IN, dns.rdatatype.MX, pref, dns.name.from_text(host or "."))
-        return f"{pref} {normalise_name(host)}", rdata, (pref, host.lower())
-    if rtype in (2, 5):
-        host, _end = _read_name(wire, start)
-        cls = dns.rdtypes.ANY.NS.NS if rtype == 2 else dns.rdtypes.ANY.CNAME.CNAME
-        rdata = cls(dns.rdataclass.IN, dns.rdatatype.RdataType(rtype), dns.name.from_text(host or "."))
-        return str(rdata.to_text()), rdata, host.lower()
-    raise _WireError("no quick reader for this answer type")
-
-
-def _quick_cnames(wire: bytes, answer: list[tuple[int, str, int, int, int, int]], qname: str) -> tuple[str, ...]:
-    """Like _cname_targets: the CNAME chain from the question name in an NXDOMAIN answer."""
-    out: list[str] = []
-    current = qname
-    for _ in range(MAX_CNAME_HOPS):
-        found = [rr for rr in answer if rr[2] == 5 and rr[1] == current]
-        if not found:
-            break
-        target, _end = _read_name(wire, found[-1][4])
-        out.append(target.lower())
-        current = target.lower()
-    return tuple(out)
-
-
-def _quick_negative_ttl(wire: bytes, rrs: list[tuple[int, str, int, int, int, int]]) -> int | None:
-    """Like _negative_ttl: min(TTL, MINIMUM) of the first SOA in the authority section."""
-    for section, owner, rtype, _ttl, _start, _end in rrs:
-        if section == 2 and rtype == 6:  # its rdata was checked by _check_rdata
-            same = [rr for rr in rrs if rr[0] == 2 and rr[2] == 6 and rr[1] == owner]
-            last_end = same[-1][5]  # SOA is a singleton: the last one's MINIMUM stands, the TTL is the least
-            return int(min(min(rr[3] for rr in same), int.from_bytes(wire[last_end - 4 : last_end], "big")))
-    return None
-
-
-def _quick_glue(wire: bytes, rrs: list[tuple[int, str, int, int, int, int]]) -> tuple[tuple[str, str], ...]:
-    """Like _glue: (owner, address) of the A/AAAA records in the additional section, grouped per rrset."""
-    groups: dict[tuple[str, int], list[str]] = {}
-    for section, owner, rtype, _ttl, start, end in rrs:
-        if section == 3 and rtype in (1, 28):
-            text, _rdata, _key = _quick_rdata(wire, rtype, start, end)
-            texts = groups.setdefault((owner, rtype), [])
-            if text not in texts:
-                texts.append(text)
-    return tuple((owner, text) for (owner, _t), texts in groups.items() for text in texts)
