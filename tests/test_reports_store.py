@@ -318,3 +318,47 @@ def test_summary_domain_is_normalised(tmp_path: Path) -> None:
         _week(store)
         assert store.summary("Example.COM.").report_count == 4
         assert store.report_count("example.org") == 1
+
+
+def test_failure_breakdowns_order_exactly_as_sql_would(tmp_path: Path) -> None:
+    """The breakdowns are added up in Python from one pass; ties, missing fields and non-ASCII keys
+    come out in the order of the SQL GROUP BY ... ORDER BY n DESC, key (NULL first) they replaced."""
+    docs = []
+    for i, (org, mx, ip, rt) in enumerate(
+        [
+            ("Zeta", None, None, "sts-policy-fetch-error"),
+            ("Älpha", "mx2.example.com", "192.0.2.1", "certificate-expired"),
+            ("alpha", "mx1.example.com", "192.0.2.1", "certificate-expired"),
+            ("Alpha", "mx1.example.com", None, "validation-failure"),
+            ("Alpha", "mx10.example.com", "2001:db8::1", "dane-required"),
+            ("Zeta", None, "192.0.2.2", "sts-policy-fetch-error"),
+            ("Ωmega", "mx2.example.com", "192.0.2.3", "starttls-not-supported"),
+        ]
+    ):
+        docs.append(report(org=org, report_id=f"r{i}", failure=2, details=[detail(rt, 1 + i % 2, mx=mx, ip=ip)]))
+    with ReportStore(tmp_path / "s.sqlite3") as store:
+        for doc in docs:
+            _add(store, doc)
+        got = store.summary("example.com")
+
+        def sql(query: str) -> list[tuple]:
+            return store.conn.execute(query).fetchall()
+
+        where = "WHERE domain = 'example.com'"
+        assert [(c.key, c.count) for c in got.by_result_type] == sql(
+            f"SELECT result_type, SUM(count) AS n FROM failures {where} GROUP BY 1 ORDER BY n DESC, 1"
+        )
+        assert [(c.key, c.count) for c in got.by_mx] == [
+            (k or "(not reported)", n)
+            for k, n in sql(f"SELECT receiving_mx, SUM(count) AS n FROM failures {where} GROUP BY 1 ORDER BY n DESC, 1")
+        ]
+        assert [(s.organisation, s.sending_ip, s.count) for s in got.by_sender] == [
+            (o, ip or "(not reported)", n)
+            for o, ip, n in sql(
+                f"SELECT organisation, sending_ip, SUM(count) AS n FROM failures {where}"
+                " GROUP BY 1, 2 ORDER BY n DESC, 1, 2"
+            )
+        ]
+        seen = sql(f"SELECT DISTINCT receiving_mx FROM failures {where} AND receiving_mx IS NOT NULL ORDER BY 1")
+        assert got.mx_seen == [r[0] for r in seen]
+        assert len(got.by_sender) == 7 and got.by_mx[0].key == "(not reported)"  # ties and NULLs were exercised

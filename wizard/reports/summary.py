@@ -178,6 +178,11 @@ def _window(since: date | None, until: date | None) -> str:
     return ""
 
 
+def _nulls_first(value: str | None) -> tuple[bool, str]:
+    """A sort key placing None before every string, as SQL orders NULL."""
+    return (value is not None, value or "")
+
+
 def uncovered_hosts(patterns: Sequence[str], hosts: Sequence[str]) -> list[str]:
     """Hosts no pattern matches, in the order given (RFC 8461 §4.1 matching via wizard.mx)."""
     out = []
@@ -230,18 +235,6 @@ def build_summary(
     )
     daily = [DayStat(date.fromisoformat(day), int(s), int(f)) for day, s, f, _ in per_day]
     report_count = sum(n for *_, n in per_day)
-    by_type = [
-        Count(k, int(c))
-        for k, c in rows(
-            f"SELECT result_type, SUM(count) AS n FROM failures WHERE {where} GROUP BY result_type ORDER BY n DESC, 1"
-        )
-    ]
-    by_mx = [
-        Count(k or NOT_REPORTED, int(c))
-        for k, c in rows(
-            f"SELECT receiving_mx, SUM(count) AS n FROM failures WHERE {where} GROUP BY receiving_mx ORDER BY n DESC, 1"
-        )
-    ]
     by_org = [
         Count(k, int(c))
         for k, c in rows(
@@ -249,19 +242,28 @@ def build_summary(
             " GROUP BY organisation ORDER BY n DESC, 1"
         )
     ]
+    # The failure breakdowns (result type, receiving MX, sender, MX seen) come from one pass over
+    # the domain's failure rows, added up here, instead of four grouped and sorted queries over
+    # the same rows (summary of 25 domains x 800 reports: ~30 -> ~22 ms). Keys sort as SQLite's
+    # BINARY collation would (UTF-8 byte order is code point order), NULL first, so nothing moves.
+    per_type: dict[str, int] = {}
+    per_mx: dict[str | None, int] = {}
+    per_sender: dict[tuple[str, str | None], int] = {}
+    for result_type, mx, org, ip, n in rows(
+        f"SELECT result_type, receiving_mx, organisation, sending_ip, count FROM failures WHERE {where}"
+    ):
+        per_type[result_type] = per_type.get(result_type, 0) + n
+        per_mx[mx] = per_mx.get(mx, 0) + n
+        per_sender[org, ip] = per_sender.get((org, ip), 0) + n
+    by_type = [Count(k, c) for k, c in sorted(per_type.items(), key=lambda kc: (-kc[1], kc[0]))]
+    by_mx = [
+        Count(k or NOT_REPORTED, c) for k, c in sorted(per_mx.items(), key=lambda kc: (-kc[1], *_nulls_first(kc[0])))
+    ]
     by_sender = [
-        SenderCount(org, ip or NOT_REPORTED, int(c))
-        for org, ip, c in rows(
-            f"SELECT organisation, sending_ip, SUM(count) AS n FROM failures WHERE {where}"
-            " GROUP BY organisation, sending_ip ORDER BY n DESC, 1, 2"
-        )
+        SenderCount(org, ip or NOT_REPORTED, c)
+        for (org, ip), c in sorted(per_sender.items(), key=lambda kc: (-kc[1], kc[0][0], *_nulls_first(kc[0][1])))
     ]
-    mx_seen = [
-        row[0]
-        for row in rows(
-            f"SELECT DISTINCT receiving_mx FROM failures WHERE {where} AND receiving_mx IS NOT NULL ORDER BY 1"
-        )
-    ]
+    mx_seen = sorted(mx for mx in per_mx if mx is not None)
     p_where = where.replace("domain", "p.domain").replace("day", "p.day")
     latest = rows(
         "SELECT m.text, s.text FROM policies p JOIN strings m ON m.id = p.mx_host"
