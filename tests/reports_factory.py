@@ -116,8 +116,15 @@ def email_report(
     submitter: str = "mail.sender.example",
     filename: str | None = None,
     content_type: str | None = None,
+    sign: bool = True,
+    signer: str | None = None,
+    length: bool = False,
 ) -> bytes:
-    """An RFC 8460 §5.3 report email: multipart/report, a text part, then the report part."""
+    """An RFC 8460 §5.3 report email: multipart/report, a text part, then the report part.
+
+    Signed with DKIM by `signer` (default: the submitter) unless `sign` is False, since the
+    importer ignores unsigned report emails; tests publish the key with dkim_support.dkim_dns.
+    """
     msg = MIMEMultipart("report", report_type="tlsrpt")
     msg["From"] = f"tlsrpt@{submitter}"
     msg["To"] = f"tlsrpt@{domain}"
@@ -135,7 +142,11 @@ def email_report(
     name = filename or f"{submitter}!{domain}!1741910400!1741996799!a1.json" + (".gz" if compressed else "")
     part.add_header("Content-Disposition", "attachment", filename=name)
     msg.attach(part)
-    return msg.as_bytes()
+    if not sign:
+        return msg.as_bytes()
+    from dkim_support import sign as dkim_sign
+
+    return dkim_sign(msg.as_bytes(), signer or submitter, length=length)
 
 
 def plain_email(subject: str = "hello") -> bytes:

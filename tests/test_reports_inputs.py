@@ -1,4 +1,8 @@
-"""Every input format, folder recursion, bad files among good ones, and deduplication on re-import."""
+"""Every input format, folder recursion, bad files among good ones, and deduplication on re-import.
+
+Report emails are DKIM-signed (reports_factory.email_report) and their key served by the test
+world's DNS (the dkim_dns fixture): unsigned ones are skipped (tests/test_reports_dkim.py).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +14,14 @@ from email.mime.text import MIMEText
 from pathlib import Path
 
 import pytest
+from dkim_support import sign
 from reports_factory import detail, dumps, email_report, gz, plain_email, report
 
 from wizard.reports import ReportStore, import_paths
 from wizard.reports.inputs import ImportOutcome, filename_domain
+
+
+pytestmark = pytest.mark.usefixtures("dkim_dns")
 
 
 @pytest.fixture
@@ -52,14 +60,15 @@ def test_eml_report_parts(tmp_path: Path, store: ReportStore, compressed: bool, 
 def test_eml_quoted_printable_and_crlf_line_ends(tmp_path: Path, store: ReportStore) -> None:
     body = dumps(report(report_id="qp")).replace(b"Sender", b"S=C3=A9nder")  # =C3=A9 is é in QP
     msg = (
-        b"From: r@sender.example\r\nTo: t@example.com\r\nSubject: Report\r\nTLS-Report-Domain: example.com\r\n"
+        b"From: r@mail.sender.example\r\nTo: t@example.com\r\nSubject: Report\r\nTLS-Report-Domain: example.com\r\n"
+        b"TLS-Report-Submitter: mail.sender.example\r\n"
         b'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type="tlsrpt"; boundary="XyZ"\r\n\r\n'
         b"preamble\r\n--XyZ\r\nContent-Type: text/plain\r\n\r\nhuman text\r\n--XyZ\r\n"
         b"Content-Type: application/tlsrpt+json\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
         + body
         + b"\r\n--XyZ--\r\nepilogue\r\n"
     )
-    (tmp_path / "qp.eml").write_bytes(msg)
+    (tmp_path / "qp.eml").write_bytes(sign(msg, "mail.sender.example"))
     out = import_paths(store, [tmp_path / "qp.eml"])
     assert (out.imported, out.rejected) == (1, [])
     org = store.conn.execute("SELECT organisation FROM reports").fetchone()[0]
@@ -67,6 +76,7 @@ def test_eml_quoted_printable_and_crlf_line_ends(tmp_path: Path, store: ReportSt
 
 
 def test_forwarded_report_inside_message_rfc822(tmp_path: Path, store: ReportStore) -> None:
+    """The forwarder does not sign; the forwarded report email's own signature vouches for it."""
     from email import message_from_bytes
 
     inner = message_from_bytes(email_report(gz(report(report_id="fwd"))))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
+from wizard.reports.dkim import Verdict, check_email, contact_problem, current_key_lookup
 from wizard.reports.fields import filename_domain
 from wizard.reports.model import ReportRejected
 from wizard.reports.parse import GZIP_MAGIC, MAX_REPORT_BYTES, exc_text, read_bounded
@@ -171,7 +172,10 @@ def _folder(path: Path, visited: set[str], lazy: bool = False) -> Iterator[Candi
             if entry.is_dir():
                 yield from _folder(Path(entry.path), visited, lazy)
             elif entry.is_file():
-                yield from (_lazy(entry.path) if lazy and _report_name(entry.name) else _file(entry.path))
+                if lazy and _report_name(entry.name):
+                    yield Listed(entry.path)  # the bulk of a big import: no generator per file
+                else:
+                    yield from _file(entry.path)
             else:
                 yield Candidate(entry.path, reason=_NOT_REGULAR)
         except OSError as exc:
@@ -281,13 +285,15 @@ def _mailbox_messages(box: mailbox.Mailbox, label: Callable[[str, int], str]) ->
 
 
 class _Part:
-    """One leaf MIME part: its headers and a view of its still-encoded body."""
+    """One leaf MIME part: its headers, a view of its still-encoded body, and the message it is in
+    (the email itself, or a report email forwarded inside it: whose DKIM signature vouches for it)."""
 
-    __slots__ = ("body", "headers")
+    __slots__ = ("body", "headers", "message")
 
-    def __init__(self, headers: email.message.Message, body: memoryview) -> None:
+    def __init__(self, headers: email.message.Message, body: memoryview, message: memoryview) -> None:
         self.headers = headers
         self.body = body
+        self.message = message
 
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -307,20 +313,21 @@ def _split_headers(data: memoryview) -> tuple[email.message.Message, memoryview]
     return headers, data[body_start:]
 
 
-def _mime_leaves(data: memoryview, depth: int = 0) -> Iterator[_Part]:
+def _mime_leaves(data: memoryview, depth: int = 0, message: memoryview | None = None) -> Iterator[_Part]:
     """Walk a MIME entity without building the whole tree in memory.
 
     The stdlib parser keeps every line of a message as its own object (about ten times the
     message size); splitting on the boundary with a regex over a memoryview keeps one copy.
     """
+    message = data if message is None else message
     headers, body = _split_headers(data)
     ctype = headers.get_content_type()
     if depth < _MAX_MIME_DEPTH and ctype == "message/rfc822":
-        yield from _mime_leaves(body, depth + 1)  # a forwarded report
+        yield from _mime_leaves(body, depth + 1, body)  # a forwarded report
         return
     boundary = headers.get_param("boundary") if ctype.startswith("multipart/") else None
     if not boundary or depth >= _MAX_MIME_DEPTH:
-        yield _Part(headers, body)
+        yield _Part(headers, body, message)
         return
     delimiter = re.compile(
         rb"(?:\r?\n|\A)--" + re.escape(str(boundary).encode("ascii", "replace")) + rb"(--)?[ \t]*(?:\r?\n|\Z)"
@@ -328,12 +335,12 @@ def _mime_leaves(data: memoryview, depth: int = 0) -> Iterator[_Part]:
     previous: int | None = None
     for m in delimiter.finditer(body):
         if previous is not None:
-            yield from _mime_leaves(body[previous : m.start()], depth + 1)
+            yield from _mime_leaves(body[previous : m.start()], depth + 1, message)
         if m.group(1):
             return
         previous = m.end()
     if previous is not None:  # no closing delimiter: take the rest, as mail clients do
-        yield from _mime_leaves(body[previous:], depth + 1)
+        yield from _mime_leaves(body[previous:], depth + 1, message)
 
 
 def _is_report_part(part: _Part) -> bool:
@@ -359,7 +366,11 @@ def _decode_body(part: _Part) -> bytes:
 
 
 def message_candidates(data: bytes, source: str) -> Iterator[Candidate]:
-    """The report attachments of one email (RFC 8460 §5.3: multipart/report, tlsrpt+gzip or +json)."""
+    """The report attachments of one email (RFC 8460 §5.3: multipart/report, tlsrpt+gzip or +json).
+
+    Only an email with the report headers and a valid DKIM signature from the reporting domain
+    counts (wizard.reports.dkim, SPEC.md §8); any other is listed with the reason.
+    """
     try:
         view = memoryview(data)
         top, _ = _split_headers(view)
@@ -371,8 +382,24 @@ def message_candidates(data: bytes, source: str) -> Iterator[Candidate]:
                 source, reason="email has no TLS report attached (no application/tlsrpt+gzip or +json part)"
             )
             return
+        verdicts: dict[int, Verdict] = {}
+        lookup = current_key_lookup()
+        for part in parts:  # one check per email: this one, or a report email forwarded inside it
+            if id(part.message) not in verdicts:
+                if part.message is view:
+                    verdicts[id(view)] = check_email(data, top, lookup)
+                else:
+                    inner = _split_headers(part.message)[0]
+                    verdicts[id(part.message)] = check_email(bytes(part.message), inner, lookup)
+        if len(verdicts) == 1 and (only := next(iter(verdicts.values()))).reason:
+            yield Candidate(source, reason=only.reason)
+            return
         for i, part in enumerate(parts, 1):
             label = source if len(parts) == 1 else f"{source} (attachment {i})"
+            verdict = verdicts[id(part.message)]
+            if verdict.reason:
+                yield Candidate(label, reason=verdict.reason)
+                continue
             try:
                 payload = _decode_body(part)
             except ReportRejected as exc:
@@ -380,6 +407,10 @@ def message_candidates(data: bytes, source: str) -> Iterator[Candidate]:
                 continue
             if not payload.strip():
                 yield Candidate(label, reason="the report attachment is empty")
+                continue
+            problem = contact_problem(payload, verdict.submitter)
+            if problem:
+                yield Candidate(label, reason=problem)
                 continue
             name = part.headers.get_filename() or ""
             yield Candidate(label, data=payload, domain_hint=hint or filename_domain(name))
