@@ -17,6 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
+def ns(dkim_dns) -> list[str]:
+    """Where `reports import` looks up the DKIM key the corpus's report email is signed with."""
+    return ["--nameserver", dkim_dns.dns.address]
+
+
+@pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     root = tmp_path / "in"
     root.mkdir()
@@ -39,8 +45,10 @@ def corpus(tmp_path: Path) -> Path:
     return root
 
 
-def test_import_lists_skipped_inputs_and_exits_1(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    rc = main(["reports", "import", str(corpus), "--state-dir", str(tmp_path / "st")])
+def test_import_lists_skipped_inputs_and_exits_1(
+    corpus: Path, ns: list[str], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    rc = main(["reports", "import", *ns, str(corpus), "--state-dir", str(tmp_path / "st")])
     out = capsys.readouterr().out.splitlines()
     assert rc == 1
     assert out[0].startswith(f"skipped {corpus / 'junk.json'}: is not valid JSON")
@@ -51,9 +59,9 @@ def test_import_lists_skipped_inputs_and_exits_1(corpus: Path, tmp_path: Path, c
     assert capsys.readouterr().out.strip() == "imported 0 new reports (1 already in the store, 0 inputs skipped)"
 
 
-def test_summary_text_and_json(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_summary_text_and_json(corpus: Path, ns: list[str], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     state = str(tmp_path / "st")
-    main(["reports", "import", str(corpus), "--state-dir", state])
+    main(["reports", "import", *ns, str(corpus), "--state-dir", state])
     capsys.readouterr()
     assert main(["reports", "summary", "example.com", "--state-dir", state]) == 0
     text = capsys.readouterr().out
@@ -75,9 +83,9 @@ def test_summary_text_and_json(corpus: Path, tmp_path: Path, capsys: pytest.Capt
     assert [d["date"] for d in doc["daily"]] == ["2025-03-11", "2025-03-12"]
 
 
-def test_summary_days_window(corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_summary_days_window(corpus: Path, ns: list[str], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     state = str(tmp_path / "st")
-    main(["reports", "import", str(corpus), "--state-dir", state])
+    main(["reports", "import", *ns, str(corpus), "--state-dir", state])
     capsys.readouterr()
     assert main(["reports", "summary", "example.com", "--days", "7", "--json", "--state-dir", state]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -127,7 +135,7 @@ def test_state_dir_from_environment(corpus: Path, tmp_path: Path, monkeypatch: p
 
 
 def test_summary_checks_coverage_against_the_saved_policy(
-    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+    corpus: Path, ns: list[str], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     from wizard.policy import PolicyFile
     from wizard.state import StateStore, record_policy
@@ -137,7 +145,7 @@ def test_summary_checks_coverage_against_the_saved_policy(
     with store.open("example.com") as session:
         record_policy(session.state, PolicyFile(mode="testing", max_age=86400, mx=("*.example.com",)))
         session.save()
-    main(["reports", "import", str(corpus), "--state-dir", state])
+    main(["reports", "import", *ns, str(corpus), "--state-dir", state])
     capsys.readouterr()
     assert main(["reports", "summary", "example.com", "--json", "--state-dir", state]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -1,7 +1,9 @@
 """`reports import PATH...` and `reports summary DOMAIN [--days N] [--json]`: the step-6 evidence from the CLI.
 
 Import reads TLSRPT reports from files, emails, mailboxes and folders into the store in the
-state dir, listing every input that held no importable report with a one-line reason.
+state dir, listing every input that held no importable report with a one-line reason. Emails
+count only with a valid DKIM signature from the reporting domain (RFC 8460 §5.3); their keys are
+looked up through --nameserver (default: the system's resolver) within --timeout.
 Summary prints what the stored reports say about one domain (CONTRACT.md).
 """
 
@@ -14,6 +16,7 @@ import sys
 from wizard.commands.common import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, UsageError, add_state_dir_option, state_dir
 from wizard.domain import DomainError, normalise_domain
 from wizard.mx import validate_mx_pattern
+from wizard.reports.dkim import DnsKeyLookup, use_key_lookup
 from wizard.reports.inputs import import_paths
 from wizard.reports.store import ReportStore, StoreError, store_path
 
@@ -30,11 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="read reports (.json, .json.gz, .eml, mbox, Maildir, folders of these) into the store",
         description=(
             "Read TLSRPT reports into the local store. Folders are read recursively; reports already "
-            "stored are skipped. Exit 0 when every input imported, 1 when some were skipped (each is "
-            "listed with the reason)."
+            "stored are skipped. Report emails must carry a valid DKIM signature from the reporting domain "
+            "(RFC 8460); unsigned ones are skipped. Exit 0 when every input imported, 1 when some were "
+            "skipped (each is listed with the reason)."
         ),
     )
     imp.add_argument("paths", nargs="+", metavar="PATH", help="a report, email, mailbox or folder")
+    _add_dkim_dns_options(imp, timeout=True)
     add_state_dir_option(imp)
     imp.set_defaults(func=run_import)
 
@@ -79,10 +84,48 @@ def _register_fetch_imap(actions: argparse._SubParsersAction) -> None:  # type: 
     )
     imap.add_argument("--ca-bundle", metavar="FILE", help="trust these roots (SSL_CERT_FILE is honoured too)")
     imap.add_argument(
-        "--timeout", type=positive_float, default=30.0, metavar="SECONDS", help="per network operation (default 30)"
+        "--timeout",
+        type=positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="per network operation, DKIM key lookups included (default 30)",
     )
+    _add_dkim_dns_options(imap, timeout=False)
     add_state_dir_option(imap)
     imap.set_defaults(func=run_fetch_imap)
+
+
+def _add_dkim_dns_options(parser: argparse.ArgumentParser, *, timeout: bool) -> None:
+    """--nameserver (and --timeout) for looking up the DKIM keys report emails are signed with."""
+    from wizard.commands.common import positive_float
+
+    parser.add_argument(
+        "--nameserver",
+        action="append",
+        default=[],
+        metavar="ADDR[:PORT]",
+        help="look DKIM keys up through this server instead of the system's resolver (repeatable)",
+    )
+    if timeout:
+        parser.add_argument(
+            "--timeout",
+            type=positive_float,
+            default=10.0,
+            metavar="SECONDS",
+            help="deadline for each DKIM key lookup (default 10)",
+        )
+
+
+def _key_lookup(args: argparse.Namespace) -> DnsKeyLookup:
+    """DKIM key lookups through --nameserver within --timeout; a bad --nameserver is a usage error."""
+    from wizard.nameserver import parse_nameserver
+
+    for ns in args.nameserver:
+        try:
+            parse_nameserver(ns)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return DnsKeyLookup(tuple(args.nameserver), timeout=args.timeout)
 
 
 def _port(text: str) -> int:
@@ -99,6 +142,7 @@ def run_fetch_imap(args: argparse.Namespace) -> int:
 
     if not args.folder.isascii() or not args.folder.strip():
         raise UsageError(f"--folder {args.folder!r}: give the folder's ASCII name as the server lists it")
+    keys = _key_lookup(args)
     settings = ImapSettings(
         host=args.host,
         user=args.user,
@@ -121,7 +165,7 @@ def run_fetch_imap(args: argparse.Namespace) -> int:
     finally:
         del password
     try:
-        with session, _open_store(args) as store:
+        with session, _open_store(args) as store, use_key_lookup(keys):
             outcome = import_candidates(store, session.candidates())
     except StoreError as exc:
         sys.stderr.write(f"mta-sts-wizard: {exc}\n")
@@ -154,8 +198,9 @@ def _open_store(args: argparse.Namespace) -> ReportStore:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    keys = _key_lookup(args)
     try:
-        with _open_store(args) as store:
+        with _open_store(args) as store, use_key_lookup(keys):
             outcome = import_paths(store, args.paths)
     except StoreError as exc:
         sys.stderr.write(f"mta-sts-wizard: {exc}\n")

@@ -26,10 +26,8 @@ A lookup that fails (timeout, SERVFAIL, NXDOMAIN) skips that email with the reas
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import email.message
-import threading
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -226,6 +224,9 @@ class DnsKeyLookup:
 
 def _run_sync(make: Callable[[], object]) -> tuple[tuple[str, ...], str | None]:
     """Run the coroutine `make()` to completion, also when this thread already runs an event loop."""
+    import asyncio
+    import threading
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
