@@ -32,8 +32,9 @@ CHUNK_SIZE = 250
 CHUNK_BYTES = 2 * 1024 * 1024
 #: Reports larger than this are parsed in the calling process (never copied to a worker).
 BIG_REPORT = 1024 * 1024
-#: Candidates handled serially before worker processes are worth starting.
-PARALLEL_AFTER = 1000
+#: Candidates handled serially before worker processes are worth starting: one chunk parses in
+#: ~5 ms, about what forking the workers costs; until then the second core sat idle.
+PARALLEL_AFTER = 250
 #: Chunks in flight per worker process: enough that workers keep parsing while this process
 #: stores a commit's worth of reports (at 2, they ran dry and a core idled; see _worker_start).
 IN_FLIGHT_PER_WORKER = 4
