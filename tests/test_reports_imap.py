@@ -1,8 +1,10 @@
 """`reports fetch-imap` against a real Dovecot on a random loopback address (tests/imap_server.py).
 
-Without Dovecot these tests skip with the reason; under CI=true (.ci/run installs dovecot-imapd)
-they fail instead. Every run goes through the installed CLI in a subprocess, so the assertions
-are on what a user sees: stdout, stderr, exit code, and the mailbox's flags afterwards.
+The report emails are DKIM-signed (reports_factory) and every run looks the key up on a loopback
+test DNS server (--nameserver, the module's `key_dns`). Without Dovecot these tests skip with the
+reason; under CI=true (.ci/run installs dovecot-imapd) they fail instead. Every run goes through
+the installed CLI in a subprocess, so the assertions are on what a user sees: stdout, stderr,
+exit code, and the mailbox's flags afterwards.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dkim_support import DEFAULT_SIGNERS, publish
 from reports_factory import email_report, gz, plain_email, report
 
 from tests.hosting_servers.loopback import random_loopback
 from tests.imap_server import ImapServer, dovecot_binary, running_dovecot
+from tests.world.world import World
 from wizard.reports.imap import MAX_FETCH_BYTES, PASSWORD_ENV, _read_failure, imap_date, quote_mailbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,8 +85,25 @@ def _run(
     )
 
 
+#: --nameserver ADDR of the DNS server holding the report emails' DKIM key (set by key_dns).
+_KEY_NS: list[str] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def key_dns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    world = World(tmp_path_factory.mktemp("imap-dkim"))
+    try:
+        for domain in DEFAULT_SIGNERS:
+            publish(world, domain)
+        _KEY_NS[:] = ["--nameserver", world.dns.address]
+        yield
+    finally:
+        _KEY_NS.clear()
+        world.close()
+
+
 def _trusted(server: ImapServer, state: Path) -> list[str]:
-    return ["--ca-bundle", str(server.ca_file), "--state-dir", str(state)]
+    return ["--ca-bundle", str(server.ca_file), "--state-dir", str(state), *_KEY_NS]
 
 
 def test_imports_reports_then_dedups_and_skips_the_oversized(server: ImapServer, tmp_path: Path) -> None:
@@ -152,6 +173,7 @@ def test_ca_bundle_from_ssl_cert_file(server: ImapServer, tmp_path: Path) -> Non
         "30",
         "--state-dir",
         str(tmp_path / "st"),
+        *_KEY_NS,
         password=server.password,
         env_extra={"SSL_CERT_FILE": str(server.ca_file)},
     )

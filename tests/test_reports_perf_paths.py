@@ -226,6 +226,7 @@ def test_rows_fast_path_never_differs_from_the_strict_validator(path: list[Any],
 # --- files listed by the main process, read by the workers ------------------------------------
 
 
+@pytest.mark.usefixtures("dkim_dns")  # the email among the files is DKIM-signed; its key is served here
 def test_lazily_listed_files_import_as_if_read_here(tmp_path: Path) -> None:
     from reports_factory import email_report
 
