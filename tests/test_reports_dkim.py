@@ -267,3 +267,44 @@ def test_cli_bad_nameserver_is_a_usage_error(tmp_path: Path, capsys: pytest.Capt
     assert main(["reports", "import", str(tmp_path), "--nameserver", "dns.example"]) == 2
     err = capsys.readouterr().err
     assert "not an IP address" in err and err.count("\n") == 1
+
+
+# --- IMAP: the same rule on messages read from a mailbox --------------------------------------------------
+
+
+def test_fetch_imap_imports_the_signed_report_and_skips_the_unsigned(tmp_path: Path, dkim_dns: World) -> None:
+    from tests.imap_server import dovecot_binary, running_dovecot
+    from wizard.reports.imap import PASSWORD_ENV
+
+    if dovecot_binary() is None or os.geteuid() != 0:
+        reason = "dovecot is not installed (Debian package dovecot-imapd) or not running as root"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI=true requires the IMAP tests to run", pytrace=False)
+        pytest.skip(reason)
+    messages: list[tuple[bytes, float | None]] = [
+        (email_report(gz(report(report_id="imap-signed"))), None),
+        (_unsigned_report_email("imap-unsigned"), None),
+    ]
+    with running_dovecot(messages) as srv:
+        env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "MTA_STS_WIZARD_HOME")}
+        env[PASSWORD_ENV] = srv.password
+        args = [srv.address, "--user", srv.user, "--ca-bundle", str(srv.ca_file), "--state-dir", str(tmp_path / "st")]
+        proc = subprocess.run(
+            [sys.executable, "-m", "wizard", "reports", "fetch-imap", *args, "--nameserver", dkim_dns.dns.address],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
+    label = f"imap://{srv.user}@{srv.address}:993/INBOX"
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.splitlines() == [
+        f"skipped {label} (UID 2): {UNSIGNED}",
+        "imported 1 new reports (0 already in the store, 1 inputs skipped)",
+    ]
+    with ReportStore(tmp_path / "st" / "reports.sqlite3") as store:
+        ids = [r[0] for r in store.conn.execute("SELECT report_id FROM reports")]
+    assert ids == ["imap-signed"]
