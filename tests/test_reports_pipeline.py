@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from reports_factory import dumps, gz, report
@@ -89,3 +90,44 @@ def test_small_imports_start_no_process(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(pipeline, "_pool", no_pool)
     with ReportStore(tmp_path / "s.sqlite3") as store:
         assert import_paths(store, [tmp_path / "in"], workers=2).imported == 51
+
+
+def test_this_process_parses_when_the_workers_have_enough_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers that never catch up: past STEAL_AFTER chunks waiting, this process parses the next
+    chunks itself; the outcome and the store are still exactly those of a serial import."""
+    _corpus(tmp_path / "in")
+    monkeypatch.setattr(pipeline, "CHUNK_SIZE", 3)
+    sent: list[int] = []
+
+    class Busy:
+        """A future whose worker is always still busy; its answer is computed when asked for."""
+
+        def __init__(self, fn: Any, items: Any) -> None:
+            self.fn, self.items = fn, items
+
+        def done(self) -> bool:
+            return False
+
+        def result(self) -> Any:
+            return self.fn(self.items)
+
+    class Pool:
+        def submit(self, fn: Any, items: Any) -> Busy:
+            sent.append(len(items))
+            return Busy(fn, items)
+
+        def shutdown(self, wait: bool, cancel_futures: bool) -> None:
+            pass
+
+    monkeypatch.setattr(pipeline, "_pool", lambda workers: Pool())
+    outcomes = {}
+    for w in (0, 1):
+        with ReportStore(tmp_path / f"s{w}.sqlite3") as store:
+            outcomes[w] = import_paths(store, [tmp_path / "in"], workers=w, parallel_after=0, commit_every=20)
+    assert outcomes[1].render() == outcomes[0].render()
+    assert (outcomes[1].imported, outcomes[1].duplicates) == (51, 10)
+    chunks = -(-63 // 3)
+    assert pipeline.STEAL_AFTER <= len(sent) < chunks - 5  # the first ones went out, many were parsed here
+    assert _store_dump(tmp_path / "s1.sqlite3") == _store_dump(tmp_path / "s0.sqlite3")
