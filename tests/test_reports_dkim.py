@@ -308,3 +308,18 @@ def test_fetch_imap_imports_the_signed_report_and_skips_the_unsigned(tmp_path: P
     with ReportStore(tmp_path / "st" / "reports.sqlite3") as store:
         ids = [r[0] for r in store.conn.execute("SELECT report_id FROM reports")]
     assert ids == ["imap-signed"]
+
+
+def test_key_lookups_are_remembered_then_asked_again_once_stale(dkim_dns: World) -> None:
+    name = f"{SELECTOR}._domainkey.{SUBMITTER}"
+    kept = DnsKeyLookup((dkim_dns.dns.address,), timeout=3.0)
+    assert kept(name) == kept(name.upper() + ".")
+    stale = DnsKeyLookup((dkim_dns.dns.address,), timeout=3.0, remember=-1.0)  # every entry already too old
+    assert stale(name) == stale(name) == kept(name)
+    assert [q for q in dkim_dns.dns.queries if q[0] == name] == [(name, "TXT", "udp")] * 3
+
+
+async def test_key_lookup_from_inside_a_running_event_loop(dkim_dns: World) -> None:
+    """A caller already in asyncio (a Textual worker, say) still gets its answer: the lookup runs beside it."""
+    records = DnsKeyLookup((dkim_dns.dns.address,), timeout=3.0)(f"{SELECTOR}._domainkey.{SUBMITTER}")
+    assert records and records[0].startswith("v=DKIM1; k=rsa; s=tlsrpt; p=")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import email.message
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ KeyLookup = Callable[[str], tuple[str, ...]]
 
 #: Signatures looked at per email (a message with more is hostile; the first ones decide).
 MAX_SIGNATURES = 8
+#: Key lookups a DnsKeyLookup remembers at once (the signers of one import are a few dozen).
+MAX_REMEMBERED = 4096
 
 UNSIGNED = "not DKIM-signed; RFC 8460 says receivers ignore unsigned reports"
 
@@ -211,23 +214,30 @@ def contact_problem(payload: bytes, submitter: str | None) -> str | None:
 
 
 class DnsKeyLookup:
-    """TXT lookups through wizard.dnsclient (`--nameserver`, `--timeout`), remembered for one import.
+    """TXT lookups through wizard.dnsclient (`--nameserver`, `--timeout`), remembered `remember` seconds.
 
     One import often holds hundreds of reports signed with the same key, and a key that timed
-    out once would time out again: both answers and failures are kept per name.
+    out once would time out again: both answers and failures are kept per name, long enough
+    for an import and short enough that a long-lived caller sees a rotated key.
     """
 
-    def __init__(self, nameservers: tuple[str, ...] | list[str] = (), timeout: float = 10.0) -> None:
+    def __init__(
+        self, nameservers: tuple[str, ...] | list[str] = (), timeout: float = 10.0, remember: float = 600.0
+    ) -> None:
         self.nameservers = tuple(nameservers)
         self.timeout = timeout
-        self._memo: dict[str, tuple[tuple[str, ...], str | None]] = {}
+        self.remember = remember
+        self._memo: dict[str, tuple[float, tuple[str, ...], str | None]] = {}
 
     def __call__(self, name: str) -> tuple[str, ...]:
         key = name.strip().rstrip(".").lower()
+        now = time.monotonic()
         got = self._memo.get(key)
-        if got is None:
-            got = self._memo[key] = self._resolve(key)
-        records, problem = got
+        if got is None or now - got[0] > self.remember:
+            if len(self._memo) >= MAX_REMEMBERED:
+                self._memo.clear()
+            got = self._memo[key] = (now, *self._resolve(key))
+        _when, records, problem = got
         if problem is not None:
             raise KeyLookupError(problem)
         return records
@@ -277,9 +287,18 @@ def use_key_lookup(lookup: KeyLookup) -> Iterator[KeyLookup]:
         _LOOKUP.reset(token)
 
 
+_SYSTEM: list[DnsKeyLookup] = []
+
+
 def current_key_lookup() -> KeyLookup:
-    """The lookup set by `use_key_lookup`, else one through the system's resolver."""
-    return _LOOKUP.get() or DnsKeyLookup()
+    """The lookup set by `use_key_lookup`, else the system resolver's (one for the process, so a
+    library caller importing a mailbox outside such a block still asks once per key)."""
+    chosen = _LOOKUP.get()
+    if chosen is not None:
+        return chosen
+    if not _SYSTEM:
+        _SYSTEM.append(DnsKeyLookup())
+    return _SYSTEM[0]
 
 
 __all__ = [
