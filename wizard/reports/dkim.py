@@ -125,7 +125,7 @@ def check_email(message: bytes, headers: email.message.Message, lookup: KeyLooku
     if not eligible:
         return Verdict(max(reasons)[1], submitter)
 
-    import dkim  # dkimpy: ~40 ms to import, so only once there is a signature to check
+    import dkim  # type: ignore[import-untyped]  # dkimpy: ~40 ms to import; only once there is a signature
 
     try:
         checker = _checker(dkim, message, timeout)
