@@ -82,6 +82,8 @@ def test_a_schema_1_store_migrates_keeping_its_reports_and_dedup(tmp_path: Path)
     with ReportStore(tmp_path / "old.sqlite3") as store:
         assert store.schema_version == 3
         assert store.missing_indexes() == []
+        indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert not indexes & set(store_module.OBSOLETE_INDEXES)
         assert store.report_count() == 3
         got = {d: store.summary(d, policy_patterns=["mx1.example.com"]).to_json() for d in store.domains()}
         assert got == expected

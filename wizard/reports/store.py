@@ -79,9 +79,12 @@ CREATE TABLE failures (
 #: queries more slowly.
 SECONDARY_INDEXES: tuple[tuple[str, str], ...] = (
     ("policies_domain_day", "policies (domain, day, failure, success, report, organisation)"),
-    ("policies_report", "policies (report)"),
     ("failures_domain_day", "failures (domain, day)"),
 )
+#: Indexes older schemas built that no query uses any more: policies_report served the joins from
+#: policies to reports that schema 2 made unneeded (reports are never deleted, so the foreign key
+#: needs no child index either). Dropped by the schema-3 migration and by any bulk import.
+OBSOLETE_INDEXES = ("policies_report",)
 #: A bulk import defers the indexes only into a store holding at most this many reports, so the
 #: rebuild at its end (~1 µs a row, existing rows included) stays cheaper than per-row upkeep.
 DEFER_INDEXES_MAX_STORED = 20_000
@@ -166,6 +169,7 @@ INSERT INTO reports_v3
 DROP TABLE reports;
 ALTER TABLE reports_v3 RENAME TO reports;
 CREATE UNIQUE INDEX reports_unkeyed ON reports (organisation, report_id) WHERE key IS NULL;
+DROP INDEX IF EXISTS policies_report;
 """
 
 #: version -> SQL that brings a store from version-1 to version. Only ever append.
@@ -368,7 +372,7 @@ class ReportStore:
             if defer:
                 self.conn.execute("BEGIN IMMEDIATE")
                 try:
-                    for name, _ in SECONDARY_INDEXES:
+                    for name in (*(name for name, _ in SECONDARY_INDEXES), *OBSOLETE_INDEXES):
                         self.conn.execute(f"DROP INDEX IF EXISTS {name}")
                     self.conn.execute("COMMIT")
                 except BaseException:
