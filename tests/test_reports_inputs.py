@@ -20,7 +20,6 @@ from reports_factory import detail, dumps, email_report, gz, plain_email, report
 from wizard.reports import ReportStore, import_paths
 from wizard.reports.inputs import ImportOutcome, filename_domain
 
-
 pytestmark = pytest.mark.usefixtures("dkim_dns")
 
 
