@@ -142,6 +142,12 @@ class PolicyStep(StepScreen):
                 # off by hand would be undone by it). Its Changed comes back as a no-op here.
                 button.value = True
 
+    def _show_choices_later(self) -> None:
+        """`_show_choices` from a RadioSet.Changed handler: after the refresh, because such a handler
+        runs with the sets' button messages held back (Textual's `prevent`), and the max_age set
+        would not hear of the button pressed there."""
+        self.call_after_refresh(self._show_choices)
+
     def policy(self) -> PolicyFile:
         return PolicyFile(mode=self.mode, max_age=self.max_age, mx=tuple(self.patterns))
 
@@ -283,9 +289,7 @@ class PolicyStep(StepScreen):
         self._own_max_age = None
         for field in self.query("#max-age-custom").results(Input):
             field.value = ""
-        # After the refresh: this handler runs with the mode set's button messages held back, which
-        # would keep the max_age set from hearing of the button pressed for the new default.
-        self.call_after_refresh(self._show_choices)
+        self._show_choices_later()
         self.refresh_derived()
 
     @on(RadioSet.Changed, "#max-age")
@@ -295,10 +299,7 @@ class PolicyStep(StepScreen):
         if event.index == len(choices) - 1:
             await self._open_own_field(focus=seconds is None)
         if seconds is None:
-            # Nothing of the user's own yet: the current value stays the chosen one. After the refresh,
-            # because this handler runs with the RadioSet's button messages held back, and the set
-            # would not hear of the button pressed here.
-            self.call_after_refresh(self._show_choices)
+            self._show_choices_later()  # nothing of the user's own yet: the current value stays chosen
             return
         if seconds != self.max_age:
             self.max_age = seconds
