@@ -24,7 +24,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from screens.footer import KeyBar
 from screens.messages import StepUpdated
@@ -44,7 +44,9 @@ class StepScreen(Screen):
         Binding("n", "next", "Next"),
         Binding("b", "back", "Back"),
         Binding("o", "overview", "Overview"),
-        Binding("escape", "leave_input", "Leave field", show=False),
+        # Shown (and working) only while a text field has focus: the one-letter keys go to the
+        # field then, and this is the key that gives them back.
+        Binding("escape", "leave_input", "Leave field"),
     ]
 
     can_advance: reactive[bool] = reactive(True, bindings=True)
@@ -121,7 +123,9 @@ class StepScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next" and not self.can_advance:
-            return None  # shown dimmed in the Footer
+            return None  # shown dimmed in the key bar
+        if action == "leave_input":
+            return isinstance(self.focused, Input)  # False: not shown, nothing to leave
         return True
 
     def action_next(self) -> None:

@@ -81,24 +81,25 @@ class KeyBar(Widget):
         return KeyItem(binding.key, self.app.get_key_display(binding), binding.description, enabled)
 
     def render(self) -> Content:
+        """The keys from the left, as many as fit whole; the palette key keeps its place at the right."""
         shown, palette = self.items()
         width = self.size.width
+        palette_text = _key_content(palette) if palette is not None else None
+        room = width - (palette_text.cell_length + len(_GAP) if palette_text is not None else 0)
         parts: list[Content] = []
         spans: list[tuple[int, int, KeyItem]] = []
         column = 0
         for item in shown:
             text = _key_content(item)
-            if column + text.cell_length > width:
+            if column + text.cell_length > room:
                 break
             spans.append((column, column + text.cell_length, item))
             parts += [text, Content(_GAP)]
             column += text.cell_length + len(_GAP)
-        if palette is not None:
-            text = _key_content(palette)
-            start = width - text.cell_length
-            if start >= column:
-                parts += [Content(" " * (start - column)), text]
-                spans.append((start, width, palette))
+        if palette is not None and palette_text is not None and width - palette_text.cell_length >= column:
+            start = width - palette_text.cell_length
+            parts += [Content(" " * (start - column)), palette_text]
+            spans.append((start, width, palette))
         self._spans = spans
         return Content.assemble(*parts)
 

@@ -85,3 +85,23 @@ async def test_the_key_bar_follows_the_bindings_and_presses_a_clicked_key(tmp_pa
         await pilot.click(KeyBar, offset=(text.index("Overview"), 0))
         await pilot.pause()
         assert isinstance(app.screen, OverviewScreen)
+
+
+async def test_the_key_bar_offers_escape_in_a_field_and_keeps_the_palette_key_when_keys_overflow(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path, "example.com", offline=True)
+    async with app.run_test(size=(60, 24)) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one(KeyBar)
+        assert "Leave field" not in str(bar.render())  # the pattern list has focus: nothing to leave
+        await pilot.press("a")  # into the add-pattern field: the letter keys type now
+        await pilot.pause()
+        text = str(bar.render())
+        assert text.startswith(" esc Leave field") and text.rstrip().endswith("^p palette")
+        await pilot.press("escape")
+        await pilot.pause()
+        text = str(bar.render())
+        assert "Leave field" not in text and text.startswith(" n Next")
+        assert text.rstrip().endswith("^p palette") and len(text) == 60  # the keys that fit, then the palette key
+        assert "q Quit" not in text  # 60 columns: the last keys give way, whole, to the palette key
