@@ -56,6 +56,24 @@ def _reports(root: Path, name: str, days: int, failing_day: int | None = None) -
         assert import_paths(store, [folder]).imported == days
 
 
+async def _serve_new_file(app, pilot, scenario) -> str:  # type: ignore[no-untyped-def]
+    """Phases 2-3 of a pending change: the world serves its new file, `p` verifies it and reveals the
+    new id (returned)."""
+    scenario.https[0].sites[scenario.policy_host].body = app.state.pending_change.new_policy.text.encode()
+    await pilot.press("p")
+    await settle(app, pilot)
+    await wait_until(pilot, lambda: "publish this TXT record" in screen_text(app))
+    return app.state.policy_id
+
+
+async def _publish_id(app, pilot, world: World, name: str, new_id: str, shown: str) -> None:  # type: ignore[no-untyped-def]
+    """Phase 4: the world publishes the new id, `i` verifies it, until `shown` is on screen."""
+    world.txt(f"_mta-sts.{name}", [f"v=STSv1; id={new_id}"])
+    await pilot.press("i")
+    await settle(app, pilot)
+    await wait_until(pilot, lambda: shown in screen_text(app))
+
+
 async def test_step6_shows_blocked_verdict_evidence_and_failure_chart(tmp_path: Path) -> None:
     name = "example.com"
     _saved(tmp_path, name, PolicyFile("testing", 86400, (f"mx.{name}",)), 20)
@@ -97,20 +115,12 @@ async def test_step6_guided_switch_refuses_the_id_until_the_file_is_served(tmp_p
         assert "[OLD]" in screen_text(app)
         assert "v=STSv1; id=" not in screen_text(app)
 
-        new_text = app.state.pending_change.new_policy.text
-        scenario.https[0].sites[scenario.policy_host].body = new_text.encode()
-        await pilot.press("p")
-        await settle(app, pilot)
-        await wait_until(pilot, lambda: "publish this TXT record" in screen_text(app))
-        new_id = app.state.policy_id
+        new_id = await _serve_new_file(app, pilot, scenario)
         assert new_id != policy_id
         assert f"v=STSv1; id={new_id}" in screen_text(app)
         assert "[>] 4. the new id is live" in screen_text(app)
 
-        world.txt(f"_mta-sts.{name}", [f"v=STSv1; id={new_id}"])
-        await pilot.press("i")
-        await settle(app, pilot)
-        await wait_until(pilot, lambda: "done: the change is live and recorded" in screen_text(app))
+        await _publish_id(app, pilot, world, name, new_id, "done: the change is live and recorded")
         assert "Enforced" in screen_text(app)
         assert "raise max_age from 86400 s (1 day) to 604800 s (7 days)" in screen_text(app)
     saved = StateStore(tmp_path).read(name).state
@@ -252,20 +262,11 @@ async def test_step6_mx_change_runs_in_order_and_k_finishes_it(tmp_path: Path, w
         app.broadcast(6)
         await pilot.press("g")
         await pilot.pause()
-        new_text = app.state.pending_change.new_policy.text
-        assert f"mx: mx2.{name}" in new_text
+        assert f"mx: mx2.{name}" in app.state.pending_change.new_policy.text
 
-        scenario.https[0].sites[scenario.policy_host].body = new_text.encode()
-        await pilot.press("p")
-        await settle(app, pilot)
-        await wait_until(pilot, lambda: "publish this TXT record" in screen_text(app))
-        new_id = app.state.policy_id
+        new_id = await _serve_new_file(app, pilot, scenario)
         assert new_id != policy_id
-
-        world.txt(f"_mta-sts.{name}", [f"v=STSv1; id={new_id}"])
-        await pilot.press("i")
-        await settle(app, pilot)
-        await wait_until(pilot, lambda: "k MX records changed" in screen_text(app))
+        await _publish_id(app, pilot, world, name, new_id, "k MX records changed")
         await pilot.press("k")
         await pilot.pause()
         assert "MX change finished" in screen_text(app)
