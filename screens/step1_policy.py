@@ -208,7 +208,7 @@ class PolicyStep(StepScreen):
             return
         if text:
             field = self.query_one(f"#{self._FEEDBACK_UNDER[line_id]}")
-            field.parent.mount(Static(text, id=line_id, classes="feedback"), after=field)  # type: ignore[union-attr]
+            field.parent.mount(Static(text, id=line_id), after=field)  # type: ignore[union-attr]
 
     @on(Input.Changed, "#add-pattern")
     def _pattern_typed(self, event: Input.Changed) -> None:
