@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reports_factory import dumps, gz, report
+from reports_factory import dumps, email_report, gz, report
 
 from wizard.reports import ReportStore, import_paths, pipeline
 
@@ -131,3 +131,28 @@ def test_this_process_parses_when_the_workers_have_enough_waiting(
     chunks = -(-63 // 3)
     assert pipeline.STEAL_AFTER <= len(sent) < chunks - 5  # the first ones went out, many were parsed here
     assert _store_dump(tmp_path / "s1.sqlite3") == _store_dump(tmp_path / "s0.sqlite3")
+
+
+@pytest.mark.usefixtures("dkim_dns")
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_email_among_listed_files_keeps_its_place_in_input_order(tmp_path: Path, workers: int) -> None:
+    """A listed file that turns out to be an email is expanded where it stands in the chunk: its report
+    comes before the files after it, so a later copy of that report is the duplicate."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "1.json").write_bytes(dumps(report(report_id="a")))
+    (folder / "2.json").write_bytes(email_report(gz(report(report_id="b", success=1))))  # an email, named .json
+    (folder / "3.json").write_bytes(dumps(report(report_id="b", success=999)))
+    (folder / "4.json").write_bytes(dumps(report(report_id="c")))
+    (folder / "5.json").write_bytes(b"{}")
+    with ReportStore(tmp_path / "s.sqlite3") as store:
+        outcome = import_paths(store, [folder], workers=workers, parallel_after=0)
+        assert (outcome.imported, outcome.duplicates) == (3, 1)
+        assert [r.source.rsplit("/", 1)[1] for r in outcome.rejected] == ["5.json"]
+        stored = store.conn.execute("SELECT report_id, source FROM reports ORDER BY id").fetchall()
+        assert [(rid, source.rsplit("/", 1)[1]) for rid, source in stored] == [
+            ("a", "1.json"),
+            ("b", "2.json"),
+            ("c", "4.json"),
+        ]
+        assert store.summary("example.com").success == 100 + 1 + 100

@@ -11,6 +11,7 @@ import pytest
 from reports_factory import detail, dumps, report, spec_example
 
 from wizard.reports import ReportStore, StoreError, parse_report
+from wizard.reports import batch as batch_module
 from wizard.reports import store as store_module
 from wizard.reports.store import SCHEMA_VERSION, report_rows, store_path
 
@@ -122,6 +123,43 @@ def test_dedup_key_collisions_keep_both_reports_and_dedup_stays_exact(
         assert _add(old, docs[2]) is False
         assert _add(old, report(report_id="d")) is True
         assert old.summary("example.com").success == 60 + 100
+
+
+def _policy_texts(store: ReportStore) -> list[tuple[object, ...]]:
+    return store.conn.execute(
+        "SELECT r.report_id, s.text, m.text FROM policies p JOIN reports r ON r.id = p.report"
+        " JOIN strings s ON s.id = p.policy_string JOIN strings m ON m.id = p.mx_host ORDER BY p.id"
+    ).fetchall()
+
+
+def test_policy_texts_keep_their_own_ids_through_key_collisions_and_older_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches key texts by a hash; here every text hashes alike, so the same keys name different texts
+    in different batches, and a migrated store holds its texts under older ids: every policy still
+    points at its own text, and each text is stored once."""
+    hosts = [("mx1.example.com",), ("mx2.example.com", "mx1.example.com"), ("mx1.example.com",), ("mx3.example.com",)]
+    docs = [report(report_id=f"r{i}", mx_host=h) for i, h in enumerate(hosts)]
+    with ReportStore(tmp_path / "plain.sqlite3") as plain:
+        for doc in docs:
+            _add(plain, doc)
+        expected = _policy_texts(plain)
+        texts = plain.conn.execute("SELECT COUNT(*) FROM strings").fetchone()[0]
+    assert len({m for *_, m in expected}) == 3
+    monkeypatch.setattr(batch_module, "text_key", lambda text: 7)
+    with ReportStore(tmp_path / "hashed.sqlite3") as store:
+        for doc in docs:  # one batch each
+            _add(store, doc)
+        assert _policy_texts(store) == expected
+        assert store.conn.execute("SELECT COUNT(*) FROM strings").fetchone()[0] == texts
+    monkeypatch.undo()
+    _v1_store(tmp_path / "old.sqlite3", docs[:2])
+    with ReportStore(tmp_path / "old.sqlite3") as old:
+        assert max(row[0] for row in old.conn.execute("SELECT id FROM strings")) <= 4  # schema 2 numbered them 1..
+        for doc in docs[2:]:
+            _add(old, doc)
+        assert _policy_texts(old) == expected
+        assert old.conn.execute("SELECT COUNT(*) FROM strings").fetchone()[0] == texts
 
 
 def test_store_from_a_newer_program_is_refused_untouched(tmp_path: Path) -> None:

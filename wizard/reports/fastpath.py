@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from wizard.reports.fields import MAX_FIELD_CHARS, datetime_value, hostname_or_none, ip_or_none
+from wizard.reports.keys import report_key
 from wizard.reports.model import FailureDetail, PolicyResult, Report
-from wizard.reports.store import FailureRow, PolicyRow, ReportRows, iso, json_list, report_key
+from wizard.reports.store import FailureRow, PolicyRow, ReportRows, iso, json_list
 
 _COUNT_LIMIT = 2**62
 

@@ -24,8 +24,8 @@ from wizard.reports.dkim import Verdict, check_email, contact_problem, current_k
 from wizard.reports.fields import filename_domain
 from wizard.reports.model import ReportRejected
 from wizard.reports.parse import GZIP_MAGIC, MAX_REPORT_BYTES, exc_text, read_bounded
-from wizard.reports.pipeline import PARALLEL_AFTER, resolved
-from wizard.reports.store import ReportRows, ReportStore
+from wizard.reports.pipeline import PARALLEL_AFTER, Parsed, resolved
+from wizard.reports.store import ReportStore
 
 #: Largest email accepted: a 20 MB report base64-encoded plus headers and a text part.
 MAX_MESSAGE_BYTES = 28 * 1024 * 1024
@@ -456,18 +456,21 @@ def import_candidates(
 ) -> ImportOutcome:
     """`import_paths` for candidates from elsewhere (an IMAP mailbox: `message_candidates` per email)."""
     outcome = ImportOutcome()
-    pending: list[ReportRows] = []
+    pending: list[Parsed] = []
     taken = 0
     rejected = outcome.rejected
     with ExitStack() as bulk:
-        for source, rows, reason in resolved(
-            candidates, workers=workers, parallel_after=parallel_after, expand=file_candidates
+        for parsed in resolved(
+            candidates,
+            workers=workers,
+            parallel_after=parallel_after,
+            expand=file_candidates,
+            most=commit_every,  # so a commit comes after every commit_every inputs
         ):
-            taken += 1
-            if rows is None:
-                rejected.append(Rejection(source, reason or "no report found"))
-            else:
-                pending.append(rows)
+            taken += parsed.inputs
+            rejected.extend(Rejection(source, reason) for source, reason in parsed.rejected)
+            if parsed.reports:
+                pending.append(parsed)
             if taken >= commit_every:
                 if not outcome.seen:  # a large import: index once at its end, not per row
                     bulk.enter_context(store.deferred_indexes())
@@ -482,11 +485,11 @@ def import_candidates(
 
 def _flush(
     store: ReportStore,
-    pending: list[ReportRows],
+    pending: list[Parsed],
     outcome: ImportOutcome,
     progress: Callable[[ImportOutcome], None] | None,
 ) -> None:
-    added = store.add_rows(pending)
+    added = store.add_tables([(p.table, p.first, p.last) for p in pending])
     new = sum(added)
     outcome.imported += new
     outcome.duplicates += len(added) - new

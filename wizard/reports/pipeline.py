@@ -1,8 +1,9 @@
 """Parse report candidates in chunks, in worker processes when an import is large, results in input order.
 
 An import spends most of its time parsing and validating (CPU-bound Python), so a large one
-hands chunks of report bytes to `workers` processes, which return store-ready rows (plain
-tuples, cheap to pickle); the calling process keeps reading files and storing in between.
+hands chunks of report bytes to `workers` processes, which return each chunk's reports as one
+batch file (wizard.reports.batch: one bytes object to pickle, which the store copies from
+inside SQLite); the calling process keeps listing files and storing in between.
 Small imports (under `parallel_after` candidates) never start a process. Results always come
 back in input order, so duplicates, rejections and progress are exactly those of a serial run.
 
@@ -21,8 +22,10 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from itertools import islice
 from typing import Protocol
 
+from wizard.reports.batch import build_batch
 from wizard.reports.fields import filename_domain
 from wizard.reports.model import ReportRejected
 from wizard.reports.parse import GZIP_MAGIC, parse_rows
@@ -47,12 +50,36 @@ MAX_IN_FLIGHT = 16
 #: process, 0.39 -> 0.36-0.38 s best, against two workers that left this process waiting).
 STEAL_AFTER = 4
 
-#: (source, rows, reason): rows when the report parsed, else the one-line reason; neither for a
-#: lazily listed file that is not a plain report file (the caller expands it).
-Result = tuple[str, ReportRows | None, str | None]
+#: A parsed chunk: its batch file (b"" when no report parsed) and, per candidate parsed, None
+#: (the next report in the batch), the one-line reason it gave none, or NOT_PLAIN.
+Batch = tuple[bytes, list[str | None]]
+#: The entry of a lazily listed file that is not a plain report file (the caller expands it).
+NOT_PLAIN = ""
 #: First read of a lazily listed file: a report is a few KB, so one read usually gets all of it.
 FIRST_READ = 64 * 1024
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
+class Parsed:
+    """Reports `first`..`last` of a batch file, in input order, and the inputs among them that gave none."""
+
+    __slots__ = ("first", "last", "rejected", "table")
+
+    def __init__(self, table: bytes, first: int) -> None:
+        self.table = table
+        self.first = first
+        self.last = first - 1
+        #: (source, one-line reason) of each input that gave no report, in input order.
+        self.rejected: list[tuple[str, str]] = []
+
+    @property
+    def reports(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def inputs(self) -> int:
+        """Candidates this stands for: its reports and its rejections."""
+        return self.reports + len(self.rejected)
 
 
 class CandidateLike(Protocol):
@@ -88,21 +115,23 @@ def read_small(path: str) -> bytes | None:
     return None
 
 
-def parse_items(items: list[tuple[str, bytes | None, str | None, str | None]]) -> list[Result]:
-    """Parse (source, bytes, domain hint, path to read) items into rows or reasons; in a worker or here."""
-    out: list[Result] = []
+def parse_batch(items: list[tuple[str, bytes | None, str | None, str | None]]) -> Batch:
+    """Parse (source, bytes, domain hint, path to read) items into one batch file; in a worker or here."""
+    rows: list[ReportRows] = []
+    entries: list[str | None] = []
     for source, data, hint, path in items:
         if data is None and path is not None:
             data = read_small(path)
             hint = hint or filename_domain(path)
             if data is None:
-                out.append((source, None, None))  # not a plain report file: expanded by the caller
+                entries.append(NOT_PLAIN)  # not a plain report file: expanded by the caller
                 continue
         try:
-            out.append((source, parse_rows(data, source, hint), None))  # type: ignore[arg-type]
+            rows.append(parse_rows(data, source, hint))  # type: ignore[arg-type]
+            entries.append(None)
         except ReportRejected as exc:
-            out.append((source, None, str(exc)))
-    return out
+            entries.append(str(exc))
+    return (build_batch(rows)[0] if rows else b""), entries
 
 
 def default_workers() -> int:
@@ -131,54 +160,69 @@ class _Chunk:
 
     __slots__ = ("candidates", "future", "local", "size")
 
-    def __init__(self) -> None:
-        self.candidates: list[CandidateLike] = []
+    def __init__(self, candidates: list[CandidateLike] | None = None) -> None:
+        self.candidates: list[CandidateLike] = candidates or []
         self.size = 0
-        self.future: Future[list[Result]] | None = None
-        self.local: list[Result] | None = None
+        self.future: Future[Batch] | None = None
+        self.local: Batch | None = None
 
     def items(self) -> list[tuple[str, bytes | None, str | None, str | None]]:
         return [(c.source, c.data, c.domain_hint, c.path) for c in self.candidates if _parsable(c)]
 
-    def results(self, expand: Callable[[str], Iterable[CandidateLike]] | None = None) -> list[Result]:
-        parsed: list[Result] | None = self.local
-        if parsed is None and self.future is not None:
+    def parse_here(self) -> _Chunk:
+        enabled = gc.isenabled()
+        gc.disable()  # as in a worker (_worker_start): parsed JSON holds no cycles to collect
+        try:
+            self.local = parse_batch(self.items())
+        finally:
+            if enabled:
+                gc.enable()
+        return self
+
+    def results(
+        self, expand: Callable[[str], Iterable[CandidateLike]] | None = None, size: int = CHUNK_SIZE
+    ) -> Iterator[Parsed]:
+        """The chunk's reports and rejections in input order: one Parsed, or more where a listed
+        file turned out to be an email or mailbox (`expand`ed and parsed here, in its place)."""
+        batch: Batch | None = self.local
+        if batch is None and self.future is not None:
             try:
-                parsed = self.future.result()
+                batch = self.future.result()
             except Exception:  # a worker died (killed, out of memory): parse this chunk here instead
-                parsed = None
-        if parsed is None:
-            parsed = parse_items(self.items())
-        done = iter(parsed)
-        out: list[Result] = []
+                batch = None
+        if batch is None:
+            batch = self.parse_here().local
+        assert batch is not None
+        table, entries = batch
+        done = iter(entries)
+        run = Parsed(table, 1)
         for c in self.candidates:
-            if not _parsable(c):
-                out.append((c.source, None, c.reason))
-                continue
-            result = next(done)
-            if result[1] is None and result[2] is None:  # a listed file that is not a plain report
-                if c.path is None or expand is None:
-                    out.append((c.source, None, "no report found"))
-                else:
-                    out.extend(_resolve_here(expand(c.path)))
+            entry = next(done) if _parsable(c) else c.reason or "no report found"
+            if entry is None:
+                run.last += 1
+            elif entry != NOT_PLAIN:
+                run.rejected.append((c.source, entry))
+            elif c.path is None or expand is None:
+                run.rejected.append((c.source, "no report found"))
             else:
-                out.append(result)
-        return out
+                if run.inputs:
+                    yield run
+                yield from _parse_here(expand(c.path), size)
+                run = Parsed(table, run.last + 1)
+        if run.inputs:
+            yield run
 
 
 def _parsable(c: CandidateLike) -> bool:
     return c.data is not None or c.path is not None
 
 
-def _resolve_here(candidates: Iterable[CandidateLike]) -> list[Result]:
-    """Candidates parsed in this process, in order (an email or mailbox found in a file listing)."""
-    out: list[Result] = []
-    for c in candidates:
-        if c.data is None:
-            out.append((c.source, None, c.reason or "no report found"))
-        else:
-            out.extend(parse_items([(c.source, c.data, c.domain_hint, None)]))
-    return out
+def _parse_here(candidates: Iterable[CandidateLike], size: int) -> Iterator[Parsed]:
+    """Candidates parsed in this process, in order, `size` at a time (an email or mailbox found in
+    a file listing); they hold their bytes, so none needs expanding."""
+    found = iter(candidates)
+    while chunk := list(islice(found, size)):
+        yield from _Chunk(chunk).parse_here().results()
 
 
 def resolved(
@@ -187,13 +231,17 @@ def resolved(
     workers: int | None = None,
     parallel_after: int = PARALLEL_AFTER,
     expand: Callable[[str], Iterable[CandidateLike]] | None = None,
-) -> Iterator[Result]:
-    """A Result per candidate, in input order; parsing moves to `workers` processes past `parallel_after`.
+    most: int | None = None,
+) -> Iterator[Parsed]:
+    """Every candidate's report or reason, in input order, a chunk at a time; parsing moves to
+    `workers` processes past `parallel_after` candidates.
 
     A lazily listed file (Candidate.path) is read where it is parsed; one that is not a plain
-    report file is handed to `expand` here and its candidates parsed in this process.
+    report file is handed to `expand` here and its candidates parsed in this process. Each
+    Parsed stands for at most CHUNK_SIZE candidates, or `most` if fewer.
     """
     workers = default_workers() if workers is None else workers
+    size = CHUNK_SIZE if most is None else max(1, min(CHUNK_SIZE, most))
     pool: Executor | None = None
     in_flight: deque[_Chunk] = deque()
     chunk = _Chunk()
@@ -205,29 +253,25 @@ def resolved(
             if cand.data is not None and len(cand.data) > BIG_REPORT:
                 if chunk.candidates:
                     in_flight.append(_submit(chunk, pool))
-                big = _Chunk()
-                big.candidates.append(cand)
-                big.local = parse_items(big.items())  # parsed here: never pickled to a worker
-                in_flight.append(big)
+                in_flight.append(_Chunk([cand]).parse_here())  # parsed here: never pickled to a worker
                 chunk = _Chunk()
             else:
                 chunk.candidates.append(cand)
                 chunk.size += len(cand.data) if cand.data is not None else 0
-                if len(chunk.candidates) >= CHUNK_SIZE or chunk.size >= CHUNK_BYTES:
+                if len(chunk.candidates) >= size or chunk.size >= CHUNK_BYTES:
                     if pool is None and workers > 0 and seen > parallel_after:
                         pool = _pool(workers)
                     if pool is not None and _busy(in_flight) >= STEAL_AFTER * workers:
-                        chunk.local = parse_items(chunk.items())  # the workers have enough queued: parse here
-                        in_flight.append(chunk)
+                        in_flight.append(chunk.parse_here())  # the workers have enough queued: parse here
                     else:
                         in_flight.append(_submit(chunk, pool))
                     chunk = _Chunk()
             while in_flight and (len(in_flight) > depth or in_flight[0].local is not None):
-                yield from in_flight.popleft().results(expand)
+                yield from in_flight.popleft().results(expand, size)
         if chunk.candidates:
             in_flight.append(_submit(chunk, pool))
         while in_flight:
-            yield from in_flight.popleft().results(expand)
+            yield from in_flight.popleft().results(expand, size)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -240,7 +284,6 @@ def _busy(in_flight: deque[_Chunk]) -> int:
 
 def _submit(chunk: _Chunk, pool: Executor | None) -> _Chunk:
     if pool is None:
-        chunk.local = parse_items(chunk.items())
-    else:
-        chunk.future = pool.submit(parse_items, chunk.items())
+        return chunk.parse_here()
+    chunk.future = pool.submit(parse_batch, chunk.items())
     return chunk

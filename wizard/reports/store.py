@@ -8,7 +8,6 @@ The schema version lives in `PRAGMA user_version`; a newer file is refused, not 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from wizard.reports.keys import report_key
 from wizard.reports.model import Report
 
 if TYPE_CHECKING:
@@ -176,12 +176,6 @@ DROP INDEX IF EXISTS policies_report;
 _MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1, 2: _SCHEMA_V2, 3: _SCHEMA_V3}
 
 
-def report_key(organisation: str, report_id: str) -> int:
-    """The stored dedup key of a report: a signed 64-bit BLAKE2b of its (organisation, report-id)."""
-    digest = hashlib.blake2b(f"{organisation}\0{report_id}".encode("utf-8", "surrogatepass"), digest_size=8)
-    return int.from_bytes(digest.digest(), "big", signed=True)
-
-
 class StoreError(Exception):
     """The store cannot be opened or written; the message says what to do."""
 
@@ -268,6 +262,34 @@ def json_list(values: tuple[str, ...]) -> str:
         return json.dumps(values)
 
 
+#: add_table's statements; :first..:last are the batch's reports (seq) being stored, :shift and
+#: :policy_shift move batch ids past the store's. A batch's texts come keyed by text_key; those
+#: stored under another id (an older store's, or a hash collision) are moved to it (_move_strings).
+_ADD_STRINGS = "INSERT OR IGNORE INTO strings (id, text) SELECT id, text FROM batch.s"
+_MOVED_STRINGS = (
+    "SELECT s.id, s.text FROM batch.s AS s LEFT JOIN strings AS t ON t.id = s.id WHERE t.text IS NOT s.text"
+)
+_INSERT_REPORTS = """
+INSERT OR IGNORE INTO reports (id, key, organisation, report_id, contact_info, start_utc, end_utc, day, source,
+    imported_at)
+SELECT seq + :shift, key, organisation, report_id, contact_info, start_utc, end_utc, day, source, :now
+FROM batch.r WHERE seq BETWEEN :first AND :last ORDER BY seq"""
+_INSERT_POLICIES = """
+INSERT INTO policies (id, report, organisation, domain, day, policy_type, policy_domain, policy_string, mx_host,
+    success, failure)
+SELECT p.id + :policy_shift, p.report + :shift, p.organisation, p.domain, p.day, p.policy_type, p.policy_domain,
+    p.policy_string, p.mx_host, p.success, p.failure
+FROM batch.p AS p WHERE p.report BETWEEN :first AND :last{kept} ORDER BY p.id"""
+_INSERT_FAILURES = """
+INSERT INTO failures (policy, report, domain, day, result_type, count, sending_ip, receiving_mx, receiving_helo,
+    receiving_ip, reason_code, additional_information, organisation)
+SELECT policy + :policy_shift, report + :shift, domain, day, result_type, count, sending_ip, receiving_mx,
+    receiving_helo, receiving_ip, reason_code, additional_information, organisation
+FROM batch.f WHERE report BETWEEN :first AND :last{kept} ORDER BY rowid"""
+#: The filter when some reports of the batch were not new: only children of those stored now.
+_KEPT = " AND report + :shift IN (SELECT id FROM reports WHERE id > :stored)"
+
+
 class ReportStore:
     """The SQLite store of imported reports. Use as a context manager, or call close()."""
 
@@ -279,8 +301,6 @@ class ReportStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the report store {self.path}: {exc}; check --state-dir") from None
         self._in_batch = False
-        #: strings.text -> id, for what this connection has seen; rows there never change or go.
-        self._string_ids: dict[str, int] = {}
         try:
             self.conn.execute("PRAGMA foreign_keys = ON")
             # 16 KiB pages for a new store (an existing file keeps its own): a bulk import writes
@@ -291,6 +311,7 @@ class ReportStore:
             self.conn.create_function("report_key", 2, report_key, deterministic=True)
             self._migrate()
             self._restore_indexes(wait=False)
+            self.conn.execute("ATTACH ':memory:' AS batch")  # where add_table opens a batch file
         except sqlite3.DatabaseError as exc:
             self.conn.close()
             raise StoreError(
@@ -434,7 +455,6 @@ class ReportStore:
             yield
         except BaseException:
             self.conn.execute("ROLLBACK")
-            self._string_ids.clear()  # ids handed out in the rolled-back transaction are gone
             raise
         else:
             self.conn.execute("COMMIT")
@@ -450,76 +470,76 @@ class ReportStore:
         return self.add_rows([report_rows(report, source, hint) for report, source, hint in items])
 
     def add_rows(self, items: Sequence[ReportRows]) -> list[bool]:
-        """Store reports already turned into rows by `report_rows`; for each, whether it was new.
+        """Store reports already turned into rows by `report_rows`; for each, whether it was new."""
+        from wizard.reports.batch import build_batch
 
-        Rows may be built elsewhere (an import's worker processes build them next to the parse);
-        here they get their ids and go in with three executemany calls (see _add_rows), which is
-        what lets an import run at thousands of reports a second.
-        """
+        table, count = build_batch(items)
+        return self.add_tables([(table, 1, count)])
+
+    def add_tables(self, runs: Sequence[tuple[bytes, int, int]]) -> list[bool]:
+        """Store reports `first`..`last` of each (batch file, first, last) (wizard.reports.batch), in
+        one transaction; for each report, whether it was new. Rows are copied inside SQLite."""
         try:
             with self.batch():
-                return self._add_rows(items)
+                return [new for table, first, last in runs for new in self._add_table(table, first, last)]
         except sqlite3.Error as exc:
             raise StoreError(f"cannot write the report store {self.path}: {exc}") from None
 
-    def _add_rows(self, items: Sequence[ReportRows]) -> list[bool]:
-        """Insert with INSERT OR IGNORE against the UNIQUE report key, ids given here.
+    def _add_table(self, table: bytes, first: int, last: int) -> list[bool]:
+        """INSERT OR IGNORE against the UNIQUE report key, with the batch's ids shifted past the stored ones.
 
         Every report gets an id above the stored ones, so when the insert changed fewer rows
-        than it was given (a report stored already, or repeated in `items`: the first one
+        than it was given (a report stored already, or repeated in the batch: the first one
         wins), the ids it kept are exactly those now above the old maximum, and only then are
         the others looked at and the policy and failure rows filtered. A plain import of new
-        reports costs three executemany calls and no lookup.
+        reports costs five statements a batch and no lookup.
         """
         conn = self.conn
-        first_report = next_report = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM reports").fetchone()[0]
-        next_policy = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM policies").fetchone()[0]
-        now = iso(datetime.now(UTC))
-        report_rows: list[tuple[object, ...]] = []
-        policy_rows: list[tuple[object, ...]] = []
-        failure_rows: list[tuple[object, ...]] = []
-        add_report, add_policy, add_failure = report_rows.append, policy_rows.append, failure_rows.append
-        string_ids = self._string_ids
-        string_id = self._string_id
-        for org, report_id, contact, start, end, day, source, policies, key in items:
-            report_row = next_report
-            next_report += 1
-            add_report((report_row, key, org, report_id, contact, start, end, day, source, now))
-            for domain, policy_type, policy_domain, policy_string, mx_host, success, failure, failures in policies:
-                add_policy(
-                    (
-                        next_policy,
-                        report_row,
-                        org,
-                        domain,
-                        day,
-                        policy_type,
-                        policy_domain,
-                        string_ids.get(policy_string) or string_id(policy_string),
-                        string_ids.get(mx_host) or string_id(mx_host),
-                        success,
-                        failure,
-                    )
-                )
-                for f in failures:
-                    add_failure((next_policy, report_row, domain, day, *f, org))
-                next_policy += 1
-        inserted = conn.executemany(
-            "INSERT OR IGNORE INTO reports (id, key, organisation, report_id, contact_info, start_utc, end_utc, day,"
-            " source, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            report_rows,
-        ).rowcount
-        if inserted == len(report_rows):
-            self._insert_children(policy_rows, failure_rows)
-            return [True] * len(report_rows)
-        kept = {row[0] for row in conn.execute("SELECT id FROM reports WHERE id >= ?", (first_report,))}
-        for row in report_rows:
-            if row[0] not in kept and self._store_unkeyed(row):
+        if last < first:
+            return []
+        conn.deserialize(table, name="batch")
+        stored = conn.execute("SELECT COALESCE(MAX(id), 0) FROM reports").fetchone()[0]
+        first_policy = conn.execute("SELECT MIN(id) FROM batch.p WHERE report >= ?", (first,)).fetchone()[0] or 1
+        run = {
+            "first": first,
+            "last": last,
+            "stored": stored,
+            "shift": stored + 1 - first,
+            "policy_shift": conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM policies").fetchone()[0] - first_policy,
+            "now": iso(datetime.now(UTC)),
+        }
+        conn.execute(_ADD_STRINGS)
+        moved = conn.execute(_MOVED_STRINGS).fetchall()
+        if moved:
+            self._move_strings(moved)
+        inserted = conn.execute(_INSERT_REPORTS, run).rowcount
+        count = last - first + 1
+        if inserted == count:
+            conn.execute(_INSERT_POLICIES.format(kept=""), run)
+            conn.execute(_INSERT_FAILURES.format(kept=""), run)
+            return [True] * count
+        kept = {row[0] for row in conn.execute("SELECT id - :shift FROM reports WHERE id > :stored", run)}
+        for row in conn.execute("SELECT * FROM batch.r WHERE seq BETWEEN :first AND :last", run).fetchall():
+            if row[0] not in kept and self._store_unkeyed((row[0] + run["shift"], *row[1:], run["now"])):
                 kept.add(row[0])
-        self._insert_children(
-            [row for row in policy_rows if row[1] in kept], [row for row in failure_rows if row[1] in kept]
+        conn.execute(_INSERT_POLICIES.format(kept=_KEPT), run)
+        conn.execute(_INSERT_FAILURES.format(kept=_KEPT), run)
+        return [seq in kept for seq in range(first, last + 1)]
+
+    def _move_strings(self, moved: list[tuple[int, str]]) -> None:
+        """Point the batch's policies at the stored id of each text not stored under its text_key:
+        the id it already has (a store from before text keys), or a new one (its key was taken by
+        another text: a 64-bit hash collision). Rare, so done text by text."""
+        conn = self.conn
+        for key, text in moved:
+            found = conn.execute("SELECT id FROM strings WHERE text = ?", (text,)).fetchone()
+            if found is None:
+                found = (conn.execute("INSERT INTO strings (text) VALUES (?)", (text,)).lastrowid,)
+            conn.execute("INSERT INTO batch.m (old, new) VALUES (?, ?)", (key, found[0]))
+        conn.execute(
+            "UPDATE batch.p SET policy_string = COALESCE((SELECT new FROM batch.m WHERE old = policy_string),"
+            " policy_string), mx_host = COALESCE((SELECT new FROM batch.m WHERE old = mx_host), mx_host)"
         )
-        return [row[0] in kept for row in report_rows]
 
     def _store_unkeyed(self, row: tuple[object, ...]) -> bool:
         """A report whose key was taken: False when by the same (organisation, report-id) (a
@@ -535,27 +555,6 @@ class ReportStore:
             ).rowcount
             == 1
         )
-
-    def _insert_children(self, policy_rows: list[tuple[object, ...]], failure_rows: list[tuple[object, ...]]) -> None:
-        conn = self.conn
-        conn.executemany(
-            "INSERT INTO policies (id, report, organisation, domain, day, policy_type, policy_domain, policy_string,"
-            " mx_host, success, failure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            policy_rows,
-        )
-        conn.executemany(
-            "INSERT INTO failures (policy, report, domain, day, result_type, count, sending_ip, receiving_mx,"
-            " receiving_helo, receiving_ip, reason_code, additional_information, organisation)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            failure_rows,
-        )
-
-    def _string_id(self, text: str) -> int:
-        """The id of a policy-string or mx-host JSON text in `strings`, added when new (inside a batch)."""
-        self.conn.execute("INSERT OR IGNORE INTO strings (text) VALUES (?)", (text,))
-        found = int(self.conn.execute("SELECT id FROM strings WHERE text = ?", (text,)).fetchone()[0])
-        self._string_ids[text] = found
-        return found
 
     def report_count(self, domain: str | None = None) -> int:
         """Reports stored (for one domain: reports with at least one policy result for it)."""
