@@ -36,8 +36,9 @@ CHUNK_SIZE = 250
 CHUNK_BYTES = 2 * 1024 * 1024
 #: Reports larger than this are parsed in the calling process (never copied to a worker).
 BIG_REPORT = 1024 * 1024
-#: Candidates handled serially before worker processes are worth starting: one chunk parses in
-#: ~5 ms, about what forking the workers costs; until then the second core sat idle.
+#: Candidates an import must reach before worker processes are worth starting: the first full
+#: chunk goes to them (forking costs well under a chunk's ~5 ms of parsing), so an import smaller
+#: than one chunk never starts a process, and a larger one has every core parsing from the start.
 PARALLEL_AFTER = 250
 #: Chunks in flight per worker process: enough that workers keep parsing while this process
 #: stores a commit's worth of reports (at 2, they ran dry and a core idled; see _worker_start).
@@ -134,6 +135,11 @@ def parse_batch(items: list[tuple[str, bytes | None, str | None, str | None]]) -
     return (build_batch(rows)[0] if rows else b""), entries
 
 
+def parse_paths(paths: str) -> Batch:
+    """parse_batch of listed files given as their paths joined by NUL (one string to send, not 4-tuples)."""
+    return parse_batch([(path, None, None, path) for path in paths.split("\0")])
+
+
 def default_workers() -> int:
     """Worker processes for a large import: one per core but the one this process parses and stores on."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -156,18 +162,38 @@ def _worker_start() -> None:
 
 
 class _Chunk:
-    """Candidates in input order; those with bytes are parsed together (in a worker or here)."""
+    """Candidates in input order; those with bytes are parsed together (in a worker or here).
 
-    __slots__ = ("candidates", "future", "local", "size")
+    `plain` while every candidate is a listed file and nothing else (the bulk of a folder
+    import): the chunk then travels as its paths in one string and, when all of them parse,
+    comes back as one Parsed without a pass over its candidates.
+    """
+
+    __slots__ = ("candidates", "future", "local", "plain", "size")
 
     def __init__(self, candidates: list[CandidateLike] | None = None) -> None:
         self.candidates: list[CandidateLike] = candidates or []
+        self.plain = not candidates
         self.size = 0
         self.future: Future[Batch] | None = None
         self.local: Batch | None = None
 
+    def add(self, cand: CandidateLike) -> None:
+        self.candidates.append(cand)
+        if cand.data is not None:
+            self.size += len(cand.data)
+            self.plain = False
+        elif self.plain and (cand.path is None or cand.source is not cand.path or cand.domain_hint is not None):
+            self.plain = False
+
     def items(self) -> list[tuple[str, bytes | None, str | None, str | None]]:
         return [(c.source, c.data, c.domain_hint, c.path) for c in self.candidates if _parsable(c)]
+
+    def submit(self, pool: Executor) -> None:
+        if self.plain:
+            self.future = pool.submit(parse_paths, "\0".join([c.path for c in self.candidates]))  # type: ignore[misc]
+        else:
+            self.future = pool.submit(parse_batch, self.items())
 
     def parse_here(self) -> _Chunk:
         enabled = gc.isenabled()
@@ -194,8 +220,12 @@ class _Chunk:
             batch = self.parse_here().local
         assert batch is not None
         table, entries = batch
-        done = iter(entries)
         run = Parsed(table, 1)
+        if self.plain and entries.count(None) == len(entries) == len(self.candidates):
+            run.last = len(entries)  # every file parsed: one run, nothing to look at one by one
+            yield run
+            return
+        done = iter(entries)
         for c in self.candidates:
             entry = next(done) if _parsable(c) else c.reason or "no report found"
             if entry is None:
@@ -256,10 +286,9 @@ def resolved(
                 in_flight.append(_Chunk([cand]).parse_here())  # parsed here: never pickled to a worker
                 chunk = _Chunk()
             else:
-                chunk.candidates.append(cand)
-                chunk.size += len(cand.data) if cand.data is not None else 0
+                chunk.add(cand)
                 if len(chunk.candidates) >= size or chunk.size >= CHUNK_BYTES:
-                    if pool is None and workers > 0 and seen > parallel_after:
+                    if pool is None and workers > 0 and seen >= parallel_after:
                         pool = _pool(workers)
                     if pool is not None and _busy(in_flight) >= STEAL_AFTER * workers:
                         in_flight.append(chunk.parse_here())  # the workers have enough queued: parse here
@@ -285,5 +314,5 @@ def _busy(in_flight: deque[_Chunk]) -> int:
 def _submit(chunk: _Chunk, pool: Executor | None) -> _Chunk:
     if pool is None:
         return chunk.parse_here()
-    chunk.future = pool.submit(parse_batch, chunk.items())
+    chunk.submit(pool)
     return chunk
