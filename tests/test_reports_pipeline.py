@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from reports_factory import dumps, email_report, gz, report
 
 from wizard.reports import ReportStore, import_paths, pipeline
+from wizard.reports.workers import Workers
 
 
 def _corpus(folder: Path) -> None:
@@ -57,28 +59,41 @@ def test_parallel_import_matches_serial(tmp_path: Path, workers: int, monkeypatc
     assert _store_dump(tmp_path / f"s{workers}.sqlite3") == _store_dump(tmp_path / "s0.sqlite3")
 
 
+_TEST_PROCESS = os.getpid()
+_parse_paths, _parse_batch = pipeline.parse_paths, pipeline.parse_batch
+
+
+def _paths_or_die(payload: str) -> object:
+    if os.getpid() != _TEST_PROCESS:
+        os._exit(3)  # a worker killed mid-import (out of memory, a signal)
+    return _parse_paths(payload)
+
+
+def _batch_or_die(payload: Any) -> object:
+    if os.getpid() != _TEST_PROCESS:
+        os._exit(3)
+    return _parse_batch(payload)
+
+
 def test_a_worker_that_dies_costs_nothing_but_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real worker processes that die on their first chunk: this process parses every chunk itself,
+    and the outcome and the store are exactly those of a serial import."""
     _corpus(tmp_path / "in")
     monkeypatch.setattr(pipeline, "CHUNK_SIZE", 7)
-
-    def broken_pool(workers: int) -> object:
-        class Pool:
-            def submit(self, fn: object, items: object) -> object:
-                from concurrent.futures import Future
-
-                future: Future[object] = Future()
-                future.set_exception(RuntimeError("worker killed"))
-                return future
-
-            def shutdown(self, wait: bool, cancel_futures: bool) -> None:
-                pass
-
-        return Pool()
-
-    monkeypatch.setattr(pipeline, "_pool", broken_pool)
+    monkeypatch.setattr(pipeline, "parse_paths", _paths_or_die)
+    monkeypatch.setattr(pipeline, "parse_batch", _batch_or_die)
+    started: list[Workers] = []
+    real_pool = pipeline._pool
+    monkeypatch.setattr(pipeline, "_pool", lambda n: started.append(real_pool(n)) or started[-1])
     with ReportStore(tmp_path / "s.sqlite3") as store:
         outcome = import_paths(store, [tmp_path / "in"], workers=2, parallel_after=0)
+    monkeypatch.undo()
+    with ReportStore(tmp_path / "serial.sqlite3") as store:
+        serial = import_paths(store, [tmp_path / "in"], workers=0)
     assert (outcome.imported, outcome.duplicates, len(outcome.rejected)) == (51, 10, 2)
+    assert outcome.render() == serial.render()
+    assert _store_dump(tmp_path / "s.sqlite3") == _store_dump(tmp_path / "serial.sqlite3")
+    assert len(started) == 1 and [w.process.exitcode for w in started[0]._workers] == [3, 3]  # both died
 
 
 def test_small_imports_start_no_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,7 +133,7 @@ def test_this_process_parses_when_the_workers_have_enough_waiting(
             sent.append(len(items))
             return Busy(fn, items)
 
-        def shutdown(self, wait: bool, cancel_futures: bool) -> None:
+        def shutdown(self) -> None:
             pass
 
     monkeypatch.setattr(pipeline, "_pool", lambda workers: Pool())

@@ -21,7 +21,6 @@ import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from itertools import islice
 from typing import Protocol
 
@@ -30,6 +29,7 @@ from wizard.reports.fields import filename_domain
 from wizard.reports.model import ReportRejected
 from wizard.reports.parse import GZIP_MAGIC, parse_rows
 from wizard.reports.store import ReportRows
+from wizard.reports.workers import Job, Workers
 
 #: Candidates per chunk, and report bytes per chunk.
 CHUNK_SIZE = 250
@@ -41,7 +41,7 @@ BIG_REPORT = 1024 * 1024
 #: than one chunk never starts a process, and a larger one has every core parsing from the start.
 PARALLEL_AFTER = 250
 #: Chunks in flight per worker process: enough that workers keep parsing while this process
-#: stores a commit's worth of reports (at 2, they ran dry and a core idled; see _worker_start).
+#: stores a commit's worth of reports (at 2, they ran dry and a core idled; see workers._worker_main).
 IN_FLIGHT_PER_WORKER = 8
 #: Chunks in flight at most, however many workers: 16 chunks of at most CHUNK_BYTES is 32 MB.
 MAX_IN_FLIGHT = 16
@@ -146,19 +146,11 @@ def default_workers() -> int:
     return cores - 1 if cores > 1 else 0
 
 
-def _pool(workers: int) -> Executor:
+def _pool(workers: int) -> Workers:
     # fork is cheap and safe while this process has one thread (the CLI); with threads (a UI),
     # forking could copy a held lock, so start fresh interpreters instead.
     method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=multiprocessing.get_context(method), initializer=_worker_start
-    )
-
-
-def _worker_start() -> None:
-    """A worker parses with the cyclic collector off: a chunk's objects die by reference count
-    (parsed JSON holds no cycles), so collections only rescan live chunk data."""
-    gc.disable()
+    return Workers(workers, multiprocessing.get_context(method))
 
 
 class _Chunk:
@@ -175,7 +167,7 @@ class _Chunk:
         self.candidates: list[CandidateLike] = candidates or []
         self.plain = not candidates
         self.size = 0
-        self.future: Future[Batch] | None = None
+        self.future: Job | None = None
         self.local: Batch | None = None
 
     def add(self, cand: CandidateLike) -> None:
@@ -189,7 +181,7 @@ class _Chunk:
     def items(self) -> list[tuple[str, bytes | None, str | None, str | None]]:
         return [(c.source, c.data, c.domain_hint, c.path) for c in self.candidates if _parsable(c)]
 
-    def submit(self, pool: Executor) -> None:
+    def submit(self, pool: Workers) -> None:
         if self.plain:
             self.future = pool.submit(parse_paths, "\0".join([c.path for c in self.candidates]))  # type: ignore[misc]
         else:
@@ -197,7 +189,7 @@ class _Chunk:
 
     def parse_here(self) -> _Chunk:
         enabled = gc.isenabled()
-        gc.disable()  # as in a worker (_worker_start): parsed JSON holds no cycles to collect
+        gc.disable()  # as in a worker (workers._worker_main): parsed JSON holds no cycles to collect
         try:
             self.local = parse_batch(self.items())
         finally:
@@ -272,7 +264,7 @@ def resolved(
     """
     workers = default_workers() if workers is None else workers
     size = CHUNK_SIZE if most is None else max(1, min(CHUNK_SIZE, most))
-    pool: Executor | None = None
+    pool: Workers | None = None
     in_flight: deque[_Chunk] = deque()
     chunk = _Chunk()
     seen = 0
@@ -303,7 +295,7 @@ def resolved(
             yield from in_flight.popleft().results(expand, size)
     finally:
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown()
 
 
 def _busy(in_flight: deque[_Chunk]) -> int:
@@ -311,7 +303,7 @@ def _busy(in_flight: deque[_Chunk]) -> int:
     return sum(1 for c in in_flight if c.future is not None and not c.future.done())
 
 
-def _submit(chunk: _Chunk, pool: Executor | None) -> _Chunk:
+def _submit(chunk: _Chunk, pool: Workers | None) -> _Chunk:
     if pool is None:
         return chunk.parse_here()
     chunk.submit(pool)
