@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from wizard.reports.fastpath import Bail, fast_report, fast_rows
+from wizard.reports.fastpath import Bail, fast_report, typed_rows
 from wizard.reports.fields import MAX_FIELD_CHARS, hostname_or_none, ip_or_none, parse_datetime
 from wizard.reports.model import FailureDetail, PolicyResult, Report, ReportRejected
 from wizard.reports.store import ReportRows, report_rows
@@ -198,17 +198,16 @@ def parse_report(data: bytes) -> Report:
 
 
 def _fast_rows(data: bytes, source: str, hint: str | None) -> ReportRows | None:
-    """fast_rows of the orjson document, or None; returns (not raises) so the document, which an
-    exception's traceback would keep alive, is freed before the stdlib decoder builds its own."""
+    """typed_rows of the document, or None when it declines (then the strict validator decides)."""
     try:
-        return fast_rows(orjson.loads(data[3:] if data[:3] == UTF8_BOM else data), source, hint)
-    except (orjson.JSONDecodeError, Bail):
+        return typed_rows(data[3:] if data[:3] == UTF8_BOM else data, source, hint)
+    except Bail:
         return None
 
 
 def parse_rows(data: bytes, source: str, hint: str | None) -> ReportRows:
     """`report_rows(parse_report(data), source, hint)`, the import's way: a plainly valid report
-    goes from orjson straight to store rows (wizard.reports.fastpath.fast_rows), never becoming
+    goes from msgspec straight to store rows (wizard.reports.fastpath.typed_rows), never becoming
     a Report; anything else takes parse_report's path and gets its reason. Raises only ReportRejected.
     """
     try:
