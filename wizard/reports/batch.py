@@ -56,27 +56,22 @@ def build_batch(items: Iterable[ReportRows]) -> tuple[bytes, int]:
     reports: list[tuple[object, ...]] = []
     policies: list[tuple[object, ...]] = []
     failures: list[tuple[object, ...]] = []
-    strings: dict[str, int] = {}
+    strings: dict[str, int] = {}  # text -> its id in this batch
+    owners: dict[int, str] = {}  # id -> its text
     add_report, add_policy, add_failure = reports.append, policies.append, failures.append
     policy_id = 0
     for seq, (org, report_id, contact, start, end, day, source, rows, key) in enumerate(items, 1):
         add_report((seq, key, org, report_id, contact, start, end, day, source))
         for domain, policy_type, policy_domain, policy_string, mx_host, success, failure, details in rows:
             policy_id += 1
+            string_id = strings.get(policy_string)
+            if string_id is None:
+                string_id = _string_id(strings, owners, policy_string)
+            mx_id = strings.get(mx_host)
+            if mx_id is None:
+                mx_id = _string_id(strings, owners, mx_host)
             add_policy(
-                (
-                    policy_id,
-                    seq,
-                    org,
-                    domain,
-                    day,
-                    policy_type,
-                    policy_domain,
-                    strings.get(policy_string) or _string_id(strings, policy_string),
-                    strings.get(mx_host) or _string_id(strings, mx_host),
-                    success,
-                    failure,
-                )
+                (policy_id, seq, org, domain, day, policy_type, policy_domain, string_id, mx_id, success, failure)
             )
             for detail in details:
                 add_failure((policy_id, seq, domain, day, *detail, org))
@@ -90,12 +85,12 @@ def build_batch(items: Iterable[ReportRows]) -> tuple[bytes, int]:
     return conn.serialize(), len(reports)
 
 
-def _string_id(strings: dict[str, int], text: str) -> int:
-    """`text`'s id in this batch: its text_key, or (two texts of one batch with the same key, which
-    the store would resolve anyway) the next key not taken here."""
+def _string_id(strings: dict[str, int], owners: dict[int, str], text: str) -> int:
+    """A new text's id in this batch: its text_key, or (another text of the batch has that key, a
+    64-bit hash collision, which the store resolves anyway) the next key not taken here."""
     key = text_key(text)
-    taken = set(strings.values()) if key in strings.values() else ()
-    while key in taken:
+    while key in owners:
         key = key + 1 if key < 2**63 - 1 else -(2**63)
     strings[text] = key
+    owners[key] = text
     return key

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from wizard.reports.fields import MAX_FIELD_CHARS, datetime_value, hostname_or_none, ip_or_none
+from wizard.reports.fields import MAX_FIELD_CHARS, datetime_value, filename_domain, hostname_or_none, ip_or_none
 from wizard.reports.keys import report_key
 from wizard.reports.model import FailureDetail, PolicyResult, Report
 from wizard.reports.store import FailureRow, PolicyRow, ReportRows, iso, json_list
@@ -345,9 +345,10 @@ def _json(values: tuple[str, ...]) -> str:
     return text
 
 
-def typed_rows(data: bytes, source: str, hint: str | None) -> ReportRows:
+def typed_rows(data: bytes, source: str, hint: str | None, hint_file: str | None = None) -> ReportRows:
     """report_rows(strict_report(data), source, hint) for plainly valid UTF-8 JSON `data` (no BOM),
-    without building a Report; raises Bail for anything else (the strict validator explains it)."""
+    without building a Report; raises Bail for anything else (the strict validator explains it).
+    Without `hint`, a TLSA result takes it from the RFC 8460 name of `hint_file`."""
     try:
         doc = _decode_report(data)
     except ValueError:  # msgspec's DecodeError and ValidationError, and UnicodeDecodeError
@@ -360,6 +361,7 @@ def typed_rows(data: bytes, source: str, hint: str | None) -> ReportRows:
     contact = _stripped(doc.contact_info) or ""
     rows = tuple(map(_typed_policy_row, doc.policies))
     if any(row[1] == "tlsa" for row in rows):  # TLSA results count for the report's domain (report_domain)
+        hint = hint or (filename_domain(hint_file) if hint_file else None)
         hint = hint.rstrip(".").lower() if hint else None
         others = {row[2] for row in rows if row[1] != "tlsa"}
         mine = hint or (others.pop() if len(others) == 1 else None)

@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from wizard.reports.fastpath import Bail, fast_report, typed_rows
-from wizard.reports.fields import MAX_FIELD_CHARS, hostname_or_none, ip_or_none, parse_datetime
+from wizard.reports.fields import MAX_FIELD_CHARS, filename_domain, hostname_or_none, ip_or_none, parse_datetime
 from wizard.reports.model import FailureDetail, PolicyResult, Report, ReportRejected
 from wizard.reports.store import ReportRows, report_rows
 
@@ -197,25 +197,31 @@ def parse_report(data: bytes) -> Report:
         raise ReportRejected(f"could not be read ({type(exc).__name__}: {exc_text(exc)})") from None
 
 
-def _fast_rows(data: bytes, source: str, hint: str | None) -> ReportRows | None:
+def _fast_rows(data: bytes, source: str, hint: str | None, hint_file: str | None) -> ReportRows | None:
     """typed_rows of the document, or None when it declines (then the strict validator decides)."""
     try:
-        return typed_rows(data[3:] if data[:3] == UTF8_BOM else data, source, hint)
+        return typed_rows(data[3:] if data[:3] == UTF8_BOM else data, source, hint, hint_file)
     except Bail:
         return None
 
 
-def parse_rows(data: bytes, source: str, hint: str | None) -> ReportRows:
+def parse_rows(data: bytes, source: str, hint: str | None, hint_file: str | None = None) -> ReportRows:
     """`report_rows(parse_report(data), source, hint)`, the import's way: a plainly valid report
     goes from msgspec straight to store rows (wizard.reports.fastpath.typed_rows), never becoming
     a Report; anything else takes parse_report's path and gets its reason. Raises only ReportRejected.
+
+    Without `hint`, the domain hint comes from the RFC 8460 name of `hint_file`, read only when a
+    TLSA result needs it (most reports have none, and the name costs more to read than to pass).
     """
     try:
         if data[:2] == GZIP_MAGIC:
             data = gunzip_bounded(data)
         check_size_and_structure(data)
-        rows = _fast_rows(data, source, hint)
-        return rows or report_rows(strict_report(_decode_json_stdlib(data)), source, hint)
+        rows = _fast_rows(data, source, hint, hint_file)
+        if rows is None:
+            hint = hint or (filename_domain(hint_file) if hint_file else None)
+            rows = report_rows(strict_report(_decode_json_stdlib(data)), source, hint)
+        return rows
     except ReportRejected:
         raise
     except Exception as exc:  # last guard: a reason, never a traceback

@@ -25,7 +25,6 @@ from itertools import islice
 from typing import Protocol
 
 from wizard.reports.batch import build_batch
-from wizard.reports.fields import filename_domain
 from wizard.reports.model import ReportRejected
 from wizard.reports.parse import GZIP_MAGIC, parse_rows
 from wizard.reports.store import ReportRows
@@ -123,12 +122,11 @@ def parse_batch(items: list[tuple[str, bytes | None, str | None, str | None]]) -
     for source, data, hint, path in items:
         if data is None and path is not None:
             data = read_small(path)
-            hint = hint or filename_domain(path)
             if data is None:
                 entries.append(NOT_PLAIN)  # not a plain report file: expanded by the caller
                 continue
         try:
-            rows.append(parse_rows(data, source, hint))  # type: ignore[arg-type]
+            rows.append(parse_rows(data, source, hint, path))  # type: ignore[arg-type]
             entries.append(None)
         except ReportRejected as exc:
             entries.append(str(exc))
