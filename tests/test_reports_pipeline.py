@@ -30,6 +30,7 @@ def _store_dump(path: Path) -> list[tuple[object, ...]]:
             " FROM reports r JOIN policies p ON p.report = r.id ORDER BY r.id, p.id"
         ).fetchall()
         rows += store.conn.execute("SELECT * FROM failures ORDER BY policy").fetchall()
+        assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []  # stored unchecked, so check
     return rows
 
 
@@ -171,3 +172,5 @@ def test_an_email_among_listed_files_keeps_its_place_in_input_order(tmp_path: Pa
             ("c", "4.json"),
         ]
         assert store.summary("example.com").success == 100 + 1 + 100
+        assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert store.conn.execute("PRAGMA foreign_keys").fetchone() == (1,)  # back on after the import

@@ -114,6 +114,7 @@ def test_dedup_key_collisions_keep_both_reports_and_dedup_stays_exact(
         assert store.add_many(batch) == [False] * 4
         assert store.conn.execute("SELECT COUNT(*) FROM reports WHERE key IS NULL").fetchone()[0] == 2
         assert store.summary("example.com").success == 60
+        assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
     with ReportStore(tmp_path / "old.sqlite3") as old:
         assert old.schema_version == SCHEMA_VERSION and old.report_count() == 3
         assert old.conn.execute("SELECT report_id FROM reports WHERE key IS NULL ORDER BY id").fetchall() == [
@@ -152,6 +153,7 @@ def test_policy_texts_keep_their_own_ids_through_key_collisions_and_older_ids(
             _add(store, doc)
         assert _policy_texts(store) == expected
         assert store.conn.execute("SELECT COUNT(*) FROM strings").fetchone()[0] == texts
+        assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
     monkeypatch.undo()
     _v1_store(tmp_path / "old.sqlite3", docs[:2])
     with ReportStore(tmp_path / "old.sqlite3") as old:
@@ -160,6 +162,7 @@ def test_policy_texts_keep_their_own_ids_through_key_collisions_and_older_ids(
             _add(old, doc)
         assert _policy_texts(old) == expected
         assert old.conn.execute("SELECT COUNT(*) FROM strings").fetchone()[0] == texts
+        assert old.conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 def test_store_from_a_newer_program_is_refused_untouched(tmp_path: Path) -> None:
@@ -217,6 +220,7 @@ def test_one_batch_mixing_stored_new_and_repeated_reports(tmp_path: Path) -> Non
         assert orphans == 0
         assert store.add_many([(parse_report(dumps(d)), "test", None) for d in batch]) == [False] * 4
         assert store.report_count() == 3
+        assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 def test_tlsa_results_count_for_the_report_domain(tmp_path: Path) -> None:
