@@ -121,3 +121,16 @@ def _running(pid: int) -> bool:
             return f.read().split(") ", 1)[1][0] != "Z"  # a zombie has left; only its entry remains
     except FileNotFoundError:
         return False
+
+
+def test_ctrl_c_is_left_to_the_importing_process() -> None:
+    """A terminal's Ctrl-C reaches every process of the group; a worker ignores it (no traceback on
+    the terminal) and the importing process, which gets KeyboardInterrupt, shuts it down."""
+    pool = Workers(1, multiprocessing.get_context("fork"))
+    try:
+        assert pool.submit(_square, 2).result() == 4  # started and waiting for work
+        os.kill(pool._workers[0].process.pid, signal.SIGINT)
+        time.sleep(0.1)
+        assert pool.submit(_square, 3).result() == 9
+    finally:
+        pool.shutdown()

@@ -19,6 +19,7 @@ import gc
 import os
 import pickle
 import queue
+import signal
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -174,9 +175,11 @@ def _worker_main(tasks: Connection, results: Connection, parent: int) -> None:
     """A worker: answer (ok, value) to each task in order until told to stop or orphaned.
 
     It runs with the cyclic collector off: a parsed chunk's objects die by reference count
-    (parsed JSON holds no cycles), so collections would only rescan live chunk data.
+    (parsed JSON holds no cycles), so collections would only rescan live chunk data. Ctrl-C in
+    the terminal reaches it too; it leaves that to the importing process, which stops it.
     """
     gc.disable()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the importing process's to handle: it ends us
     while True:
         if not tasks.poll(ORPHAN_CHECK):
             if os.getppid() != parent:
