@@ -1,9 +1,10 @@
 """Parse report candidates in chunks, in worker processes when an import is large, results in input order.
 
 An import spends most of its time parsing and validating (CPU-bound Python), so a large one
-hands chunks of report bytes to `workers` processes, which return each chunk's reports as one
-batch file (wizard.reports.batch: one bytes object to pickle, which the store copies from
-inside SQLite); the calling process keeps listing files and storing in between.
+hands chunks to `workers` processes (wizard.reports.workers: no thread in this process reads
+their answers, so none takes the GIL from its own parsing), which return each chunk's reports
+as one batch file (wizard.reports.batch: one bytes object to send, which the store copies from
+inside SQLite); the calling process keeps listing files, storing, and parsing in between.
 Small imports (under `parallel_after` candidates) never start a process. Results always come
 back in input order, so duplicates, rejections and progress are exactly those of a serial run.
 
@@ -40,14 +41,14 @@ BIG_REPORT = 1024 * 1024
 #: than one chunk never starts a process, and a larger one has every core parsing from the start.
 PARALLEL_AFTER = 250
 #: Chunks in flight per worker process: enough that workers keep parsing while this process
-#: stores a commit's worth of reports (at 2, they ran dry and a core idled; see workers._worker_main).
+#: stores a commit's worth of reports (at 2, they ran dry and a core idled; 12 measured no better).
 IN_FLIGHT_PER_WORKER = 8
 #: Chunks in flight at most, however many workers: 16 chunks of at most CHUNK_BYTES is 32 MB.
 MAX_IN_FLIGHT = 16
 #: This process parses a chunk itself whenever the workers already have this many each waiting or
-#: in progress: a chunk parsed here is never pickled twice, and the store's process would
-#: otherwise sit waiting on results (measured on 2 cores, 20,000 reports: one worker plus this
-#: process, 0.39 -> 0.36-0.38 s best, against two workers that left this process waiting).
+#: in progress: a chunk parsed here is never sent twice, and the store's process would otherwise
+#: sit waiting on results (2 cores, 20,000 reports: one worker plus this process beats two
+#: workers; 3 and 5 measure the same as 4, 6 is 10% slower).
 STEAL_AFTER = 4
 
 #: A parsed chunk: its batch file (b"" when no report parsed) and, per candidate parsed, None
