@@ -187,9 +187,25 @@ def test_generated_corpus_rows_match_the_report_path(tmp_path: Path) -> None:
         assert parse_rows(data, path.name, "d.example") == report_rows(parse_report(data), path.name, "d.example")
 
 
+def _with_unknown(raw: bytes) -> bytes:
+    """The RFC example with an unknown top-level field whose value is `raw` (JSON text, as bytes)."""
+    return dumps(spec_example())[:-1] + b', "x-extra": ' + raw + b"}"
+
+
 @pytest.mark.parametrize(
     "data",
-    [b"", b"{", b'{"organization-name": 5}', dumps(spec_example()).replace(b"4210", b"4210.0"), b"\x1f\x8bxx"],
+    [
+        b"",
+        b"{",
+        b'{"organization-name": 5}',
+        dumps(spec_example()).replace(b"4210", b"4210.0"),
+        b"\x1f\x8bxx",
+        # What msgspec skips unchecked in a field nobody reads, the strict path still refuses:
+        _with_unknown(b'"caf\xff"'),  # not UTF-8
+        _with_unknown(b'"\xc0\xaf"'),  # overlong UTF-8
+        _with_unknown(b'"\xed\xa0\x80"'),  # an encoded surrogate
+        _with_unknown(b"9" * 5000),  # more digits than Python turns into an int
+    ],
 )
 def test_rejected_reports_give_the_same_reason_either_way(data: bytes) -> None:
     with pytest.raises(ReportRejected) as by_report:

@@ -174,3 +174,24 @@ def test_an_email_among_listed_files_keeps_its_place_in_input_order(tmp_path: Pa
         assert store.summary("example.com").success == 100 + 1 + 100
         assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
         assert store.conn.execute("PRAGMA foreign_keys").fetchone() == (1,)  # back on after the import
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_file_name_that_is_not_utf8_imports_and_is_shown_escaped(tmp_path: Path, workers: int) -> None:
+    """Linux allows any bytes in a file name; the report imports, its source is stored and printed
+    with the odd byte as \\xff, and the next import in the same process works (nothing left broken)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    odd = os.fsdecode(b"sender!example.com!1!2!caf\xff.json")
+    (folder / odd).write_bytes(dumps(report(report_id="odd")))
+    (folder / "bad\xe9.json".encode("latin-1").decode("utf-8", "surrogateescape")).write_bytes(b"{}")
+    with ReportStore(tmp_path / "s.sqlite3") as store:
+        outcome = import_paths(store, [folder], workers=workers, parallel_after=0)
+        assert outcome.imported == 1
+        assert [r.render() for r in outcome.rejected] == [
+            f"skipped {folder}/bad\\xe9.json: " + outcome.rejected[0].reason
+        ]
+        outcome.render().encode("utf-8")  # printable on a UTF-8 terminal
+        assert store.conn.execute("SELECT source FROM reports").fetchone() == (f"{folder}/{odd[:-9]}caf\\xff.json",)
+        (folder / "ok.json").write_bytes(dumps(report(report_id="after")))
+        assert import_paths(store, [folder / "ok.json"], workers=0).imported == 1

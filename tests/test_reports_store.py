@@ -406,3 +406,16 @@ def test_failure_breakdowns_order_exactly_as_sql_would(tmp_path: Path) -> None:
         seen = sql(f"SELECT DISTINCT receiving_mx FROM failures {where} AND receiving_mx IS NOT NULL ORDER BY 1")
         assert got.mx_seen == [r[0] for r in seen]
         assert len(got.by_sender) == 7 and got.by_mx[0].key == "(not reported)"  # ties and NULLs were exercised
+
+
+def test_a_large_batch_does_not_make_every_later_batch_large() -> None:
+    """The per-thread scratch database is dropped after a batch past KEEP_SCRATCH_BYTES: emptying
+    it would keep its pages, and every later batch would carry them to the store."""
+    big_doc = report(
+        failure=20_000, details=[detail("starttls-not-supported", 1, ip=f"192.0.2.{i % 250}") for i in range(20_000)]
+    )
+    small = [report_rows(parse_report(dumps(report(report_id=f"s{i}"))), "t", None) for i in range(3)]
+    assert len(batch_module.build_batch([report_rows(parse_report(dumps(big_doc)), "t", None)])[0]) > (
+        batch_module.KEEP_SCRATCH_BYTES
+    )
+    assert len(batch_module.build_batch(small)[0]) < 100_000  # a fresh scratch's few pages, not ~6 MB

@@ -36,6 +36,9 @@ CREATE TABLE f (policy, report, domain, day, result_type, count, sending_ip, rec
 """
 
 _local = threading.local()
+#: A scratch database grown past this by one large batch is dropped after it, not emptied: DELETE
+#: keeps the pages, and serialize() would send them with every later batch of the thread.
+KEEP_SCRATCH_BYTES = 1024 * 1024
 
 
 def _scratch() -> sqlite3.Connection:
@@ -76,13 +79,27 @@ def build_batch(items: Iterable[ReportRows]) -> tuple[bytes, int]:
             for detail in details:
                 add_failure((policy_id, seq, domain, day, *detail, org))
     conn = _scratch()
-    conn.execute("BEGIN")
-    conn.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", reports)
-    conn.executemany("INSERT INTO s (id, text) VALUES (?, ?)", [(i, text) for text, i in strings.items()])
-    conn.executemany("INSERT INTO p VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", policies)
-    conn.executemany("INSERT INTO f VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", failures)
-    conn.execute("COMMIT")
-    return conn.serialize(), len(reports)
+    try:
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", reports)
+        conn.executemany("INSERT INTO s (id, text) VALUES (?, ?)", [(i, text) for text, i in strings.items()])
+        conn.executemany("INSERT INTO p VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", policies)
+        conn.executemany("INSERT INTO f VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", failures)
+        conn.execute("COMMIT")
+        table = conn.serialize()
+    except BaseException:
+        _drop_scratch()  # never left mid-transaction for the next batch
+        raise
+    if len(table) > KEEP_SCRATCH_BYTES:
+        _drop_scratch()
+    return table, len(reports)
+
+
+def _drop_scratch() -> None:
+    conn: sqlite3.Connection | None = getattr(_local, "conn", None)
+    _local.conn = None
+    if conn is not None:
+        conn.close()
 
 
 def _string_id(strings: dict[str, int], owners: dict[int, str], text: str) -> int:

@@ -14,6 +14,8 @@ checked in C, ~2.7 us a report less than orjson plus these checks) and builds st
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -230,6 +232,9 @@ class _Report(msgspec.Struct, frozen=True, gc=False):
 
 
 _decode_report = msgspec.json.Decoder(_Report).decode
+#: Python's limit on the digits of an int read from text (0: none), which json.loads applies.
+_INT_DIGITS = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0
+_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (_INT_DIGITS + 1)) if _INT_DIGITS else None
 
 
 def _stripped(value: str | None) -> str | None:
@@ -350,6 +355,10 @@ def typed_rows(data: bytes, source: str, hint: str | None, hint_file: str | None
     without building a Report; raises Bail for anything else (the strict validator explains it).
     Without `hint`, a TLSA result takes it from the RFC 8460 name of `hint_file`."""
     try:
+        if not data.isascii():
+            data.decode("utf-8")  # msgspec does not check the UTF-8 of fields it skips; the strict path does
+        if _LONG_DIGITS is not None and len(data) > _INT_DIGITS and _LONG_DIGITS.search(data):
+            raise Bail  # nor integers past the digits Python converts (json.loads refuses those)
         doc = _decode_report(data)
     except ValueError:  # msgspec's DecodeError and ValidationError, and UnicodeDecodeError
         raise Bail from None

@@ -105,6 +105,25 @@ def hostname_or_none(value: str | None) -> str | None:
 def filename_domain(name: str) -> str | None:
     """The policy domain from the RFC 8460 §5.3 filename `sender!domain!begin!end[!id].json[.gz]`."""
     parts = os.path.basename(name).split("!")
-    if len(parts) >= 4 and parts[1]:
+    if len(parts) >= 4 and parts[1] and printable_path(parts[1]) is parts[1]:  # not a domain if not UTF-8
         return parts[1].rstrip(".").lower()
     return None
+
+
+def printable_path(path: str) -> str:
+    """A file path as text that can be stored and printed. A Linux file name may hold any bytes;
+    Python keeps those that are not UTF-8 as lone surrogates, which neither SQLite nor a UTF-8
+    terminal takes, so they are shown as \\xNN. Returns `path` itself when it needs nothing."""
+    if path.isascii():
+        return path
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape" if _ESCAPED_ONLY.fullmatch(path) else "backslashreplace").decode(
+            "utf-8", "backslashreplace"
+        )
+
+
+#: Text whose only surrogates are surrogateescape's (undecodable bytes 0x80-0xff of a file name).
+_ESCAPED_ONLY = re.compile(r"[^\ud800-\udc7f\udd00-\udfff]*")

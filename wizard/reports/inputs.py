@@ -21,7 +21,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from wizard.reports.dkim import Verdict, check_email, contact_problem, current_key_lookup
-from wizard.reports.fields import filename_domain
+from wizard.reports.fields import filename_domain, printable_path
 from wizard.reports.model import ReportRejected
 from wizard.reports.parse import GZIP_MAGIC, MAX_REPORT_BYTES, exc_text, read_bounded
 from wizard.reports.pipeline import PARALLEL_AFTER, Parsed, resolved
@@ -46,6 +46,10 @@ class Candidate:
     domain_hint: str | None = None
     #: A file not read yet (a lazy listing): whoever parses it reads it (pipeline.read_small).
     path: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.source.isascii():  # a file name that is not UTF-8: shown, never stored as is
+            object.__setattr__(self, "source", printable_path(self.source))
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,8 @@ class Listed:
     domain_hint = None
 
     def __init__(self, source: str) -> None:
-        self.source = self.path = source
+        self.path = source
+        self.source = printable_path(source)  # the same object unless the name is not UTF-8
 
 
 def _lazy(source: str) -> Iterator[Listed]:
