@@ -134,3 +134,41 @@ def test_ctrl_c_is_left_to_the_importing_process() -> None:
         assert pool.submit(_square, 3).result() == 9
     finally:
         pool.shutdown()
+
+
+def test_a_dead_worker_gets_no_more_work_and_with_none_left_jobs_fail_at_once() -> None:
+    pool = Workers(2, multiprocessing.get_context("fork"))
+    try:
+        dead, alive = pool._workers
+        assert {pool.submit(_pid, None).result() for _ in range(2)} <= {dead.process.pid, alive.process.pid}
+        os.kill(dead.process.pid, signal.SIGKILL)
+        dead.process.join(5)
+        assert [pool.submit(_pid, None).result() for _ in range(6)] == [alive.process.pid] * 6
+        os.kill(alive.process.pid, signal.SIGKILL)
+        alive.process.join(5)
+        with pytest.raises(WorkerLost, match="every worker"):
+            pool.submit(_square, 2).result()
+    finally:
+        pool.shutdown()
+
+
+class _Unreadable(Exception):
+    """Pickles, but cannot be rebuilt in the process that reads it (its __init__ needs two arguments)."""
+
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__(a)
+
+
+def _raise_unreadable(_: object) -> None:
+    raise _Unreadable("one", "two")
+
+
+def test_an_unreadable_answer_fails_its_own_job_only() -> None:
+    pool = Workers(1, multiprocessing.get_context("fork"))
+    try:
+        bad, good = pool.submit(_raise_unreadable, None), pool.submit(_square, 6)
+        with pytest.raises(WorkerLost, match="unreadable answer"):
+            bad.result()
+        assert good.result() == 36  # answers still line up with their jobs
+    finally:
+        pool.shutdown()

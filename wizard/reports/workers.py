@@ -85,6 +85,8 @@ class _Worker:
         _widen(self.results)
         self.sender: _Sender | None = None
         self.waiting: deque[Job] = deque()
+        #: Its result pipe ended (the process died): it gets no more work.
+        self.lost = False
 
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> Job:
         job = Job(self)
@@ -97,10 +99,17 @@ class _Worker:
         """Read answers that have arrived (with `wait`, at least one) and settle their jobs in order."""
         try:
             while self.waiting and (wait or self.results.poll()):
-                ok, value = pickle.loads(self.results.recv_bytes())
-                self.waiting.popleft()._settle(value if ok else None, None if ok else value)
+                message = self.results.recv_bytes()
+                job = self.waiting.popleft()  # this answer is this job's, whatever it holds
+                try:
+                    ok, value = pickle.loads(message)
+                except Exception as exc:  # e.g. an exception class that cannot be rebuilt here
+                    job._settle(None, WorkerLost(f"worker {self.process.pid} sent an unreadable answer: {exc}"))
+                else:
+                    job._settle(value if ok else None, None if ok else value)
                 wait = False
         except (EOFError, OSError):
+            self.lost = True
             while self.waiting:
                 self.waiting.popleft()._settle(None, WorkerLost(f"worker {self.process.pid} died"))
 
@@ -141,9 +150,14 @@ class Workers:
             worker.sender = self._sender
 
     def submit(self, fn: Callable[[Any], Any], payload: Any) -> Job:
-        """Call fn(payload) in a worker; fn must be importable by name (it is pickled by reference)."""
-        worker = min(self._workers, key=lambda w: len(w.waiting))
-        return worker.submit(fn, payload)
+        """Call fn(payload) in the least busy live worker; fn must be importable by name (it is
+        pickled by reference). With every worker dead, the job fails at once with WorkerLost."""
+        live = [w for w in self._workers if not w.lost and w.process.is_alive()]
+        if not live:
+            job = Job(self._workers[0])
+            job._settle(None, WorkerLost("every worker process has died"))
+            return job
+        return min(live, key=lambda w: len(w.waiting)).submit(fn, payload)
 
     def shutdown(self) -> None:
         """Ask every worker to leave once its work is done and wait for it; a worker still busy after
