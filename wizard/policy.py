@@ -141,6 +141,8 @@ def _read_line(reader: _Reader, number: int, line: str) -> None:
         if "\r" in line.rstrip("\r"):
             return
         line = line.rstrip("\r")  # a CR only at the end: read the line anyway, so later findings stay apt
+        if line.strip(_WSP) == "":
+            return  # nothing but the CR (and blanks): said above, nothing else to read
     if any((ord(ch) < 32 and ch != "\t") or ord(ch) == 127 for ch in line):
         reader.syntax(number, "control characters in the line", "remove the non-printing characters")
         return
