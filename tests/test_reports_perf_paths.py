@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 import sqlite3
 import sys
@@ -342,3 +343,34 @@ def test_an_import_ends_durable_with_its_log_checkpointed(tmp_path: Path) -> Non
         raw = sqlite3.connect(copy_path)
         assert raw.execute("SELECT COUNT(*) FROM reports").fetchone()[0] == 12
         raw.close()
+
+
+_hextet = st.integers(0, 0xFFFF) | st.just(0)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(_hextet, min_size=8, max_size=8).flatmap(
+        lambda groups: st.sampled_from(
+            [
+                str(ipaddress.IPv6Address(b"".join(g.to_bytes(2, "big") for g in groups))),
+                ipaddress.IPv6Address(b"".join(g.to_bytes(2, "big") for g in groups)).exploded.upper(),
+                ":".join(f"{g:x}" for g in groups),
+                ":".join(f"{g:x}" for g in groups[:7]),
+                ":".join(f"{g:x}" for g in groups) + "::",
+            ]
+        )
+    )
+    | st.text(alphabet="0123456789:abcdefABCDEF%.", max_size=45)
+)
+def test_quick_ipv6_reading_prints_what_ipaddress_prints(text: str) -> None:
+    """IPv6 literals are read by inet_pton and printed by hand (RFC 5952); whatever the text,
+    the result is exactly ipaddress's, or the text as sent when it is no address."""
+    from wizard.reports import fields
+
+    fields._addresses.clear()
+    try:
+        expected = str(ipaddress.ip_address(text))
+    except ValueError:
+        expected = text
+    assert fields.address(text) == expected

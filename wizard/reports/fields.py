@@ -12,6 +12,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import socket
+import struct
 from datetime import UTC, datetime, timedelta
 
 from wizard.reports.model import ReportRejected
@@ -79,15 +81,39 @@ def address(value: str) -> str:
         if _CANONICAL_IPV4.fullmatch(value):
             text = value  # already what ipaddress would print, at a tenth of its cost
         else:
-            try:
-                text = str(ipaddress.ip_address(value))
-            except ValueError:
-                text = value
+            text = _plain_ipv6(value) if ":" in value else None
+            if text is None:
+                try:
+                    text = str(ipaddress.ip_address(value))
+                except ValueError:
+                    text = value
         if len(value) <= _CACHED_CHARS:
             if len(_addresses) >= _CACHE_ENTRIES:
                 _addresses.clear()
             _addresses[value] = text
     return text
+
+
+def _plain_ipv6(value: str) -> str | None:
+    """What str(ipaddress.ip_address(value)) prints for an IPv6 literal without a zone or an
+    embedded IPv4 part, read by the C library (a quarter of the cost); None when it is not one
+    (ipaddress then decides, and words nothing differently). RFC 5952: lower case, no leading
+    zeros, the first longest run of two or more zero groups as '::'."""
+    if "%" in value or "." in value or not value.isascii():
+        return None
+    try:
+        groups = struct.unpack("!8H", socket.inet_pton(socket.AF_INET6, value))
+    except OSError:
+        return None
+    start = length = run = 0
+    for i, group in enumerate(groups):
+        run = run + 1 if group == 0 else 0
+        if run > length:
+            start, length = i - run + 1, run
+    hextets = [format(group, "x") for group in groups]
+    if length < 2:
+        return ":".join(hextets)
+    return ":".join(hextets[:start]) + "::" + ":".join(hextets[start + length :])
 
 
 def ip_or_none(value: str | None) -> str | None:
