@@ -94,6 +94,9 @@ def address(value: str) -> str:
     return text
 
 
+_HEXTETS = "{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}".format
+
+
 def _plain_ipv6(value: str) -> str | None:
     """What str(ipaddress.ip_address(value)) prints for an IPv6 literal without a zone or an
     embedded IPv4 part, read by the C library (a quarter of the cost); None when it is not one
@@ -110,9 +113,10 @@ def _plain_ipv6(value: str) -> str | None:
         run = run + 1 if group == 0 else 0
         if run > length:
             start, length = i - run + 1, run
-    hextets = [format(group, "x") for group in groups]
+    text = _HEXTETS(*groups)
     if length < 2:
-        return ":".join(hextets)
+        return text
+    hextets = text.split(":")
     return ":".join(hextets[:start]) + "::" + ":".join(hextets[start + length :])
 
 
