@@ -505,7 +505,7 @@ class ReportStore:
         than it was given (a report stored already, or repeated in the batch: the first one
         wins), the ids it kept are exactly those now above the old maximum, and only then are
         the others looked at and the policy and failure rows filtered. A plain import of new
-        reports costs five statements a batch and no lookup.
+        reports costs a handful of statements a batch, none per report.
         """
         conn = self.conn
         if last < first:
