@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -80,11 +79,6 @@ def _detail(obj: Any) -> FailureDetail:
     return FailureDetail(*_detail_row(obj))
 
 
-def _checked_lists(policy: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """A policy's checked policy-string lines and mx-host names (stripped; hosts lower case, no dot)."""
-    return _checked_lists_of(policy.get("policy-string"), policy.get("mx-host"))
-
-
 def _checked_lists_of(strings: Any, mx: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return (
         _strings(strings),
@@ -92,9 +86,8 @@ def _checked_lists_of(strings: Any, mx: Any) -> tuple[tuple[str, ...], tuple[str
     )
 
 
-def _policy_parts(obj: Any, lists: Callable[[dict[str, Any]], tuple[Any, Any]] = _checked_lists) -> tuple[Any, ...]:
-    """The checked fields of one `policies[]` entry, shared by the Report and the row builders:
-    type, domain, the two `lists` (tuples, or for rows their JSON texts), counts, failure details."""
+def _policy(obj: Any) -> PolicyResult:
+    """One checked `policies[]` entry."""
     if type(obj) is not dict:
         raise Bail
     policy = obj.get("policy")
@@ -110,21 +103,16 @@ def _policy_parts(obj: Any, lists: Callable[[dict[str, Any]], tuple[Any, Any]] =
         details = []
     elif type(details) is not list:
         raise Bail
-    strings, mx_hosts = lists(policy)
-    return (
+    strings, mx_hosts = _checked_lists_of(policy.get("policy-string"), policy.get("mx-host"))
+    return PolicyResult(
         policy_type.lower(),
         domain,
         strings,
         mx_hosts,
         _count(summary.get("total-successful-session-count")),
         _count(summary.get("total-failure-session-count")),
-        details,
+        tuple(_detail(d) for d in details),
     )
-
-
-def _policy(obj: Any) -> PolicyResult:
-    policy_type, domain, strings, mx_hosts, ok, failed, details = _policy_parts(obj)
-    return PolicyResult(policy_type, domain, strings, mx_hosts, ok, failed, tuple(_detail(d) for d in details))
 
 
 def _header(doc: Any) -> tuple[str, str, dict[str, Any], list[Any]]:
