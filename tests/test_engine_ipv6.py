@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,16 +107,22 @@ def test_a_and_aaaa_serving_different_policies_differ(v6world: World) -> None:
     assert {f.address for f in probe.fetches if f.served} == {v4, V6}
 
 
-def test_check_json_for_differing_addresses(v6world: World) -> None:
-    name, v4 = _differ(v6world)
+def _check_json_failing(world: World, name: str) -> dict[str, Any]:
+    """`check NAME --json` run as a user would, which must exit 1; its one domain's document."""
     proc = subprocess.run(
-        [sys.executable, "-m", "wizard", "check", name, "--json", *v6world.cli_args()],
+        [sys.executable, "-m", "wizard", "check", name, "--json", *world.cli_args()],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert proc.returncode == 1, proc.stderr
     [domain] = json.loads(proc.stdout)["domains"]
+    return domain
+
+
+def test_check_json_for_differing_addresses(v6world: World) -> None:
+    name, v4 = _differ(v6world)
+    domain = _check_json_failing(v6world, name)
     assert domain["ok"] is False
     [differ] = [f for f in domain["findings"] if f["code"] == "policy-addresses-differ"]
     assert differ["severity"] == "error" and differ["step"] == 2
@@ -149,14 +156,7 @@ def test_aaaa_with_nothing_listening_is_connect_failed(v6world: World) -> None:
 
 def test_check_json_names_the_ipv6_address_that_failed(v6world: World) -> None:
     name, _v4 = _nothing_on_v6(v6world)
-    proc = subprocess.run(
-        [sys.executable, "-m", "wizard", "check", name, "--json", *v6world.cli_args()],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 1, proc.stderr
-    [domain] = json.loads(proc.stdout)["domains"]
+    domain = _check_json_failing(v6world, name)
     [failed] = [f for f in domain["findings"] if f["code"] == "policy-connect-failed"]
     assert failed["address"] == V6 and failed["severity"] == "error"
 
