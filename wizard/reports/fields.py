@@ -150,10 +150,9 @@ def printable_path(path: str) -> str:
         path.encode("utf-8")
         return path
     except UnicodeEncodeError:
-        return path.encode("utf-8", "surrogateescape" if _ESCAPED_ONLY.fullmatch(path) else "backslashreplace").decode(
-            "utf-8", "backslashreplace"
-        )
-
-
-#: Text whose only surrogates are surrogateescape's (undecodable bytes 0x80-0xff of a file name).
-_ESCAPED_ONLY = re.compile(r"[^\ud800-\udc7f\udd00-\udfff]*")
+        pass
+    try:  # undecodable bytes of a file name, as surrogateescape keeps them: back to bytes, shown as \xNN
+        raw = path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # any other lone surrogate: shown as \udXXX
+        raw = path.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
