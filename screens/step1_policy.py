@@ -358,7 +358,7 @@ class PolicyStep(StepScreen):
                     set_step(
                         state, step, "waiting", now, detail="the policy changed: publish the new file, then the id"
                     )
-        advice = [f for f in findings + policy_advice(policy) if f.severity == "warning"]
+        advice = [f for f in findings + policy_advice(policy, domain=state.domain) if f.severity == "warning"]
         set_step(state, 1, "warning" if advice else "verified", now, detail=f"{policy.mode}, {len(self.patterns)} MX")
         self.wizard.save()
         self.rebase()  # this screen shows what was just saved

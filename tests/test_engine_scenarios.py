@@ -318,6 +318,16 @@ CASES = [
         frozenset({"tlsrpt-invalid", "policy-mode-testing"}),
     ),
     Case(
+        "tlsrpt-rua-repeated",
+        _b(tlsrpt="v=TLSRPTv1; rua=mailto:a@example.test; rua=mailto:b@example.test"),
+        frozenset({"tlsrpt-rua-repeated", "policy-mode-testing"}),
+    ),
+    Case(
+        "policy-mx-wildcard",
+        _b(policy=lambda n: PolicyFile("enforce", 1209600, (f"*.{n}",))),
+        frozenset({"policy-mx-wildcard"}),
+    ),
+    Case(
         "tlsrpt-rua-invalid",
         _b(tlsrpt="v=TLSRPTv1; rua=http://reports.example.test/"),
         frozenset({"tlsrpt-rua-invalid", "policy-mode-testing"}),

@@ -569,3 +569,11 @@ def test_a_tab_inside_an_extension_value_breaks_the_grammar() -> None:
     parsed = parse_policy("version: STSv1\nmode: testing\nmx: a.example.com\nmax_age: 1\nfoo: a\tb\n")
     assert parsed.policy is None
     assert parsed.findings[0].line == 5 and "tab" in parsed.findings[0].message
+
+
+def test_zone_wide_wildcard_warns_only_for_the_domain_itself() -> None:
+    """RFC 8461 §10.4: `*.<domain>` trusts every host of the zone (CONTRACT policy-mx-wildcard)."""
+    policy = PolicyFile("enforce", 1209600, ("*.example.com", "*.mx.example.com", "mail.example.com"))
+    advice = policy_advice(policy, domain="example.com")
+    assert [f.code for f in advice] == ["policy-mx-wildcard"]
+    assert advice[0].severity == "warning" and "'*.example.com'" in advice[0].message

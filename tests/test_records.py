@@ -299,7 +299,7 @@ def test_several_rua_fields_are_flagged_with_advice_to_merge() -> None:
     # The grammar allows it (SPEC §6), so the record is still read, with every address kept.
     record, findings = parse_tlsrpt_record("v=TLSRPTv1; rua=mailto:a@example.com; rua=mailto:b@example.com")
     assert record is not None and record.rua == ("mailto:a@example.com", "mailto:b@example.com")
-    assert [f.code for f in findings] == ["tlsrpt-invalid"]
+    assert [f.code for f in findings] == ["tlsrpt-rua-repeated"]
     assert "2 rua= fields" in findings[0].message and "single rua=" in findings[0].fix
 
 
@@ -423,3 +423,19 @@ def test_sts_messages_quote_newlines_escaped(value: str) -> None:
     record, findings = parse_sts_record(value)
     assert record is None
     assert findings[0].message.isprintable() and findings[0].render().isprintable()
+
+
+@pytest.mark.parametrize(
+    ("value", "corrected"),
+    [
+        ("id=20261205T120000; v=STSv1", "v=STSv1; id=20261205T120000"),
+        ("id=abc;v=STSv1;ext=1", "v=STSv1; id=abc; ext=1"),
+    ],
+)
+def test_version_not_first_is_invalid_with_the_corrected_value(value: str, corrected: str) -> None:
+    """CONTRACT sts-txt-invalid: v=STSv1 present but not first is not 'missing'; quote it and give the fix."""
+    record, findings = select_sts_record([value, "unrelated=1"], "_mta-sts.example.com")
+    assert record is None
+    assert [f.code for f in findings] == ["sts-txt-invalid"]
+    assert value in findings[0].message and "not first" in findings[0].message
+    assert corrected in findings[0].fix

@@ -462,11 +462,6 @@ async def test_tlsrpt_at_tls_smtp_is_named(world: World) -> None:
     assert f"_tls._smtp.{name}" in probe.findings[0].message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §6: rua= may appear more than once (grammar allows it); warn and recommend one list. "
-    "records.parse_tlsrpt_record rejects the record with tlsrpt-invalid (error); needs a CONTRACT warning code",
-)
 def test_repeated_rua_is_a_warning_and_the_record_stands() -> None:
     record, findings = parse_tlsrpt_record("v=TLSRPTv1; rua=mailto:a@example.test; rua=https://r.example.test/x")
     assert record is not None and record.rua == ("mailto:a@example.test", "https://r.example.test/x")
@@ -514,11 +509,6 @@ def test_extension_value_with_spaces_and_utf8_is_fine() -> None:
     assert parsed.findings == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SPEC §5 (§10.4), §11.22: a zone-wide `*.example.com` pattern deserves a warning; policy_advice has "
-    "none and CONTRACT lists no code for it",
-)
 def test_zone_wide_wildcard_pattern_is_pointed_out() -> None:
     advice = policy_advice(PolicyFile("enforce", 1209600, ("*.example.com",)))
     assert any("*.example.com" in f.message and f.severity in ("warning", "info") for f in advice)

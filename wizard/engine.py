@@ -607,7 +607,7 @@ async def probe_policy(domain: str, options: CheckOptions, *, ctx: _Context | No
         probe.content_findings.extend(probe.parse.findings)
         probe.policy = probe.parse.policy
         if probe.policy is not None:
-            probe.content_findings.extend(policy_advice(probe.policy, subject=url))
+            probe.content_findings.extend(policy_advice(probe.policy, subject=url, domain=domain))
     states = "; ".join(f.summary() for f in probe.fetches)
     probe.summary = f"{url}: {states}"
     return probe

@@ -67,6 +67,8 @@ CODES: dict[str, CodeInfo] = {
     "tlsrpt-multiple": CodeInfo("error", 4, "more than one v=TLSRPTv1 record"),
     "tlsrpt-invalid": CodeInfo("error", 4, "the record breaks the grammar"),
     "tlsrpt-rua-invalid": CodeInfo("error", 4, "a rua URI is not a valid mailto: or https: URI"),
+    "tlsrpt-rua-repeated": CodeInfo("warning", 4, "more than one rua= field (senders may read only the first)"),
+    "policy-mx-wildcard": CodeInfo("warning", 1, "a pattern *.<domain> covers every host of the zone"),
     "dane-tlsa-present": CodeInfo("info", 5, "an MX publishes TLSA records (DANE applies too)"),
 }
 

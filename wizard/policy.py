@@ -272,9 +272,28 @@ def _lenient(fields: dict[str, str], reader: _Reader) -> PolicyFile | None:
     )
 
 
-def policy_advice(policy: PolicyFile, *, subject: str = "mta-sts.txt") -> list[Finding]:
-    """Notes on a valid policy: the mode it is in, and a max_age too short for enforce (SPEC §11.22)."""
-    out: list[Finding] = []
+def _zone_wide(pattern: str, domain: str | None) -> bool:
+    """`*.<domain>`; with no domain known, a wildcard over a two-label name (`*.example.com`)."""
+    if not pattern.startswith("*."):
+        return False
+    suffix = pattern[2:].lower()
+    return suffix == domain.lower().rstrip(".") if domain else suffix.count(".") == 1
+
+
+def policy_advice(policy: PolicyFile, *, subject: str = "mta-sts.txt", domain: str | None = None) -> list[Finding]:
+    """Notes on a valid policy: the mode it is in, a max_age too short for enforce and a zone-wide
+    wildcard pattern (SPEC §11.22, RFC 8461 §10.4)."""
+    out: list[Finding] = [
+        finding(
+            "policy-mx-wildcard",
+            f"the pattern '{pattern}' covers every host of the zone, not only its mail servers: any host there "
+            "with a CA-signed certificate could receive your mail (RFC 8461 §10.4)",
+            f"list the mail servers by name instead of '{pattern}' (one mx: line each)",
+            subject=subject,
+        )
+        for pattern in policy.mx
+        if _zone_wide(pattern, domain)
+    ]
     if policy.mode == "testing":
         out.append(
             finding(

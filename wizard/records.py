@@ -131,6 +131,9 @@ def select_sts_record(values: Sequence[str], name: str) -> tuple[StsRecord | Non
         ]
     if len(candidates) == 1:
         return parse_sts_record(candidates[0], subject=name)
+    misplaced = [v for v in values if "v=STSv1" in _DELIM.split(v.strip())[1:]]
+    if misplaced:
+        return None, [_version_not_first(misplaced[0], name)]
     near = [v for v in values if _looks_like(v, "v=stsv1")]
     if near:
         _, findings = parse_sts_record(near[0], subject=name)
@@ -152,6 +155,19 @@ def select_sts_record(values: Sequence[str], name: str) -> tuple[StsRecord | Non
             subject=name,
         )
     ]
+
+
+def _version_not_first(value: str, name: str) -> Finding:
+    """`id=...; v=STSv1`: the record is there, in the wrong order (CONTRACT: sts-txt-invalid, quoted,
+    with the corrected value: the same fields with v=STSv1 moved to the front)."""
+    fields = [f for f in _DELIM.split(value.strip()) if f and f != "v=STSv1"]
+    corrected = "; ".join(["v=STSv1", *fields])
+    return finding(
+        "sts-txt-invalid",
+        f"'{clip(value)}' holds v=STSv1 but not first; senders read a record only when it begins with 'v=STSv1;'",
+        f"change the record at {name} to '{clip(corrected)}'",
+        subject=name,
+    )
 
 
 def _looks_like(value: str, prefix: str) -> bool:
@@ -220,8 +236,8 @@ def parse_tlsrpt_record(value: str, *, subject: str = "_smtp._tls") -> tuple[Tls
     if len(rua_lists) > 1:
         findings.append(
             finding(
-                "tlsrpt-invalid",
-                f"the record has {len(rua_lists)} rua= fields; reporters may use only one of them",
+                "tlsrpt-rua-repeated",
+                f"the record has {len(rua_lists)} rua= fields; reporters may use only the first of them",
                 "merge them into a single rua= list separated by commas",
                 subject=subject,
             )
