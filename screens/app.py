@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import importlib
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -57,10 +55,6 @@ if TYPE_CHECKING:
     from wizard.policy import PolicyFile
 
 DEFAULT_POLL_SECONDS = 10.0
-#: Young-generation collections every 10,000 allocations instead of 700: a repaint's short-lived
-#: cyclic objects (strips, styles, events) then mostly die before they are promoted, so the slow
-#: full passes (tens of ms, the UI stalls meanwhile) come about a tenth as often.
-_GC_THRESHOLDS = (10_000, 10, 10)
 #: How often a read-only window asks whether the other window has let go of the domain.
 DEFAULT_UPGRADE_SECONDS = 5.0
 OVERVIEW = "overview"
@@ -145,16 +139,6 @@ class WizardApp(App[int]):
 
     def _first_paint_done(self) -> None:
         self._painted.set()
-        # What exists now (modules, classes, Textual's tables, the first screen) lives as long as
-        # the program: move it out of the collector's full passes, which otherwise walk it all
-        # every few hundred ms while keys are pressed and pause the UI for tens of ms each time.
-        # The CLI turns the collector off until now (wizard/commands/interactive.py): one full
-        # collection clears what startup left behind before the rest is frozen.
-        if not gc.isenabled():
-            gc.collect()
-            gc.enable()
-        gc.freeze()
-        gc.set_threshold(*_GC_THRESHOLDS)
         if not self.offline:
             _warm_up()
 
@@ -590,9 +574,3 @@ def _import_modules(names: tuple[str, ...]) -> None:
             importlib.import_module(name)
         except Exception:  # the real use imports it again and shows the error there
             continue
-
-
-def default_state_dir() -> Path:
-    from wizard.commands.common import state_dir
-
-    return state_dir(None)

@@ -8,25 +8,12 @@ This is the one module of wizard/ allowed to reach into screens/, and only insid
 from __future__ import annotations
 
 import argparse
-import gc
 
 from wizard.commands.common import EXIT_OK, UsageError, network_settings, state_dir
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate the arguments, then run the App until the user quits."""
-    # Until the first screen is painted (screens/app.py re-enables it), the cycle collector is
-    # off: importing Textual and building the first screen allocate ~300k objects that live as long
-    # as the program, and collecting them while they are built cost ~25 ms of the first paint
-    # (150 young and one full collection, measured). Startup is bounded, so the garbage is too.
-    gc.disable()
-    try:
-        return _run(args)
-    finally:
-        gc.enable()
-
-
-def _run(args: argparse.Namespace) -> int:
     from wizard.domain import DomainError, normalise_domain
 
     settings = network_settings(args)
