@@ -7,7 +7,7 @@ from pathlib import Path
 from textual.widgets import Input, RadioButton, RadioSet
 
 from screens.step1_policy import read_max_age
-from tests.screens_support import FIXED_NOW, make_app
+from tests.screens_support import FIXED_NOW, make_app, wait_until
 from tests.test_screens_flow import screen_text
 from wizard.state import StateStore, set_step
 
@@ -77,7 +77,9 @@ async def test_presets_and_the_own_value_are_choices_of_one_set(tmp_path: Path) 
         assert str(choices.pressed_button.label).startswith("1 day")
         await pilot.click("#max-age-2")
         await pilot.pause()
-        # Nothing typed yet: the current value stays the chosen one, and the field waits.
+        # Nothing typed yet: the current value stays the chosen one (re-pressed after the next
+        # refresh, which a loaded machine may delay), and the field waits.
+        await wait_until(pilot, lambda: str(choices.pressed_button.label).startswith("1 day"), timeout=5)
         assert str(choices.pressed_button.label).startswith("1 day") and screen.max_age == 86400
         await pilot.press("escape")  # leaving the field without a value changes nothing
         await pilot.pause()

@@ -216,7 +216,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "mx-wildcard",  # one "*.<domain>" pattern covers both hosts; a wildcard matches one label only
-        _codes("mx-not-covered", "mx-pattern-unused", TESTING),
+        _codes("mx-not-covered", "mx-pattern-unused", "policy-mx-wildcard", TESTING),
         mx=(Mx("mx1"), Mx("mx2.mail", SMTP_GOOD_2, 20)),
         patterns=("*.{domain}", "*.other.test"),
     ),
