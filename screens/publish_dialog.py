@@ -26,17 +26,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from wizard.engine import CheckOptions
 from wizard.publish import PublishRefused, PublishUsageError, Wanted
 from wizard.publish.method import Method, Target, open_target, parse_via
 from wizard.publish.plan import Plan, plan_changes
 from wizard.publish.tsig import ENV_TSIG, parse_tsig
-from wizard.publish.verify import verify_published
 from wizard.text import shown
 
 if TYPE_CHECKING:
     from screens.app import WizardApp
     from screens.base import StepScreen
+    from wizard.engine import CheckOptions
 
 
 @dataclass(frozen=True)
@@ -138,10 +137,14 @@ class PublishDialog(ModalScreen[PublishOutcome | None]):
         self.query_one("#publish-go", Button).disabled = True
         self.query_one("#publish-plan", Button).disabled = True
         self._status("publishing, then checking the authoritative servers and the resolver…", "cyan")
+        from wizard.engine import CheckOptions  # the engine's imports are paid when a publish starts
+
         target, plan, wanted = self.target, self.plan, self.wanted
         options = CheckOptions.from_settings(self.settings, probe_smtp=False)
 
         async def send() -> tuple[list[str], Any]:
+            from wizard.publish.verify import verify_published
+
             changed = await target.apply(plan)
             return changed, await verify_published(self.domain, wanted, options)
 

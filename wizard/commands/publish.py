@@ -24,7 +24,8 @@ import asyncio
 import getpass
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from wizard.commands.common import (
     EXIT_CANNOT_RUN,
@@ -39,9 +40,13 @@ from wizard.commands.common import (
 from wizard.domain import DomainError, normalise_domain
 from wizard.policy import MODES
 from wizard.publish import PublishRefused, PublishUsageError, Wanted, wanted_records
-from wizard.publish.method import Method, open_target, parse_via
-from wizard.publish.plan import plan_changes
+from wizard.publish.method import Method, Target, open_target, parse_via
+from wizard.publish.plan import Existing, plan_changes
 from wizard.publish.tsig import ENV_TSIG, TsigKey, parse_tsig
+
+if TYPE_CHECKING:
+    from wizard.commands.common import NetworkSettings
+    from wizard.state import DomainState
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -61,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=run)
 
 
-def _saved_state(args: argparse.Namespace, domain: str):  # type: ignore[no-untyped-def]
+def _saved_state(args: argparse.Namespace, domain: str) -> DomainState | None:
     from wizard.state import StateError, StateStore
 
     try:
@@ -71,7 +76,7 @@ def _saved_state(args: argparse.Namespace, domain: str):  # type: ignore[no-unty
         return None
 
 
-def _records(args: argparse.Namespace, domain: str, saved) -> list[Wanted]:  # type: ignore[no-untyped-def]
+def _records(args: argparse.Namespace, domain: str, saved: DomainState | None) -> list[Wanted]:
     from wizard.ids import is_valid_id, new_policy_id
     from wizard.records import validate_rua_uri
 
@@ -96,7 +101,7 @@ def _records(args: argparse.Namespace, domain: str, saved) -> list[Wanted]:  # t
     return wanted
 
 
-def _method(args: argparse.Namespace, saved) -> Method:  # type: ignore[no-untyped-def]
+def _method(args: argparse.Namespace, saved: DomainState | None) -> Method:
     if args.via:
         return parse_via(args.via, args.server)
     method = Method.from_saved(saved.publish_method) if saved is not None else None
@@ -157,7 +162,7 @@ def _remember(args: argparse.Namespace, domain: str, method: Method) -> None:
 
     store = StateStore(state_dir(args.state_dir))
 
-    def change(state) -> None:  # type: ignore[no-untyped-def]
+    def change(state: DomainState) -> None:
         state.publish_method = method.to_saved()
 
     try:
@@ -190,12 +195,20 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
 
 
-def _publish(args, domain, wanted, method, tsig, given, settings) -> int:  # type: ignore[no-untyped-def]
+def _publish(
+    args: argparse.Namespace,
+    domain: str,
+    wanted: list[Wanted],
+    method: Method,
+    tsig: TsigKey | None,
+    given: Mapping[str, str],
+    settings: NetworkSettings,
+) -> int:
     from wizard.engine import CheckOptions
     from wizard.publish.verify import verify_published
     from wizard.text import shown
 
-    async def prepare():  # type: ignore[no-untyped-def]
+    async def prepare() -> tuple[Target, dict[str, list[Existing]]]:
         target = await open_target(
             domain,
             method,
