@@ -65,19 +65,19 @@ def pdns(tmp_path_factory: pytest.TempPathFactory) -> Iterator[du.Server]:
     du.stop(server)
 
 
-def txt(address: str, name: str) -> list[str]:
+def txt(server: du.Server, name: str) -> list[str]:
     """The TXT records at `name` straight from the server, each joined."""
-    reply = dns.query.tcp(dns.message.make_query(name, "TXT"), address, timeout=3)
+    reply = dns.query.tcp(dns.message.make_query(name, "TXT"), server.address, port=server.port, timeout=3)
     return sorted(
         b"".join(rd.strings).decode() for rrset in reply.answer if rrset.rdtype == dns.rdatatype.TXT for rd in rrset
     )
 
 
-def snapshot(address: str, zone: str) -> dict[str, list[str]]:
+def snapshot(server: du.Server, zone: str) -> dict[str, list[str]]:
     """Everything these tests could touch in a zone: both names, the apex TXT (SPF) and MX."""
-    out = {name: txt(address, f"{name}.{zone}") for name in ("_mta-sts", "_smtp._tls")}
-    out["@"] = txt(address, zone)
-    reply = dns.query.tcp(dns.message.make_query(zone, "MX"), address, timeout=3)
+    out = {name: txt(server, f"{name}.{zone}") for name in ("_mta-sts", "_smtp._tls")}
+    out["@"] = txt(server, zone)
+    reply = dns.query.tcp(dns.message.make_query(zone, "MX"), server.address, port=server.port, timeout=3)
     out["MX"] = sorted(rd.to_text() for rrset in reply.answer for rd in rrset)
     return out
 
@@ -92,12 +92,12 @@ def publish(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> t
 
 
 def knot_args(knot: du.Server, zone: str, *extra: str) -> list[str]:
-    return [zone, "--via", "rfc2136", "--nameserver", knot.address, *extra]
+    return [zone, "--via", "rfc2136", "--nameserver", knot.nameserver, *extra]
 
 
 def test_knot_publish_then_republish_replaces_and_keeps_the_rest(knot, capsys, tmp_path) -> None:
     zone = "replace.test"
-    before = snapshot(knot.address, zone)
+    before = snapshot(knot, zone)
     code, out, err = publish(
         capsys,
         tmp_path,
@@ -106,7 +106,7 @@ def test_knot_publish_then_republish_replaces_and_keeps_the_rest(knot, capsys, t
     assert (code, err) == (0, "")
     assert "add      _mta-sts.replace.test TXT v=STSv1; id=one1" in out
     assert "published and seen" in out
-    after = snapshot(knot.address, zone)
+    after = snapshot(knot, zone)
     assert after["_mta-sts"] == sorted(["google-site-verification=keep-me", "v=STSv1; id=one1"])
     assert after["_smtp._tls"] == ["v=TLSRPTv1; rua=mailto:a@replace.test"]
     assert after["@"] == before["@"] == ["v=spf1 mx -all"]
@@ -119,7 +119,7 @@ def test_knot_publish_then_republish_replaces_and_keeps_the_rest(knot, capsys, t
             knot,
             zone,
             "--server",
-            knot.address,
+            knot.nameserver,
             "--id",
             "one1",
             "--rua",
@@ -132,7 +132,7 @@ def test_knot_publish_then_republish_replaces_and_keeps_the_rest(knot, capsys, t
     assert (code, err) == (0, "")
     assert "keep     _mta-sts.replace.test TXT v=STSv1; id=one1 (already published)" in out
     assert "replace  _smtp._tls.replace.test TXT v=TLSRPTv1; rua=mailto:a@replace.test" in out
-    again = snapshot(knot.address, zone)
+    again = snapshot(knot, zone)
     assert again["_smtp._tls"] == ["v=TLSRPTv1; rua=mailto:b@replace.test"]  # replaced, not duplicated
     assert again["_mta-sts"] == after["_mta-sts"]
     assert again["@"] == before["@"] and again["MX"] == before["MX"]
@@ -143,23 +143,23 @@ def test_knot_every_old_record_of_ours_goes_and_only_those(knot, capsys, tmp_pat
     code, out, _ = publish(capsys, tmp_path, *knot_args(knot, zone, "--id", "new1", "--tsig", knot.tsig, "--yes"))
     assert code == 0
     assert out.count("replace  _mta-sts.twice.test") == 2
-    assert txt(knot.address, f"_mta-sts.{zone}") == sorted(["google-site-verification=keep-me", "v=STSv1; id=new1"])
+    assert txt(knot, f"_mta-sts.{zone}") == sorted(["google-site-verification=keep-me", "v=STSv1; id=new1"])
 
 
 def test_knot_wrong_key_changes_nothing(knot, capsys, tmp_path) -> None:
     zone = "badkey.test"
-    before = snapshot(knot.address, zone)
+    before = snapshot(knot, zone)
     wrong = knot.tsig.rsplit(":", 1)[0] + ":" + "QUJD" * 11
     code, out, err = publish(capsys, tmp_path, *knot_args(knot, zone, "--id", "bad1", "--tsig", wrong, "--yes"))
     assert code == 3
     assert err.count("\n") == 1 and "BADSIG" in err and "nothing was changed" in err
     assert "Traceback" not in out + err
-    assert snapshot(knot.address, zone) == before
+    assert snapshot(knot, zone) == before
 
 
 def test_knot_dry_run_changes_nothing(knot, capsys, tmp_path) -> None:
     zone = "dry.test"
-    before = snapshot(knot.address, zone)
+    before = snapshot(knot, zone)
     code, out, err = publish(
         capsys,
         tmp_path,
@@ -168,7 +168,7 @@ def test_knot_dry_run_changes_nothing(knot, capsys, tmp_path) -> None:
     assert (code, err) == (0, "")
     assert "add      _mta-sts.dry.test TXT v=STSv1; id=dry1" in out
     assert "dry run: nothing was changed" in out
-    assert snapshot(knot.address, zone) == before
+    assert snapshot(knot, zone) == before
 
 
 def test_knot_key_from_the_environment_and_the_saved_method(knot, capsys, tmp_path, monkeypatch) -> None:
@@ -186,12 +186,12 @@ def test_knot_key_from_the_environment_and_the_saved_method(knot, capsys, tmp_pa
     monkeypatch.setenv("MTA_STS_WIZARD_TSIG", knot.tsig)
     code, out, err = publish(capsys, tmp_path, *knot_args(knot, zone, "--yes"))
     assert (code, err) == (0, "")
-    assert txt(knot.address, f"_smtp._tls.{zone}") == ["v=TLSRPTv1; rua=mailto:e@envkey.test"]
+    assert txt(knot, f"_smtp._tls.{zone}") == ["v=TLSRPTv1; rua=mailto:e@envkey.test"]
     saved_text = store.path_for(zone).read_text()
     assert knot.tsig.rsplit(":", 1)[1] not in saved_text  # the secret is never saved
     assert store.read(zone).state.publish_method == {"via": "rfc2136"}
     # No --via now: the saved method is used again.
-    code, out, err = publish(capsys, tmp_path, zone, "--nameserver", knot.address, "--yes")
+    code, out, err = publish(capsys, tmp_path, zone, "--nameserver", knot.nameserver, "--yes")
     assert (code, err) == (0, "")
     assert "nothing to change" in out
 
@@ -207,18 +207,18 @@ def pdns_env(pdns: du.Server, monkeypatch: pytest.MonkeyPatch) -> du.Server:
 
 
 def pdns_args(pdns: du.Server, zone: str, *extra: str) -> list[str]:
-    return [zone, "--via", "lexicon:powerdns", "--nameserver", pdns.address, *extra]
+    return [zone, "--via", "lexicon:powerdns", "--nameserver", pdns.nameserver, *extra]
 
 
 def test_pdns_publish_then_republish_replaces_and_keeps_the_rest(pdns_env, capsys, tmp_path) -> None:
     pdns, zone = pdns_env, "replace.test"
-    before = snapshot(pdns.address, zone)
+    before = snapshot(pdns, zone)
     code, out, err = publish(
         capsys, tmp_path, *pdns_args(pdns, zone, "--id", "p1", "--rua", "mailto:a@replace.test", "--yes")
     )
     assert (code, err) == (0, "")
     assert "lexicon's powerdns provider, zone replace.test" in out
-    after = snapshot(pdns.address, zone)
+    after = snapshot(pdns, zone)
     assert after["_mta-sts"] == sorted(["google-site-verification=keep-me", "v=STSv1; id=p1"])
     assert after["_smtp._tls"] == ["v=TLSRPTv1; rua=mailto:a@replace.test"]
     code, out, err = publish(
@@ -226,7 +226,7 @@ def test_pdns_publish_then_republish_replaces_and_keeps_the_rest(pdns_env, capsy
     )
     assert (code, err) == (0, "")
     assert "published and seen" in out
-    again = snapshot(pdns.address, zone)
+    again = snapshot(pdns, zone)
     assert again["_smtp._tls"] == ["v=TLSRPTv1; rua=mailto:b@replace.test"]
     assert again["_mta-sts"] == after["_mta-sts"]
     assert again["@"] == before["@"] == ["v=spf1 mx -all"] and again["MX"] == before["MX"]
@@ -235,19 +235,19 @@ def test_pdns_publish_then_republish_replaces_and_keeps_the_rest(pdns_env, capsy
 def test_pdns_wrong_token_changes_nothing(pdns_env, capsys, tmp_path, monkeypatch) -> None:
     pdns, zone = pdns_env, "badtoken.test"
     monkeypatch.setenv("LEXICON_POWERDNS_AUTH_TOKEN", "not-the-key")
-    before = snapshot(pdns.address, zone)
+    before = snapshot(pdns, zone)
     code, _out, err = publish(capsys, tmp_path, *pdns_args(pdns, zone, "--id", "p2", "--yes"))
     assert code == 3
     assert err.count("\n") == 1 and "HTTP 401" in err and "LEXICON_POWERDNS_AUTH_TOKEN" in err
-    assert snapshot(pdns.address, zone) == before
+    assert snapshot(pdns, zone) == before
 
 
 def test_pdns_dry_run_changes_nothing(pdns_env, capsys, tmp_path) -> None:
     pdns, zone = pdns_env, "dry.test"
-    before = snapshot(pdns.address, zone)
+    before = snapshot(pdns, zone)
     code, out, err = publish(
         capsys, tmp_path, *pdns_args(pdns, zone, "--id", "p3", "--rua", "mailto:d@dry.test", "--dry-run")
     )
     assert (code, err) == (0, "")
     assert "dry run: nothing was changed" in out
-    assert snapshot(pdns.address, zone) == before
+    assert snapshot(pdns, zone) == before

@@ -2,9 +2,9 @@
 
 Each starts from a private directory (config, zone files or sqlite database, logs), binds one
 fixed loopback address given to this lane (Knot 127.0.6.1, PowerDNS 127.0.6.2, both port 53;
-the PowerDNS API on 127.0.6.2:8081), and is stopped by its pid. Zones are given as lists of
-zone-file lines relative to their origin, so every test can own a zone of its own and start
-from a known state without a restart.
+the PowerDNS API on 127.0.6.2:8081; under pytest-xdist each worker takes ports of its own),
+and is stopped by its pid. Zones are given as lists of zone-file lines relative to their
+origin, so every test can own a zone of its own and start from a known state without a restart.
 """
 
 from __future__ import annotations
@@ -24,6 +24,20 @@ from pathlib import Path
 KNOT_ADDRESS = "127.0.6.1"
 PDNS_ADDRESS = "127.0.6.2"
 PDNS_API_PORT = 8081
+
+
+def worker_offset() -> int:
+    """0 for a plain run; N for pytest-xdist's worker gwN, whose servers then use ports 5300+N and
+    8081+N, so two workers never fight over one address's port 53."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) + 1 if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+def dns_port() -> int:
+    offset = worker_offset()
+    return 53 if offset == 0 else 5300 + offset
+
+
 START_DEADLINE = 10.0
 STOP_DEADLINE = 5.0
 SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
@@ -71,6 +85,7 @@ class Server:
     kind: str
     root: Path
     address: str
+    port: int
     pid: int
     tsig: str = ""
     """NAME:ALG:SECRET of the key Knot accepts updates with."""
@@ -78,8 +93,13 @@ class Server:
     """PowerDNS's API key."""
 
     @property
+    def nameserver(self) -> str:
+        """ADDR[:PORT] for --nameserver/--server."""
+        return self.address if self.port == 53 else f"{self.address}:{self.port}"
+
+    @property
     def api_url(self) -> str:
-        return f"http://{self.address}:{PDNS_API_PORT}"
+        return f"http://{self.address}:{PDNS_API_PORT + worker_offset()}"
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -89,14 +109,14 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _soa_ready(address: str, zones: list[str]) -> bool:
+def _soa_ready(address: str, port: int, zones: list[str]) -> bool:
     import dns.message
     import dns.query
     import dns.rcode
 
     for zone in zones:
         try:
-            answer = dns.query.udp(dns.message.make_query(zone, "SOA"), address, timeout=0.3)
+            answer = dns.query.udp(dns.message.make_query(zone, "SOA"), address, port=port, timeout=0.3)
         except Exception:
             return False
         if answer.rcode() != dns.rcode.NOERROR or not answer.answer:
@@ -132,7 +152,7 @@ def _spawn(root: Path, name: str, argv: list[str]) -> tuple[subprocess.Popen[byt
 
 def start_knot(root: Path, zones: dict[str, list[str]]) -> Server:
     """Knot serving `zones` on 127.0.6.1:53, accepting RFC 2136 updates signed with one TSIG key."""
-    root = root.resolve()
+    root, port = root.resolve(), dns_port()
     for sub in ("run", "db", "zones"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     secret = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -144,7 +164,7 @@ def start_knot(root: Path, zones: dict[str, list[str]]) -> Server:
         f"""server:
     rundir: "{root / "run"}"
     pidfile: "{root / "run" / "knot.pid"}"
-    listen: {KNOT_ADDRESS}@53
+    listen: {KNOT_ADDRESS}@{port}
     udp-workers: 1
     tcp-workers: 1
     background-workers: 1
@@ -181,8 +201,8 @@ zone:
     )
     knotd = shutil.which("knotd", path=SBIN_PATH) or "knotd"
     proc, _log = _spawn(root, "knotd", [knotd, "-c", str(conf)])
-    _wait("knotd", lambda: _soa_ready(KNOT_ADDRESS, list(zones)), proc, root / "knot.log")
-    return Server("knot", root, KNOT_ADDRESS, proc.pid, tsig=f"{TSIG_NAME}:{TSIG_ALG}:{secret}")
+    _wait("knotd", lambda: _soa_ready(KNOT_ADDRESS, port, list(zones)), proc, root / "knot.log")
+    return Server("knot", root, KNOT_ADDRESS, port, proc.pid, tsig=f"{TSIG_NAME}:{TSIG_ALG}:{secret}")
 
 
 # ---------------------------------------------------------------- PowerDNS
@@ -190,7 +210,7 @@ zone:
 
 def start_pdns(root: Path, zones: dict[str, list[str]]) -> Server:
     """PowerDNS authoritative with the sqlite3 backend on 127.0.6.2:53, its API on :8081."""
-    root = root.resolve()
+    root, port = root.resolve(), dns_port()
     root.mkdir(parents=True, exist_ok=True)
     database = root / "pdns.sqlite3"
     with sqlite3.connect(database) as db:
@@ -202,12 +222,12 @@ def start_pdns(root: Path, zones: dict[str, list[str]]) -> Server:
         f"""launch=gsqlite3
 gsqlite3-database={database}
 local-address={PDNS_ADDRESS}
-local-port=53
+local-port={port}
 api=yes
 api-key={api_key}
 webserver=yes
 webserver-address={PDNS_ADDRESS}
-webserver-port={PDNS_API_PORT}
+webserver-port={PDNS_API_PORT + worker_offset()}
 webserver-allow-from=127.0.0.0/8
 socket-dir={root}
 daemon=no
@@ -225,14 +245,14 @@ receiver-threads=1
     )
     pdns = shutil.which("pdns_server", path=SBIN_PATH) or "pdns_server"
     proc, log = _spawn(root, "pdns", [pdns, f"--config-dir={root}"])
-    _wait("pdns_server", lambda: _soa_ready(PDNS_ADDRESS, list(zones)) and _api_ready(), proc, log)
-    return Server("pdns", root, PDNS_ADDRESS, proc.pid, api_key=api_key)
+    _wait("pdns_server", lambda: _soa_ready(PDNS_ADDRESS, port, list(zones)) and _api_ready(), proc, log)
+    return Server("pdns", root, PDNS_ADDRESS, port, proc.pid, api_key=api_key)
 
 
 def _api_ready() -> bool:
     import socket
 
-    with socket.create_connection((PDNS_ADDRESS, PDNS_API_PORT), timeout=0.3):
+    with socket.create_connection((PDNS_ADDRESS, PDNS_API_PORT + worker_offset()), timeout=0.3):
         return True
 
 
