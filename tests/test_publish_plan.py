@@ -149,3 +149,34 @@ def test_unreachable_server_is_exit_3_with_one_line(capsys, tmp_path) -> None:
     )
     assert code == 3
     assert err.count("\n") == 1 and "127.0.0.1:9" in err and "nothing was changed" in err
+
+
+class _FailingDelete:
+    """A provider whose API adds records but then fails to delete one (HTTP 500)."""
+
+    def __init__(self) -> None:
+        self.created: list[str] = []
+
+    def create_record(self, rtype: str, name: str, content: str) -> bool:
+        self.created.append(content)
+        return True
+
+    def delete_record(self, identifier: object, rtype: str, name: str, content: str) -> bool:
+        raise RuntimeError("500 Server Error: Internal Server Error")
+
+
+def test_a_half_applied_provider_change_names_what_changed() -> None:
+    import asyncio
+
+    from wizard.publish.lexicon_dns import LexiconTarget
+
+    provider = _FailingDelete()
+    target = LexiconTarget("powerdns", "example.com", _client=provider)
+    plan = plan_changes([STS], {STS.name: [Existing("v=STSv1; id=old", "v=STSv1; id=old")]})
+    with pytest.raises(PublishRefused) as caught:
+        asyncio.run(target.apply(plan))
+    message = str(caught.value)
+    assert provider.created == [STS.value]
+    assert "could not delete the old _mta-sts.example.com TXT v=STSv1; id=old" in message
+    assert "already changed before the failure: added _mta-sts.example.com TXT v=STSv1; id=new1" in message
+    assert "\n" not in message
