@@ -6,13 +6,18 @@ then live verification until resolvers see it.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.widgets import Label, Static
 
 from screens.base import LiveStepScreen
+from screens.publish_dialog import open_publish_dialog
 from screens.widgets import CopyableValue, FindingsList, PollPanel
 from wizard.generate import DEFAULT_TTL, quote_txt
+from wizard.publish import wanted_records
 from wizard.records import StsRecord
 
 
@@ -21,6 +26,7 @@ class StsRecordStep(LiveStepScreen):
 
     STEP = 3
     TITLE_TEXT = "The _mta-sts TXT record"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("u", "publish_for_me", "Publish it for me")]
 
     def record(self) -> StsRecord | None:
         policy_id = self.wizard.state.policy_id
@@ -66,6 +72,11 @@ class StsRecordStep(LiveStepScreen):
             self.notify("accept a policy in step 1 first", severity="error")
             return False
         return True
+
+    def action_publish_for_me(self) -> None:
+        """Publish the record through the user's DNS (screens/publish_dialog.py), then check it live."""
+        if self.accept():
+            open_publish_dialog(self, wanted_records(self.wizard.state.domain, self.wizard.state.policy_id, ()))
 
     def show_latest(self) -> None:
         attempts = self.wizard.attempts.get(self.STEP)

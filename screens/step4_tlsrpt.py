@@ -15,8 +15,10 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.base import LiveStepScreen
+from screens.publish_dialog import open_publish_dialog
 from screens.widgets import CopyableValue, FindingsList, PollPanel
 from wizard.generate import DEFAULT_TTL, quote_txt
+from wizard.publish import wanted_records
 from wizard.records import TlsRptRecord, validate_rua_uri
 
 
@@ -28,6 +30,7 @@ class TlsRptStep(LiveStepScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add_rua", "Add address"),
         Binding("d", "remove_rua", "Remove"),
+        Binding("u", "publish_for_me", "Publish it for me"),
     ]
 
     def __init__(self) -> None:
@@ -135,6 +138,11 @@ class TlsRptStep(LiveStepScreen):
         """TLSRPT is optional (a missing record is a warning), so Next works without addresses."""
         self._store()
         return True
+
+    def action_publish_for_me(self) -> None:
+        """Publish the record through the user's DNS (screens/publish_dialog.py), then check it live."""
+        if self.ready_to_check():
+            open_publish_dialog(self, wanted_records(self.wizard.state.domain, None, self.rua))
 
     def show_latest(self) -> None:
         attempts = self.wizard.attempts.get(self.STEP)

@@ -142,6 +142,8 @@ def _actions_text(state: DomainState, status: str | None, now: datetime) -> Text
             keys.append("i id published: verify it is live")
         elif current == 5:
             keys.append("k MX records changed")
+        if current in (2, 3, 4):
+            keys.append("u publish it for me (the new id only once every address serves the new file)")
         if current in (2, 3):
             keys.append("z cancel the change")
     elif state.mode == "testing":
@@ -173,6 +175,7 @@ class LifecycleStepScreen(StepScreen):
         Binding("g", "step6_mx", "Add MX patterns", show=False),
         Binding("k", "step6_confirm", "Done", show=False),
         Binding("z", "step6_cancel", "Cancel change", show=False),
+        Binding("u", "step6_publish", "Publish it for me", show=False),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -349,6 +352,11 @@ class LifecycleStepScreen(StepScreen):
                 self._say(["MTA-STS removed: every old policy had expired"])
         except SwitchError as exc:
             self._say([str(exc)])
+
+    def action_step6_publish(self) -> None:
+        from screens.publish_dialog import publish_new_id
+
+        publish_new_id(self)
 
     def action_step6_cancel(self) -> None:
         try:

@@ -627,6 +627,9 @@ class DomainState:
     """Free notes the user keeps about this domain."""
     pending_change: PendingChange | None = None
     """An ordered policy update step 6 started and has not finished."""
+    publish_method: dict[str, str] = field(default_factory=dict)
+    """How the wizard publishes this domain's records for the user (wizard.publish): "via"
+    ("rfc2136" or "lexicon:<provider>") and, for RFC 2136, "server". Never a secret."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Top-level keys written by a newer version, kept on round trip."""
 
@@ -648,6 +651,7 @@ class DomainState:
             "last_check",
             "notes",
             "pending_change",
+            "publish_method",
         }
     )
 
@@ -675,6 +679,7 @@ class DomainState:
             "last_check": self.last_check.to_json() if self.last_check else None,
             "notes": self.notes,
             "pending_change": self.pending_change.to_json() if self.pending_change else None,
+            "publish_method": dict(self.publish_method),
         }
         return _with_extra(out, {k: v for k, v in self.extra.items() if k != STEPS_EXTRA})
 
@@ -723,5 +728,9 @@ class DomainState:
             last_check=CheckResults.from_json(last_check, "last_check") if last_check is not None else None,
             notes=_str(d.get("notes", ""), "notes"),
             pending_change=PendingChange.from_json(pending, "pending_change") if pending is not None else None,
+            publish_method={
+                k: _str(v, f"publish_method.{k}")
+                for k, v in _dict(d.get("publish_method", {}), "publish_method").items()
+            },
             extra=extra,
         )
