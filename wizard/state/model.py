@@ -627,6 +627,13 @@ class DomainState:
     """Free notes the user keeps about this domain."""
     pending_change: PendingChange | None = None
     """An ordered policy update step 6 started and has not finished."""
+    notify_urls: list[str] = field(default_factory=list)
+    """Where `monitor` sends notifications for this domain (apprise URLs, saved from step 6)."""
+    report_folders: list[str] = field(default_factory=list)
+    """Folders of TLSRPT reports `monitor` imports on each pass (paths, as the user gave them)."""
+    report_imap: dict[str, Any] = field(default_factory=dict)
+    """The IMAP mailbox `monitor` reads reports from: host, user, port, folder. Never a password:
+    that comes from MTA_STS_WIZARD_IMAP_PASSWORD. Empty when there is none."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Top-level keys written by a newer version, kept on round trip."""
 
@@ -648,6 +655,9 @@ class DomainState:
             "last_check",
             "notes",
             "pending_change",
+            "notify_urls",
+            "report_folders",
+            "report_imap",
         }
     )
 
@@ -675,6 +685,9 @@ class DomainState:
             "last_check": self.last_check.to_json() if self.last_check else None,
             "notes": self.notes,
             "pending_change": self.pending_change.to_json() if self.pending_change else None,
+            "notify_urls": list(self.notify_urls),
+            "report_folders": list(self.report_folders),
+            "report_imap": dict(self.report_imap),
         }
         return _with_extra(out, {k: v for k, v in self.extra.items() if k != STEPS_EXTRA})
 
@@ -723,5 +736,8 @@ class DomainState:
             last_check=CheckResults.from_json(last_check, "last_check") if last_check is not None else None,
             notes=_str(d.get("notes", ""), "notes"),
             pending_change=PendingChange.from_json(pending, "pending_change") if pending is not None else None,
+            notify_urls=_str_list(d.get("notify_urls"), "notify_urls"),
+            report_folders=_str_list(d.get("report_folders"), "report_folders"),
+            report_imap=_dict(d.get("report_imap") or {}, "report_imap"),
             extra=extra,
         )
