@@ -1,0 +1,166 @@
+"""Monitoring passes run in process with an injected clock: certificate expiry at 21, 7 and 1 days,
+an MX change in enforce mode (urgent), a failure spike in the reports, and reports that stop."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+
+from tests.reports_factory import gz, report
+from tests.test_monitor_sinks import HttpSink, MailSink, http_sink, mail_sink
+from tests.world.world import World
+from wizard.monitor.run import DomainOutcome, PassSettings, monitor_pass
+from wizard.policy import PolicyFile
+from wizard.state import StateStore, record_policy, record_served, set_step
+
+__all__ = ["http_sink", "mail_sink"]
+
+
+def one_pass(world: World, root: Path, name: str, urls: list[str], now: datetime, smtp: bool = True) -> DomainOutcome:
+    settings = PassSettings(root=root, check=world.options(probe_smtp=smtp), notify_urls=tuple(urls), deadline=30)
+    return asyncio.run(monitor_pass([name], settings, now=now))[0]
+
+
+def not_after(world: World, host: str) -> datetime:
+    chain, _key = world.pki.files("good", (host,))
+    return x509.load_pem_x509_certificate(chain.read_bytes()).not_valid_after_utc
+
+
+def test_certificate_expiry_notifies_at_21_then_7_then_1_days_then_recovery(
+    world: World, tmp_path: Path, http_sink: HttpSink
+) -> None:
+    name = world.fresh("certs")
+    world.domain(name)
+    ends = min(not_after(world, f"mta-sts.{name}"), not_after(world, f"mx.{name}"))
+    now = datetime.now(UTC)
+    assert one_pass(world, tmp_path, name, [http_sink.url], now).open == []
+    assert http_sink.received == []
+
+    seen = []
+    for days_left in (20, 19, 6, 0.5, 0.4):
+        out = one_pass(world, tmp_path, name, [http_sink.url], ends - timedelta(days=days_left))
+        assert {p.finding.code for p in out.open} == {"monitor-cert-expiring"}
+        assert {p.finding.subject for p in out.open} == {f"mta-sts.{name}", f"mx.{name}"}
+        seen.append(len(http_sink.received))
+    assert seen == [1, 1, 2, 3, 3]  # 21 days, nothing new at 19, then 7, then 1; nothing more at 0.4
+    first, seven, one = (m["message"] for m in http_sink.received)
+    assert "within 21 day(s)" in first and f"mta-sts.{name}" in first and f"mx.{name}" in first
+    assert "WORSE" in seven and "within 7 day(s)" in seven
+    assert "within 1 day(s)" in one
+    assert "Fix: renew it now" in first
+
+    back = one_pass(world, tmp_path, name, [http_sink.url], now)  # renewed: far from expiry again
+    assert back.open == [] and len(back.recovered) == 2
+    assert len(http_sink.received) == 4 and "RECOVERED" in http_sink.received[3]["message"]
+
+
+def _save_enforced(root: Path, name: str, policy: PolicyFile, at: datetime) -> str:
+    with StateStore(root).open(name) as session:
+        state = session.state
+        record_policy(state, policy, at)
+        record_served(state, policy.mode, policy.max_age, state.policy_id or "", at)
+        for step in range(1, 6):
+            set_step(state, step, "verified", at)
+        session.save(at)
+        return state.policy_id or ""
+
+
+def test_mx_change_in_enforce_is_urgent_and_points_at_the_mx_flow(
+    world: World, tmp_path: Path, mail_sink: MailSink
+) -> None:
+    name = world.fresh("mxchg")
+    policy = PolicyFile("enforce", 604800, (f"mx.{name}",))
+    policy_id = _save_enforced(tmp_path, name, policy, datetime.now(UTC) - timedelta(days=30))
+    scenario = world.domain(name, policy=policy, sts_id=policy_id)
+    now = datetime.now(UTC)
+    assert one_pass(world, tmp_path, name, [mail_sink.url], now, smtp=False).open == []
+
+    new_host = f"mx2.{name}"
+    world.dns.set(name, "MX", [f"10 {new_host}."])
+    world.dns.set(new_host, "A", [scenario.mx_addresses[f"mx.{name}"]])
+    out = one_pass(world, tmp_path, name, [mail_sink.url], now + timedelta(hours=1), smtp=False)
+    changed = [c for c in out.new if c.problem.finding.code == "monitor-mx-changed"]
+    assert len(changed) == 1 and changed[0].problem.urgent
+    doc = out.to_json()
+    assert [n["code"] for n in doc["new"] if n.get("urgent")] == ["monitor-mx-changed"]
+    assert "mx-not-covered" in [n["code"] for n in doc["new"]]
+    subject, body = mail_sink.messages[-1]
+    assert subject.startswith(f"URGENT {name}: mail is being refused")
+    assert "mail is being refused" in body and "step 6, key g" in body and f"'mx: {new_host}'" in body
+
+    again = one_pass(world, tmp_path, name, [mail_sink.url], now + timedelta(hours=2), smtp=False)
+    assert again.new == [] and len(mail_sink.messages) == 1
+
+    world.dns.set(name, "MX", [f"10 mx.{name}."])  # the MX change was undone
+    back = one_pass(world, tmp_path, name, [mail_sink.url], now + timedelta(hours=3), smtp=False)
+    recovered = sorted(c.problem.finding.code for c in back.recovered)
+    assert recovered == ["monitor-mx-changed", "mx-not-covered", "mx-pattern-unused"] and back.open == []
+    assert len(mail_sink.messages) == 2
+
+
+def _report_file(folder: Path, name: str, day: datetime, success: int, failure: int, n: int) -> None:
+    doc = report(
+        report_id=f"{name}-{n}",
+        domain=name,
+        day=day.date().isoformat(),
+        success=success,
+        failure=failure,
+        mx_host=(f"mx.{name}",),
+    )
+    (folder / f"s!{name}!{n}!{n}.json.gz").write_bytes(gz(doc))
+
+
+def test_failure_spike_then_reports_stopping(world: World, tmp_path: Path, http_sink: HttpSink) -> None:
+    name = world.fresh("spike")
+    policy = PolicyFile("testing", 604800, (f"mx.{name}",))
+    now = datetime.now(UTC)
+    policy_id = _save_enforced(tmp_path, name, policy, now - timedelta(days=20))
+    world.domain(name, policy=policy, sts_id=policy_id)
+    folder = tmp_path / "reports-in"
+    folder.mkdir()
+    with StateStore(tmp_path).open(name) as session:
+        session.state.report_folders = [str(folder)]
+        session.save()
+    for i in range(10):  # ten ordinary days: 0.2 % failures
+        _report_file(folder, name, now - timedelta(days=12 - i), 1000, 2, i)
+    _report_file(folder, name, now - timedelta(days=1), 1000, 2, 10)
+    quiet = one_pass(world, tmp_path, name, [http_sink.url], now, smtp=False)
+    assert quiet.open == [] and http_sink.received == []
+
+    _report_file(folder, name, now - timedelta(days=1), 700, 300, 11)  # a second reporter: 300 failures
+    spike = one_pass(world, tmp_path, name, [http_sink.url], now + timedelta(minutes=5), smtp=False)
+    assert [c.problem.finding.code for c in spike.new] == ["monitor-failure-spike"]
+    message = http_sink.received[0]["message"]
+    assert "302 of 2002 sessions failed" in message and "0.2% usually" in message
+    assert f"reports summary {name} --days 2" in message
+
+    later = now + timedelta(days=5)  # nothing arrived since: the spike is over, the reports stopped
+    stopped = one_pass(world, tmp_path, name, [http_sink.url], later, smtp=False)
+    assert [c.problem.finding.code for c in stopped.new] == ["monitor-reports-stopped"]
+    assert [c.problem.finding.code for c in stopped.recovered] == ["monitor-failure-spike"]
+    assert "no TLS report" in http_sink.received[1]["message"]
+
+    _report_file(folder, name, later - timedelta(days=1), 1000, 1, 12)  # they come back
+    resumed = one_pass(world, tmp_path, name, [http_sink.url], later + timedelta(minutes=5), smtp=False)
+    assert [c.problem.finding.code for c in resumed.recovered] == ["monitor-reports-stopped"]
+    assert resumed.open == [] and len(http_sink.received) == 3
+
+
+def test_a_missing_report_folder_is_a_problem_until_it_is_back(
+    world: World, tmp_path: Path, http_sink: HttpSink
+) -> None:
+    name = world.fresh("nofolder")
+    world.domain(name)
+    folder = tmp_path / "gone"
+    with StateStore(tmp_path).open(name) as session:
+        session.state.report_folders = [str(folder)]
+        session.save()
+    now = datetime.now(UTC)
+    out = one_pass(world, tmp_path, name, [http_sink.url], now, smtp=False)
+    assert [p.finding.code for p in out.open] == ["monitor-report-fetch-failed"]
+    folder.mkdir()
+    back = one_pass(world, tmp_path, name, [http_sink.url], now, smtp=False)
+    assert back.open == [] and len(back.recovered) == 1
