@@ -173,6 +173,7 @@ class LifecycleStepScreen(StepScreen):
         Binding("g", "step6_mx", "Add MX patterns", show=False),
         Binding("k", "step6_confirm", "Done", show=False),
         Binding("z", "step6_cancel", "Cancel change", show=False),
+        Binding("m", "step6_monitor_setup", "Notifications"),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -349,6 +350,12 @@ class LifecycleStepScreen(StepScreen):
                 self._say(["MTA-STS removed: every old policy had expired"])
         except SwitchError as exc:
             self._say([str(exc)])
+
+    def action_step6_monitor_setup(self) -> None:
+        from screens.monitor_setup import MonitorSetup
+
+        state, root = self.wizard.state, Path(self.wizard.store.root)
+        self.wizard.push_screen(MonitorSetup(state.domain, state.notify_urls, root, self.wizard.settings.timeout))
 
     def action_step6_cancel(self) -> None:
         try:
