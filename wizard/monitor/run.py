@@ -273,6 +273,8 @@ def _deliver(
     outcome: DomainOutcome, record: MonitorRecord, record_file: RecordFile, targets: dict[str, Target], timeout: float
 ) -> None:
     """Send every pending entry (older ones first), marking each target as soon as it acknowledged."""
+    if not record.outbox:
+        return  # the record is on disk already
     for entry in list(record.outbox):
         entry.attempts += 1
         for digest in list(entry.targets):
