@@ -4,16 +4,23 @@ an MX change in enforce mode (urgent), a failure spike in the reports, and repor
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from cryptography import x509
+from dkim_support import publish  # the module reports_factory signs with (one session key)
 
-from tests.reports_factory import gz, report
+from tests.imap_server import dovecot_binary, running_dovecot
+from tests.reports_factory import email_report, gz, report
 from tests.test_monitor_sinks import HttpSink, MailSink, http_sink, mail_sink
 from tests.world.world import World
 from wizard.monitor.run import DomainOutcome, PassSettings, monitor_pass
 from wizard.policy import PolicyFile
+from wizard.reports import ReportStore, store_path
+from wizard.reports.imap import PASSWORD_ENV
 from wizard.state import StateStore, record_policy, record_served, set_step
 
 __all__ = ["http_sink", "mail_sink"]
@@ -164,3 +171,46 @@ def test_a_missing_report_folder_is_a_problem_until_it_is_back(
     folder.mkdir()
     back = one_pass(world, tmp_path, name, [http_sink.url], now, smtp=False)
     assert back.open == [] and len(back.recovered) == 1
+
+
+def test_reports_come_from_the_saved_imap_mailbox_with_the_password_from_the_environment(
+    world: World, tmp_path: Path
+) -> None:
+    if dovecot_binary() is None or os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true requires the Dovecot IMAP server (as root)")
+        pytest.skip("needs Debian's dovecot-imapd, run as root")
+    name = world.fresh("imap")
+    world.domain(name)
+    publish(world, "mail.sender.example")  # the report emails' DKIM key, on the world's DNS
+    day = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    mail = email_report(gz(report(domain=name, report_id="imap-1", day=day, mx_host=(f"mx.{name}",))), domain=name)
+    with running_dovecot([(mail, None)]) as server:
+        bundle = tmp_path / "roots.pem"
+        bundle.write_bytes(Path(world.ca_bundle).read_bytes() + server.ca_file.read_bytes())
+        with StateStore(tmp_path).open(name) as session:
+            session.state.report_imap = {"host": server.address, "user": server.user, "port": server.port}
+            session.save()
+        check = world.options(probe_smtp=False, ca_bundle=str(bundle))
+
+        def run(environ: dict[str, str]) -> DomainOutcome:
+            settings = PassSettings(root=tmp_path, check=check, deadline=30, environ=environ)
+            return asyncio.run(monitor_pass([name], settings))[0]
+
+        missing = run({})
+        assert [p.finding.code for p in missing.open] == ["monitor-report-fetch-failed"]
+        assert PASSWORD_ENV in missing.open[0].finding.message
+        assert server.password not in json_text(missing)
+
+        fetched = run({PASSWORD_ENV: server.password})
+        assert fetched.open == [] and [c.problem.finding.code for c in fetched.recovered] == [
+            "monitor-report-fetch-failed"
+        ]
+        with ReportStore(store_path(tmp_path)) as store:
+            assert store.report_count(name) == 1
+        saved = (tmp_path / "progress" / f"{name}.json").read_text()
+        assert server.password not in saved and server.address in saved
+
+
+def json_text(outcome: DomainOutcome) -> str:
+    return json.dumps(outcome.to_json())
