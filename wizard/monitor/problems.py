@@ -30,6 +30,8 @@ from wizard.state.regress import describe_regression
 
 #: Findings that say the served policy, the saved policy and the TXT id disagree.
 DRIFT_CODES = frozenset({"policy-differs-from-saved", "sts-id-unchanged"})
+#: Warnings about where the pass runs from, not about the domain (port 25 blocked here).
+OUR_SIDE = frozenset({"mx-unreachable"})
 #: Certificate bands, days -> escalation level: a lower band is a new, more urgent notice.
 CERT_BANDS = ((1, 3), (7, 2), (21, 1))
 CERT_FIX = "renew it now and check that automatic renewal works; an expired certificate stops senders"
@@ -101,12 +103,14 @@ def observe(
 def _finding_problems(report: DomainReport, saved: DomainState | None, obs: Observation) -> None:
     who = saved or DomainState(domain=report.domain)
     for f in report.findings:
-        if f.severity == "error":
-            what = f"new error: {describe_regression(who, f)}"
-        elif f.code in DRIFT_CODES:
+        regressed = f.step in obs.good_steps and f.code not in OUR_SIDE
+        step = f"step {f.step} ({STEP_NAMES.get(f.step, '')}) regressed"
+        if f.code in DRIFT_CODES:
             what = f"drift: {describe_regression(who, f)}"
-        elif f.severity == "warning" and f.step in obs.good_steps:
-            what = f"step {f.step} ({STEP_NAMES.get(f.step, '')}) regressed: {describe_regression(who, f)}"
+        elif f.severity == "error":
+            what = f"{step if regressed else 'new error'}: {describe_regression(who, f)}"
+        elif f.severity == "warning" and regressed:
+            what = f"{step}: {describe_regression(who, f)}"
         else:
             continue
         obs.add(Problem(problem_key(f), f, what))
