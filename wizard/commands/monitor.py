@@ -20,7 +20,7 @@ import argparse
 import asyncio
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wizard.commands.common import (
     EXIT_CANNOT_RUN,
@@ -33,10 +33,10 @@ from wizard.commands.common import (
     state_dir,
 )
 from wizard.domain import DomainError, normalise_domain
-from wizard.engine import CheckOptions
-from wizard.monitor.notify import url_problem
-from wizard.monitor.run import DomainOutcome, PassSettings, could_not_run, monitor_pass
 from wizard.text import shown
+
+if TYPE_CHECKING:
+    from wizard.monitor.run import DomainOutcome
 
 MAX_DOMAINS = 1000
 
@@ -75,6 +75,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: every command's parser is built for any command, and these pull in the engine.
+    from wizard.engine import CheckOptions
+    from wizard.monitor.notify import url_problem
+    from wizard.monitor.run import PassSettings, could_not_run, monitor_pass
+
     settings = network_settings(args)
     if len(args.domains) > MAX_DOMAINS:
         raise UsageError(f"{len(args.domains)} domains given; monitor at most {MAX_DOMAINS} per pass")
