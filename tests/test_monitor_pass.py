@@ -214,3 +214,22 @@ def test_reports_come_from_the_saved_imap_mailbox_with_the_password_from_the_env
 
 def json_text(outcome: DomainOutcome) -> str:
     return json.dumps(outcome.to_json())
+
+
+def test_policy_changed_under_the_same_id_is_drift_until_a_new_id(
+    world: World, tmp_path: Path, http_sink: HttpSink
+) -> None:
+    name = world.fresh("drift")
+    scenario = world.domain(name)  # no saved progress: the previous pass is the reference
+    now = datetime.now(UTC)
+    assert one_pass(world, tmp_path, name, [http_sink.url], now, smtp=False).open == []
+    edited = PolicyFile("testing", 86400, (f"mx.{name}",)).to_text().encode()
+    scenario.https[0].sites[scenario.policy_host].body = edited  # the file changed, the id did not
+    drift = one_pass(world, tmp_path, name, [http_sink.url], now, smtp=False)
+    assert [c.problem.finding.code for c in drift.new] == ["sts-id-unchanged"]
+    fix = "Fix: once the file you want is served on every address, publish a new id"
+    assert fix in http_sink.received[0]["message"]
+    world.txt(f"_mta-sts.{name}", ["v=STSv1; id=20270101T000000"])
+    fixed = one_pass(world, tmp_path, name, [http_sink.url], now, smtp=False)
+    assert [c.problem.finding.code for c in fixed.recovered] == ["sts-id-unchanged"] and fixed.open == []
+    assert len(http_sink.received) == 2
