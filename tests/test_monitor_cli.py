@@ -133,3 +133,29 @@ def test_no_resolver_means_the_pass_could_not_run(world: World, tmp_path: Path) 
     )
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "could not run" in proc.stderr
+
+
+def test_served_policy_drifting_from_the_saved_one_is_notified(
+    world: World, tmp_path: Path, http_sink: HttpSink
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from wizard.policy import PolicyFile
+    from wizard.state import StateStore, record_policy, record_served
+
+    name = world.fresh("saveddrift")
+    saved = PolicyFile("testing", 604800, (f"mx.{name}",))
+    started = datetime.now(UTC) - timedelta(days=3)
+    with StateStore(tmp_path).open(name) as session:
+        record_policy(session.state, saved, started)
+        record_served(session.state, "testing", 604800, session.state.policy_id or "", started)
+        session.state.notify_urls = [http_sink.url]  # saved in step 6: no --notify needed
+        session.save(started)
+        policy_id = session.state.policy_id
+    world.domain(name, policy=PolicyFile("testing", 86400, (f"mx.{name}",)), sts_id=policy_id)
+    proc = monitor(name, "--json", *world.cli_args(), "--state-dir", str(tmp_path), "--no-smtp")
+    entry = json.loads(proc.stdout)["domains"][0]
+    assert {f["code"] for f in entry["new"]} == {"policy-differs-from-saved", "sts-id-unchanged"}
+    assert all(f["what"].startswith("drift: ") for f in entry["new"])
+    assert proc.returncode == 1 and entry["notified"] == ["json"]
+    assert "max_age 86400" in http_sink.received[0]["message"]
