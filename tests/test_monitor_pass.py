@@ -233,3 +233,25 @@ def test_policy_changed_under_the_same_id_is_drift_until_a_new_id(
     fixed = one_pass(world, tmp_path, name, [http_sink.url], now, smtp=False)
     assert [c.problem.finding.code for c in fixed.recovered] == ["sts-id-unchanged"] and fixed.open == []
     assert len(http_sink.received) == 2
+
+
+def test_an_endpoint_that_is_down_gets_the_message_on_a_later_pass(world: World, tmp_path: Path) -> None:
+    name = world.fresh("down")
+    world.domain(name, tlsrpt="v=TLSRPTv1; rua=ftp://nowhere")
+    sink = HttpSink()
+    where = sink.server.server_address[:2]
+    url = sink.url
+    sink.close()  # the endpoint is down during the first pass
+    now = datetime.now(UTC)
+    first = one_pass(world, tmp_path, name, [url], now, smtp=False)
+    assert [c.problem.finding.code for c in first.new] == ["tlsrpt-rua-invalid"]
+    assert first.notified == [] and any("could not notify json://" in e for e in first.errors)
+    back = HttpSink(at=(str(where[0]), int(where[1])))
+    try:
+        second = one_pass(world, tmp_path, name, [url], now, smtp=False)
+        assert second.new == [] and second.notified == ["json"]
+        assert len(back.received) == 1 and "tlsrpt-rua-invalid" in back.received[0]["message"]
+        one_pass(world, tmp_path, name, [url], now, smtp=False)
+        assert len(back.received) == 1
+    finally:
+        back.close()

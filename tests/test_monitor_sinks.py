@@ -31,7 +31,7 @@ def _address() -> str:
 class HttpSink:
     """An HTTP endpoint for json:// notifications."""
 
-    def __init__(self) -> None:
+    def __init__(self, at: tuple[str, int] | None = None) -> None:
         self.received: list[dict[str, Any]] = []
         self.held: list[dict[str, Any]] = []
         self.hold_next = False
@@ -60,7 +60,7 @@ class HttpSink:
 
         for _ in range(50):
             try:
-                self.server = ThreadingHTTPServer((_address(), 0), Handler)
+                self.server = ThreadingHTTPServer(at or (_address(), 0), Handler)
                 break
             except OSError:
                 continue

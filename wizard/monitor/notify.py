@@ -3,13 +3,16 @@
 Each URL is its own apprise plugin, so the caller learns which target acknowledged and which
 did not (wizard.monitor.record keeps the ones that did not for the next pass). Sending blocks
 (apprise uses requests and smtplib): callers run it in a thread. Apprise keeps no files here
-(its persistent storage is set to memory), and what it logs about a failure is captured and
-returned as the reason, shown with wizard.text.shown by whoever prints it.
+(its persistent storage is set to memory), and what it logs about a failure (from the sending
+thread only) is captured and returned as the reason, shown with wizard.text.shown by whoever prints it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,15 +88,38 @@ def send(t: Target, title: str, body: str, kind: str, timeout: float) -> SendRes
         "warning": apprise.NotifyType.WARNING,
         "failure": apprise.NotifyType.FAILURE,
     }.get(kind, apprise.NotifyType.INFO)
-    with apprise.LogCapture(level=logging.WARNING) as logs:
+    with _captured() as lines:
         try:
             ok = bool(plugin.notify(title=title, body=body, notify_type=notify_type))
         except Exception as exc:  # a plugin bug must not end the pass
             return SendResult(t, False, f"{type(exc).__name__}: {exc}")
     if ok:
         return SendResult(t, True)
-    lines = [line.split(" - ", 2)[-1] for line in logs.getvalue().splitlines() if line.strip()]
     return SendResult(t, False, lines[-1] if lines else "the service did not acknowledge the message")
+
+
+class _ThreadLines(logging.Handler):
+    """What apprise logs from one thread (a pass sends from several threads at once)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.lines.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _captured() -> Iterator[list[str]]:
+    logger = logging.getLogger("apprise")
+    handler = _ThreadLines()
+    logger.addHandler(handler)
+    try:
+        yield handler.lines
+    finally:
+        logger.removeHandler(handler)
 
 
 def send_test(urls: list[str], domain: str, timeout: float) -> list[SendResult]:
