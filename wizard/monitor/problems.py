@@ -107,8 +107,10 @@ def _finding_problems(report: DomainReport, saved: DomainState | None, obs: Obse
         step = f"step {f.step} ({STEP_NAMES.get(f.step, '')}) regressed"
         if f.code in DRIFT_CODES:
             what = f"drift: {describe_regression(who, f)}"
+        elif f.severity == "error" and regressed:
+            what = f"{step}: {describe_regression(who, f)}"
         elif f.severity == "error":
-            what = f"{step if regressed else 'new error'}: {describe_regression(who, f)}"
+            what = f"error on step {f.step} ({STEP_NAMES.get(f.step, '')})"
         elif f.severity == "warning" and regressed:
             what = f"{step}: {describe_regression(who, f)}"
         else:
