@@ -16,6 +16,7 @@ from dkim_support import publish  # the module reports_factory signs with (one s
 from tests.imap_server import dovecot_binary, running_dovecot
 from tests.reports_factory import email_report, gz, report
 from tests.test_monitor_sinks import HttpSink, MailSink, http_sink, mail_sink
+from tests.world.https_server import Site
 from tests.world.world import World
 from wizard.monitor.run import DomainOutcome, PassSettings, monitor_pass
 from wizard.policy import PolicyFile
@@ -255,3 +256,19 @@ def test_an_endpoint_that_is_down_gets_the_message_on_a_later_pass(world: World,
         assert len(back.received) == 1
     finally:
         back.close()
+
+
+def test_a_check_over_its_deadline_judges_nothing_and_keeps_what_was_open(
+    world: World, tmp_path: Path, http_sink: HttpSink
+) -> None:
+    name = world.fresh("slow")
+    world.domain(name, https=Site(behaviour="silent"))
+    now = datetime.now(UTC)
+    first = one_pass(world, tmp_path, name, [http_sink.url], now, smtp=False)
+    assert first.open and len(http_sink.received) == 1
+    check = world.options(probe_smtp=False)
+    settings = PassSettings(root=tmp_path, check=check, notify_urls=(http_sink.url,), deadline=0.05)
+    late = asyncio.run(monitor_pass([name], settings, now=now))[0]
+    assert late.incomplete is not None and "deadline of 0.05 s" in late.incomplete
+    assert late.new == [] and late.recovered == [] and [p.finding for p in late.open] == [p.finding for p in first.open]
+    assert len(http_sink.received) == 1
