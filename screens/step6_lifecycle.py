@@ -176,6 +176,7 @@ class LifecycleStepScreen(StepScreen):
         Binding("k", "step6_confirm", "Done", show=False),
         Binding("z", "step6_cancel", "Cancel change", show=False),
         Binding("u", "step6_publish", "Publish it for me", show=False),
+        Binding("m", "step6_monitor_setup", "Notifications"),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -357,6 +358,11 @@ class LifecycleStepScreen(StepScreen):
         from screens.publish_dialog import publish_new_id
 
         publish_new_id(self)
+    def action_step6_monitor_setup(self) -> None:
+        from screens.monitor_setup import MonitorSetup
+
+        state, root = self.wizard.state, Path(self.wizard.store.root)
+        self.wizard.push_screen(MonitorSetup(state.domain, state.notify_urls, root, self.wizard.settings.timeout))
 
     def action_step6_cancel(self) -> None:
         try:

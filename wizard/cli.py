@@ -23,7 +23,7 @@ from wizard.commands.common import (
     add_network_options,
 )
 
-COMMANDS = ("check", "generate", "lint", "publish", "reports", "status")
+COMMANDS = ("check", "generate", "lint", "monitor", "publish", "reports", "status")
 
 
 def build_parser() -> argparse.ArgumentParser:

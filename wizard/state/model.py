@@ -630,6 +630,13 @@ class DomainState:
     publish_method: dict[str, str] = field(default_factory=dict)
     """How the wizard publishes this domain's records for the user (wizard.publish): "via"
     ("rfc2136" or "lexicon:<provider>") and, for RFC 2136, "server". Never a secret."""
+    notify_urls: list[str] = field(default_factory=list)
+    """Where `monitor` sends notifications for this domain (apprise URLs, saved from step 6)."""
+    report_folders: list[str] = field(default_factory=list)
+    """Folders of TLSRPT reports `monitor` imports on each pass (paths, as the user gave them)."""
+    report_imap: dict[str, Any] = field(default_factory=dict)
+    """The IMAP mailbox `monitor` reads reports from: host, user, port, folder. Never a password:
+    that comes from MTA_STS_WIZARD_IMAP_PASSWORD. Empty when there is none."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Top-level keys written by a newer version, kept on round trip."""
 
@@ -652,6 +659,9 @@ class DomainState:
             "notes",
             "pending_change",
             "publish_method",
+            "notify_urls",
+            "report_folders",
+            "report_imap",
         }
     )
 
@@ -680,6 +690,9 @@ class DomainState:
             "notes": self.notes,
             "pending_change": self.pending_change.to_json() if self.pending_change else None,
             "publish_method": dict(self.publish_method),
+            "notify_urls": list(self.notify_urls),
+            "report_folders": list(self.report_folders),
+            "report_imap": dict(self.report_imap),
         }
         return _with_extra(out, {k: v for k, v in self.extra.items() if k != STEPS_EXTRA})
 
@@ -732,5 +745,8 @@ class DomainState:
                 k: _str(v, f"publish_method.{k}")
                 for k, v in _dict(d.get("publish_method", {}), "publish_method").items()
             },
+            notify_urls=_str_list(d.get("notify_urls"), "notify_urls"),
+            report_folders=_str_list(d.get("report_folders"), "report_folders"),
+            report_imap=_dict(d.get("report_imap") or {}, "report_imap"),
             extra=extra,
         )
