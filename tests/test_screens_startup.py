@@ -46,6 +46,7 @@ def test_the_cli_turns_the_collector_back_on_even_when_the_app_fails(
         raise RuntimeError("terminal went away")
 
     monkeypatch.setattr(WizardApp, "run", failing_run)
+    monkeypatch.setattr(interactive, "has_terminal", lambda: True)  # pytest's stdin is no terminal
     args = argparse.Namespace(
         domain="example.com", state_dir=str(tmp_path), nameserver=["127.0.0.1:9"], ca_bundle=None, timeout=1.0
     )

@@ -28,7 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def read_policy_source(name: str) -> tuple[str, bytes]:
     """The bytes of FILE or stdin, or a UsageError that says what to do."""
     if name == "-":
-        return "<stdin>", sys.stdin.buffer.read(MAX_POLICY_BYTES + 1)[:MAX_POLICY_BYTES]
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise UsageError("standard input is closed; pipe the policy file in, or give its path instead of -")
+        try:
+            return "<stdin>", sys.stdin.buffer.read(MAX_POLICY_BYTES + 1)[:MAX_POLICY_BYTES]
+        except OSError as exc:
+            raise UsageError(f"cannot read standard input ({exc.strerror or exc}); give the file's path") from None
     path = Path(name)
     if path.is_dir():
         raise UsageError(f"{name} is a folder; give the policy file itself (e.g. {name}/.well-known/mta-sts.txt)")
