@@ -47,6 +47,7 @@ from wizard.state import (
     status_from_findings,
     utc_now,
 )
+from wizard.text import shown
 
 if TYPE_CHECKING:
     from screens.base import StepScreen
@@ -462,7 +463,7 @@ class WizardApp(App[int]):
             return
         error = event.worker.error
         name = event.worker.name or "check"
-        self.notify(f"{name} failed: {error}", severity="error", markup=False, title="Check failed")
+        self.notify(shown(f"{name} failed: {error}"), severity="error", markup=False, title="Check failed")
         group = event.worker.group
         if group.startswith("check-"):
             step = int(group.split("-", 1)[1])
@@ -559,7 +560,7 @@ class WizardApp(App[int]):
     def _regressions(self, message: Regressions) -> None:
         self.regression_lines = message.lines
         if message.lines:
-            text = "Since your last visit:\n" + "\n".join(f"- {line}" for line in message.lines)
+            text = "Since your last visit:\n" + "\n".join(f"- {shown(line)}" for line in message.lines)
             self.notify(text, severity="warning", markup=False, title="Something regressed", timeout=20)
         for step in range(1, 7):
             self.broadcast(step)

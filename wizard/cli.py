@@ -24,6 +24,7 @@ from wizard.commands.common import (
     UsageError,
     add_network_options,
 )
+from wizard.text import shown
 
 COMMANDS = ("check", "generate", "lint", "reports", "status")
 #: The shell's code for a process ended by SIGPIPE (128 + 13), as for 130 on Ctrl-C.
@@ -105,11 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from wizard.commands import interactive
 
         return interactive.run(args)
-    except UsageError as exc:
-        sys.stderr.write(f"{PROG}: {exc}\n")
+    except UsageError as exc:  # messages may quote what a peer or a file said: escaped, one line
+        sys.stderr.write(f"{PROG}: {shown(str(exc))}\n")
         return EXIT_USAGE
     except CannotRunError as exc:
-        sys.stderr.write(f"{PROG}: {exc}\n")
+        sys.stderr.write(f"{PROG}: {shown(str(exc))}\n")
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")

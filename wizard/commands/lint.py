@@ -12,6 +12,7 @@ from wizard.commands.common import EXIT_FINDINGS, EXIT_OK, UsageError
 from wizard.findings import Finding, has_errors
 from wizard.policy import PolicyFile, parse_policy, policy_advice
 from wizard.records import parse_sts_record, parse_tlsrpt_record
+from wizard.text import shown
 
 MAX_POLICY_BYTES = 1 << 20
 
@@ -78,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         for f in findings:
-            print(f.render())
+            print(shown(f.render()))
         errors = sum(f.severity == "error" for f in findings)
         warnings = sum(f.severity == "warning" for f in findings)
-        print(f"{'OK' if ok else 'FAIL'}: {', '.join(checked)}: {errors} error(s), {warnings} warning(s)")
+        print(shown(f"{'OK' if ok else 'FAIL'}: {', '.join(checked)}: {errors} error(s), {warnings} warning(s)"))
     return EXIT_OK if ok else EXIT_FINDINGS
 
 

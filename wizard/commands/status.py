@@ -28,6 +28,7 @@ from wizard.state import (
     removal_safe_at,
 )
 from wizard.state.model import time_to_json
+from wizard.text import shown
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -185,7 +186,7 @@ def _all(store: StateStore, *, as_json: bool) -> int:
     summaries = store.list_domains()
     for s in summaries:
         for message in s.messages:
-            sys.stderr.write(f"{PROG}: {message}\n")
+            sys.stderr.write(f"{PROG}: {shown(message)}\n")
     if as_json:
         doc = {
             "version": 1,
@@ -200,7 +201,11 @@ def _all(store: StateStore, *, as_json: bool) -> int:
     rows = [("DOMAIN", "STEP", "MODE", "ID", "LAST SAVED")]
     for s in summaries:
         step = f"{s.step_reached} {s.step_name}" if s.readable else "? (unreadable, see above)"
-        rows.append((s.unicode_name, step, s.mode or "-", s.policy_id or "-", _when(s.updated_at)))
+        rows.append(
+            tuple(
+                shown(cell) for cell in (s.unicode_name, step, s.mode or "-", s.policy_id or "-", _when(s.updated_at))
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
@@ -213,7 +218,7 @@ def _one(store: StateStore, domain: str, *, as_json: bool) -> int:
     except NewerSchemaError as exc:
         raise UsageError(str(exc)) from None
     for message in result.messages:
-        sys.stderr.write(f"{PROG}: {message}\n")
+        sys.stderr.write(f"{PROG}: {shown(message)}\n")
     if result.state is None:
         known = store.domains()
         hint = f"saved domains: {', '.join(known)}" if known else "nothing is saved yet"
@@ -229,5 +234,6 @@ def _one(store: StateStore, domain: str, *, as_json: bool) -> int:
         lines = _detail_lines(result.state, result.newer)
         if step6 is not None:
             lines += ["  step 6: " + step6[1][0], *(f"    {line}" for line in step6[1][1:])]
-        print("\n".join(lines))
+        # Saved details and the step 6 lines quote reports and peers: one escaped line each.
+        print("\n".join(shown(line) for line in lines))
     return EXIT_OK
