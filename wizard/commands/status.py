@@ -198,14 +198,10 @@ def _all(store: StateStore, *, as_json: bool) -> int:
     if not summaries:
         print(f"no saved progress in {store.dir}; run '{PROG} DOMAIN' to start one")
         return EXIT_OK
-    rows = [("DOMAIN", "STEP", "MODE", "ID", "LAST SAVED")]
+    rows = [("DOMAIN", "STEP", "MODE", "ID", "LAST SAVED")]  # saved values shown escaped, as all the rest
     for s in summaries:
         step = f"{s.step_reached} {s.step_name}" if s.readable else "? (unreadable, see above)"
-        rows.append(
-            tuple(
-                shown(cell) for cell in (s.unicode_name, step, s.mode or "-", s.policy_id or "-", _when(s.updated_at))
-            )
-        )
+        rows.append((shown(s.unicode_name), step, shown(s.mode or "-"), shown(s.policy_id or "-"), _when(s.updated_at)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
