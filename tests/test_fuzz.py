@@ -74,9 +74,15 @@ POLICY_LINES = st.lists(
 )
 
 
+POLICY_FILES = st.one_of(
+    st.binary(max_size=400),
+    POLICY_LINES.map(lambda ls: "\n".join(ls).encode("utf-8", "surrogatepass")),
+    st.builds(lambda ls, end: end.join(ls), POLICY_LINES, st.sampled_from(["\n", "\r\n", "\r"])),
+)
+
+
 @FUZZ
-@given(st.one_of(st.binary(max_size=400), POLICY_LINES.map(lambda ls: "\n".join(ls).encode("utf-8", "surrogatepass")),
-                 st.builds(lambda ls, end: end.join(ls), POLICY_LINES, st.sampled_from(["\n", "\r\n", "\r"]))))  # fmt: skip
+@given(POLICY_FILES)
 def test_policy_parser_never_raises(data: bytes | str) -> None:
     parsed = parse_policy(data, subject="fuzz")
     assert_printable(parsed.findings)
