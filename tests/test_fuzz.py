@@ -10,7 +10,8 @@ Inputs are both raw (any bytes, any text) and structured (valid documents with o
 replaced by something hostile), since random bytes rarely get past the first check. Every
 finding a parser returns is rendered and escaped as `check` prints it, and must come out as
 one line without a control or bidi character. Each target has a fixed example budget, so
-the whole file runs in a bounded time in CI (5 s idle, under 15 s on a busy 2-core machine); DNS reply fuzzing is elsewhere.
+the whole file runs in a bounded time in CI (5 s idle, under 15 s on a busy 2-core machine);
+DNS reply fuzzing is elsewhere.
 """
 
 from __future__ import annotations
