@@ -192,7 +192,7 @@ class WizardApp(App[int]):
         try:
             self.session = self.store.open(domain.ascii, domain.unicode)
         except StateError as exc:
-            self.notify(str(exc), severity="error", markup=False, title="Saved progress")
+            self.notify(shown(str(exc)), severity="error", markup=False, title="Saved progress")
             return
         self.domain = domain
         self.mx_hosts = None
@@ -202,7 +202,7 @@ class WizardApp(App[int]):
         if self.session.source == "none":
             self.save()  # a domain typed once is listed on the start screen from now on
         for line in self.session.messages:
-            self.notify(line, severity="warning", markup=False, title="Saved progress", timeout=10)
+            self.notify(shown(line), severity="warning", markup=False, title="Saved progress", timeout=10)
         self.sub_title = domain.display()
         step = first_unverified_step(self.session.state)
         self._pop_to_start()
@@ -235,7 +235,7 @@ class WizardApp(App[int]):
         try:
             upgraded = session.try_upgrade()
         except (OSError, StateError) as exc:
-            self.notify(f"could not take over the domain: {exc}", severity="warning", markup=False)
+            self.notify(shown(f"could not take over the domain: {exc}"), severity="warning", markup=False)
             upgraded = False
         if not upgraded:
             if session.newer:
@@ -270,7 +270,7 @@ class WizardApp(App[int]):
         try:
             self.session.save(self.clock())
         except (OSError, ReadOnlyError, StateError) as exc:
-            self.notify(f"could not save progress: {exc}", severity="error", markup=False)
+            self.notify(shown(f"could not save progress: {exc}"), severity="error", markup=False)
 
     def full_check_running(self) -> bool:
         return any(w.group == "check-5" and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)

@@ -107,7 +107,7 @@ class LifecyclePanel(Vertical):
         title.append(LOADING, "dim")
         self.query_one("#step6-chart-title", Static).update(title)
         self.query_one("#step6-chart", Sparkline).display = False
-        self.query_one("#step6-change", Static).update(Text("\n".join(last_result)))
+        self.query_one("#step6-change", Static).update(Text("\n".join(shown(line) for line in last_result)))
         self.query_one("#step6-actions", Static).update(_actions_text(state, None, now))
 
     def show(self, saved: Saved, verdict: Verdict, now: datetime, mx_hosts: Any, last_result: list[str]) -> None:

@@ -157,3 +157,13 @@ def test_a_lock_file_left_readable_by_an_older_version_is_made_private(tmp_path:
     lock.chmod(0o644)
     with store.open(DOMAIN):
         assert mode(lock) == 0o600
+
+
+def test_a_fifo_as_lock_file_is_refused_without_waiting(tmp_path: Path) -> None:
+    store = saved_twice(tmp_path)
+    lock = store.dir / f"{DOMAIN}.lock"
+    lock.unlink()
+    os.mkfifo(lock)
+    with pytest.raises(StateError, match="not a regular file"):
+        store.open(DOMAIN)
+    assert stat.S_ISFIFO(lock.lstat().st_mode)  # left as it was

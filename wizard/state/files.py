@@ -11,6 +11,7 @@ that is `/dev/zero` or a huge file would exhaust memory (items 4 and 5).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 from pathlib import Path
@@ -53,12 +54,15 @@ def open_private(path: Path, flags: int) -> int:
     """`os.open` for writing in the state dir: never through a symlink, created 0600.
 
     A file that already exists is brought to 0600 too (one an older version made 0644).
-    Raises OSError (ELOOP for a symlink) like `os.open`.
+    Raises OSError (ELOOP for a symlink) like `os.open`, and NotRegularFileError for a FIFO,
+    device or socket (opened non-blocking, so a FIFO does not wait for a reader).
     """
-    fd = os.open(path, flags | _NOFOLLOW | _CLOEXEC, FILE_MODE)
+    fd = os.open(path, flags | _NOFOLLOW | _CLOEXEC | _NONBLOCK, FILE_MODE)
     try:
         info = os.fstat(fd)
-        if stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) != FILE_MODE:
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or device planted under the file's name
+            raise NotRegularFileError(errno.EINVAL, "it is not a regular file; remove it", str(path))
+        if stat.S_IMODE(info.st_mode) != FILE_MODE:
             os.fchmod(fd, FILE_MODE)
     except BaseException:
         os.close(fd)
