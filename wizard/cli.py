@@ -2,7 +2,10 @@
 
 Every command lives in `wizard.commands.<name>` and registers itself here. Errors in
 arguments or input print one line on stderr and exit 2 (CONTRACT.md); nothing the
-user typed ends in a traceback.
+user typed ends in a traceback. Output that cannot be written (a full disk, a closed
+stdout) is one line and exit 2 too; output into a pipe whose reader has gone (`| head`)
+ends quietly with 141, what a shell reports for a command SIGPIPE ended (an exit code
+CONTRACT.md does not list yet, beside the 130 of Ctrl-C).
 """
 
 from __future__ import annotations
