@@ -131,13 +131,13 @@ def painted_text(app) -> str:  # type: ignore[no-untyped-def]
 
 async def test_screens_show_hostile_peers_escaped(world, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     name = world.fresh()
-    mx = (f"mx.{name}",)
+    mx = (f"mx.{name}", f"mx2.{name}")
     world.domain(
         name,
         mx=mx,
         policy=PolicyFile("testing", 86400, mx),
         https=Site(content_type=f"text/html\x1b]0;owned\x07\x9b2J {RLO_IN_HEADER}evil"),
-        mx_spec=MxSpec(behaviour="hostile-text"),
+        mx_spec={mx[0]: MxSpec(behaviour="hostile-text"), mx[1]: MxSpec(cert="hostile-text")},
         sts_id=None,
     )
     world.dns.set(f"_mta-sts.{name}", "TXT", [f'"v=STSv1; id={HOSTILE_TXT}"'])
@@ -160,6 +160,7 @@ async def test_screens_show_hostile_peers_escaped(world, tmp_path: Path) -> None
         text = painted_text(app)
         assert_safe(text)
         assert "TLS off\\x1b]0;owned\\x07\\x1b[2J\\x0derror: forged line \\x9b2J \\u202eevil" in text
+        assert "issued by O=Evil CA\\x1b]0\\;owned\\x07\\x1b[2J\\x0d\\x0aerror: forged line" in text
 
 
 @pytest.mark.parametrize("value", [HOSTILE, "a\x00b\x7fc\x85d\u2066e", "\udcff"])
