@@ -174,3 +174,23 @@ def test_finding_lines_are_one_escaped_line(value: str) -> None:
     text = render_report(rep)
     assert_safe(text)
     assert len(text.splitlines()) == 3  # headline, step line, the one finding
+
+
+async def test_a_crafted_saved_name_is_shown_escaped(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A progress file is outside input too (it may have been edited or planted)."""
+    store = StateStore(tmp_path)
+    with store.open("example.com") as session:
+        session.state.unicode_name = "ex" + HOSTILE + "ample.com"
+        session.state.notes = HOSTILE
+        session.save()
+    assert main(["status", "--state-dir", str(tmp_path)]) == 0
+    assert main(["status", "example.com", "--state-dir", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert_safe(out + err)
+    assert f"ex{SHOWN_OSC}" in out
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: "Resume a saved domain" in painted_text(app))
+        text = painted_text(app)
+        assert_safe(text)
+        assert f"ex{SHOWN_OSC}" in text
