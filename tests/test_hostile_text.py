@@ -70,6 +70,7 @@ def test_check_text_shows_every_hostile_peer_escaped(world, tmp_path: Path, caps
     assert "issued by O=Evil CA\\x1b]0\\;owned\\x07\\x1b[2J\\x0d\\x0aerror: forged line \\x9b2J \\u202eevil" in out
     assert "x\\x1b]0;owned\\x07\\x1b[2j\\x0d\\x0aerror.forged" in out  # the SAN
     assert "text/html\\x1b]0;owned\\x07\\x9b2J" in out  # Content-Type
+    assert "answered 301 to https://evil.test/\\x9b2J\u00e2\\x80\u00ae;" in out  # Location (UTF-8 read as latin-1)
     assert not any(line.startswith("error: forged") for line in out.splitlines())
     code = main(["check", *domains, *world.cli_args(), "--timeout", "3", "--state-dir", str(tmp_path), "--json"])
     doc = json.loads(capsys.readouterr().out)  # JSON escapes them the JSON way, nothing more
