@@ -189,6 +189,10 @@ async def test_a_crafted_saved_name_is_shown_escaped(tmp_path: Path, capsys) -> 
     out, err = capsys.readouterr()
     assert_safe(out + err)
     assert f"ex{SHOWN_OSC}" in out
+    assert main(["status", "example.com", "--json", "--state-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert_safe(out.replace("\n", ""))  # the JSON way: \u001b, \u009b, \u202e
+    assert json.loads(out)["domains"][0]["notes"] == HOSTILE
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: "Resume a saved domain" in painted_text(app))

@@ -11,7 +11,6 @@ each domain as `domain_json()` builds it (with DOMAIN given, the list has one en
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime
 from typing import Any
@@ -28,7 +27,7 @@ from wizard.state import (
     removal_safe_at,
 )
 from wizard.state.model import time_to_json
-from wizard.text import shown
+from wizard.text import shown, shown_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -193,7 +192,7 @@ def _all(store: StateStore, *, as_json: bool) -> int:
             "state_dir": str(root),
             "domains": [domain_json(s.state, newer=s.newer) for s in summaries if s.readable],
         }
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        print(shown_json(doc))
         return EXIT_OK
     if not summaries:
         print(f"no saved progress in {store.dir}; run '{PROG} DOMAIN' to start one")
@@ -225,7 +224,7 @@ def _one(store: StateStore, domain: str, *, as_json: bool) -> int:
         if step6 is not None:
             entry["readiness"] = step6[0]
         doc = {"version": 1, "state_dir": str(store.root), "domains": [entry]}
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        print(shown_json(doc))
     else:
         lines = _detail_lines(result.state, result.newer)
         if step6 is not None:
