@@ -60,3 +60,16 @@ async def test_an_mx_that_floods_is_said_to_misbehave_not_to_be_unreachable(worl
     assert f"mx.{name} answered on port 25, but {said}" in found[0].message
     assert "our side" not in found[0].message
     assert not report.ok  # an error: senders cannot start TLS with it
+
+
+def test_a_certificate_with_thousands_of_names_is_described_in_one_bounded_line() -> None:
+    import datetime as dt
+
+    from wizard.certs import CertFacts
+
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    sans = (*(f"host{i}.example" for i in range(2000)), "x" * 5000)
+    facts = CertFacts("CN=a", "O=" + "y" * 10_000, sans, now, now, False)
+    text = facts.describe()
+    assert "host0.example" in text and "and 1993 more" in text
+    assert len(text) < 1200
