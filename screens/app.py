@@ -45,6 +45,7 @@ from wizard.state import (
     status_from_findings,
     utc_now,
 )
+from wizard.text import shown
 
 if TYPE_CHECKING:
     from screens.base import StepScreen
@@ -175,7 +176,7 @@ class WizardApp(App[int]):
         try:
             self.session = self.store.open(domain.ascii, domain.unicode)
         except StateError as exc:
-            self.notify(str(exc), severity="error", markup=False, title="Saved progress")
+            self.notify(shown(str(exc)), severity="error", markup=False, title="Saved progress")
             return
         self.domain = domain
         self.mx_hosts = None
@@ -185,7 +186,7 @@ class WizardApp(App[int]):
         if self.session.source == "none":
             self.save()  # a domain typed once is listed on the start screen from now on
         for line in self.session.messages:
-            self.notify(line, severity="warning", markup=False, title="Saved progress", timeout=10)
+            self.notify(shown(line), severity="warning", markup=False, title="Saved progress", timeout=10)
         self.sub_title = domain.display()
         step = first_unverified_step(self.session.state)
         self._pop_to_start()
@@ -218,7 +219,7 @@ class WizardApp(App[int]):
         try:
             upgraded = session.try_upgrade()
         except (OSError, StateError) as exc:
-            self.notify(f"could not take over the domain: {exc}", severity="warning", markup=False)
+            self.notify(shown(f"could not take over the domain: {exc}"), severity="warning", markup=False)
             upgraded = False
         if not upgraded:
             if session.newer:
@@ -253,7 +254,7 @@ class WizardApp(App[int]):
         try:
             self.session.save(self.clock())
         except (OSError, ReadOnlyError, StateError) as exc:
-            self.notify(f"could not save progress: {exc}", severity="error", markup=False)
+            self.notify(shown(f"could not save progress: {exc}"), severity="error", markup=False)
 
     def full_check_running(self) -> bool:
         return any(w.group == "check-5" and w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)
@@ -446,7 +447,7 @@ class WizardApp(App[int]):
             return
         error = event.worker.error
         name = event.worker.name or "check"
-        self.notify(f"{name} failed: {error}", severity="error", markup=False, title="Check failed")
+        self.notify(shown(f"{name} failed: {error}"), severity="error", markup=False, title="Check failed")
         group = event.worker.group
         if group.startswith("check-"):
             step = int(group.split("-", 1)[1])
@@ -543,7 +544,7 @@ class WizardApp(App[int]):
     def _regressions(self, message: Regressions) -> None:
         self.regression_lines = message.lines
         if message.lines:
-            text = "Since your last visit:\n" + "\n".join(f"- {line}" for line in message.lines)
+            text = "Since your last visit:\n" + "\n".join(f"- {shown(line)}" for line in message.lines)
             self.notify(text, severity="warning", markup=False, title="Something regressed", timeout=20)
         for step in range(1, 7):
             self.broadcast(step)

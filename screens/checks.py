@@ -25,6 +25,7 @@ from wizard.findings import Finding
 from wizard.policy import PolicyFile
 from wizard.publication import policy_seen, sts_seen, tlsrpt_seen
 from wizard.state import status_from_findings
+from wizard.text import shown
 
 if TYPE_CHECKING:
     from wizard.engine import CheckOptions, PolicyProbe, StsTxtProbe, TlsRptProbe
@@ -98,6 +99,11 @@ class Attempt:
     """What was found, one line each (resolver vs authoritative view, each address's answer)."""
     served_policy: PolicyFile | None = None
     """Step 2 and the full check: the policy the host serves, when one parsed."""
+
+    def __post_init__(self) -> None:
+        # The lines quote answers (TXT values, HTTP statuses and headers): escaped once here, so
+        # every screen that lists them shows text that cannot drive the terminal.
+        self.lines = [shown(line) for line in self.lines]
 
     @property
     def status(self) -> str:

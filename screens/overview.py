@@ -21,6 +21,7 @@ from screens.footer import KeyBar
 from screens.messages import StepUpdated
 from screens.widgets import mx_text
 from wizard.state import STEP_NAMES, first_unverified_step
+from wizard.text import shown
 
 if TYPE_CHECKING:
     from screens.app import WizardApp
@@ -117,7 +118,7 @@ class OverviewScreen(Screen):
             if step == suggested:
                 detail = f"→ next. {detail}" if detail else "→ next"
             table.update_cell(str(step), "status", status)
-            table.update_cell(str(step), "detail", Text(detail))
+            table.update_cell(str(step), "detail", Text(shown(detail)))
         policy = state.policy
         summary = Text()
         if policy is None:
@@ -136,7 +137,7 @@ class OverviewScreen(Screen):
         regress = Text()
         if lines:
             regress.append("Regressed since your last visit:\n", "bold yellow")
-            regress.append("\n".join(f"  - {line}" for line in lines))
+            regress.append("\n".join(f"  - {shown(line)}" for line in lines))
         self.query_one("#overview-regressions", Static).update(regress)
 
     @on(DataTable.RowSelected, "#steps-table")

@@ -20,6 +20,7 @@ from textual.widgets import Input, Label, Static
 
 from screens.footer import KeyBar
 from wizard.domain import DomainError, normalise_domain
+from wizard.text import shown
 
 if TYPE_CHECKING:
     from textual.widgets import OptionList
@@ -98,7 +99,7 @@ class StartScreen(Screen):
         try:
             domain = normalise_domain(event.value)
         except DomainError as exc:
-            feedback.update(Text(f"✗ {exc}", style="red"))
+            feedback.update(Text(shown(f"✗ {exc}"), style="red"))
             return
         feedback.update(Text(f"✓ {domain.display()}: press Enter to start", style="green"))
 
@@ -135,5 +136,5 @@ def _options(summaries: list[Any]) -> list[Any]:
         line = f"{name}  ·  step {s.step_reached}: {s.step_name}  ·  mode {s.mode or '-'}"
         if s.newer:
             line += "  ·  saved by a newer version (read-only)"
-        options.append(Option(Text(line), id=s.domain))
+        options.append(Option(Text(shown(line)), id=s.domain))  # names read from files: escaped
     return options

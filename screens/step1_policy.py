@@ -22,6 +22,7 @@ from wizard.findings import Finding, has_errors
 from wizard.mx import coverage, coverage_findings, normalise_mx_host, validate_mx_pattern
 from wizard.policy import MAX_AGE_LIMIT, ONE_DAY, ONE_WEEK, PolicyFile, parse_policy, policy_advice
 from wizard.state import record_policy, set_step
+from wizard.text import shown
 
 PRESETS: dict[str, list[tuple[str, int]]] = {
     "testing": [("1 day (86400 s), for testing", ONE_DAY), ("2 days (172800 s)", 2 * ONE_DAY)],
@@ -166,9 +167,9 @@ class PolicyStep(StepScreen):
         options = []
         for pattern in self.patterns:
             covers = [h for h, pats in cov.covered.items() if pattern in pats]
-            line = Text(pattern, style="bold")
+            line = Text(shown(pattern), style="bold")
             if covers:
-                line.append(f"  → covers {', '.join(covers)}", "green")
+                line.append(shown(f"  → covers {', '.join(covers)}"), "green")
             elif self.wizard.mx_hosts is not None:
                 line.append("  → covers no MX host", "yellow")
             options.append(Option(line, id=pattern))

@@ -38,6 +38,7 @@ from wizard.lifecycle.removal import confirm_removed, removal_status
 from wizard.lifecycle.switch import SwitchError
 from wizard.reports.store import ReportStore, StoreError, store_path
 from wizard.state import DomainState
+from wizard.text import shown
 
 _STATUS_STYLE = {"ready": "bold green", "not-yet": "bold yellow", "blocked": "bold red"}
 LOADING = "loading reports…"
@@ -106,11 +107,11 @@ class LifecyclePanel(Vertical):
         title.append(LOADING, "dim")
         self.query_one("#step6-chart-title", Static).update(title)
         self.query_one("#step6-chart", Sparkline).display = False
-        self.query_one("#step6-change", Static).update(Text("\n".join(last_result)))
+        self.query_one("#step6-change", Static).update(Text("\n".join(shown(line) for line in last_result)))
         self.query_one("#step6-actions", Static).update(_actions_text(state, None, now))
 
     def show(self, saved: Saved, verdict: Verdict, now: datetime, mx_hosts: Any, last_result: list[str]) -> None:
-        lines = step6_lines(saved, verdict, now, mx_hosts=mx_hosts)
+        lines = [shown(line) for line in step6_lines(saved, verdict, now, mx_hosts=mx_hosts)]  # quotes reports
         head = Text(lines[0] + "\n", _STATUS_STYLE.get(verdict.status, "bold"))
         head.append("\n".join(lines[1:]))
         self.query_one("#step6-verdict", Static).update(head)
@@ -125,7 +126,7 @@ class LifecyclePanel(Vertical):
         chart = self.query_one("#step6-chart", Sparkline)
         chart.data = rates or [0.0]
         chart.display = bool(rates)  # a chart of no data would draw one full-height bar
-        self.query_one("#step6-change", Static).update(Text("\n".join(last_result)))
+        self.query_one("#step6-change", Static).update(Text("\n".join(shown(line) for line in last_result)))
         self.query_one("#step6-actions", Static).update(_actions_text(saved.state, verdict.status, now))
 
 

@@ -15,6 +15,7 @@ from textual.widgets import Static
 
 from screens.step6_lifecycle import LOADING, LifecyclePanel, LifecycleStepScreen
 from wizard.state import DomainState
+from wizard.text import shown
 
 #: SPEC §5: watch the reports this long in testing before enforce.
 MIN_TESTING_DAYS = 14
@@ -65,7 +66,7 @@ class MonitorStep(LifecycleStepScreen):
         if reading is None:
             out.append(LOADING, "dim")
         elif reading.count_problem:
-            out.append(reading.count_problem, "red")
+            out.append(shown(reading.count_problem), "red")  # names the store's path
         elif reading.count is None:
             out.append("none yet", "yellow")
         else:

@@ -24,6 +24,7 @@ from textual.widgets import Input, Label, Static
 
 from screens.clipboard import SaveError, copy_text, save_text
 from wizard.findings import Finding
+from wizard.text import shown
 
 if TYPE_CHECKING:
     from screens.app import PollState, WizardApp
@@ -114,12 +115,12 @@ def render_findings(findings: Sequence[Finding], *, empty: str = "No problems fo
         if i:
             out.append("\n")
         out.append(f"{SEVERITY_MARK.get(item.severity, '?')} {item.severity} ", SEVERITY_STYLE.get(item.severity, ""))
-        out.append(item.code, "bold")
-        where = f" [{item.address}]" if item.address else ""
-        out.append(f"{where}: {item.message}")
+        out.append(shown(item.code), "bold")
+        where = f" [{shown(item.address)}]" if item.address else ""
+        out.append(f"{where}: {shown(item.message)}")  # messages quote what peers sent
         if item.fix:
             out.append("\n    fix: ", "dim")
-            out.append(item.fix)
+            out.append(shown(item.fix))
     return out
 
 
@@ -131,7 +132,7 @@ def mx_text(app: WizardApp) -> Text:
     if app.mx_hosts is None:
         out.append("not looked up yet" if app.offline else "looking up…")
     elif app.mx_hosts:
-        out.append(", ".join(app.mx_hosts), "bold")
+        out.append(shown(", ".join(app.mx_hosts)), "bold")
     else:
         out.append("none found", "yellow")
     if app.mx_findings:
@@ -199,7 +200,7 @@ def render_poll(poll: PollState | None, attempts: Iterable, now_monotonic: float
         out.append("\n")
         out.append(f"{format_clock(attempt.at)} ", "dim")
         style = "green" if attempt.status == "verified" else SEVERITY_STYLE.get(attempt.worst, "")
-        out.append(attempt.headline, style)
+        out.append(shown(attempt.headline), style)
         for line in attempt.lines:
-            out.append(f"\n    {line}")
+            out.append(f"\n    {shown(line)}")
     return out

@@ -57,7 +57,8 @@ def _days(n: int) -> list[date]:
 
 def _verdict(state, store, findings, now, **kw):  # type: ignore[no-untyped-def]
     ev = load_evidence(store, DOMAIN, since=START.date(), policy_patterns=MX)
-    return readiness_verdict(state, ev.summary, findings, now, pairs=ev.pairs, mx_hosts=MX, **kw)
+    kw.setdefault("mx_hosts", MX)
+    return readiness_verdict(state, ev.summary, findings, now, pairs=ev.pairs, **kw)
 
 
 def test_clean_history_and_clean_check_is_ready(tmp_path: Path) -> None:
@@ -141,10 +142,35 @@ def test_no_fresh_check_and_unreachable_port_25_are_missing(tmp_path: Path) -> N
 def test_mx_seen_in_reports_but_not_in_policy_blocks(tmp_path: Path) -> None:
     days = _days(15)
     store = _import(tmp_path, days, {days[-1]: [detail("validation-failure", 2, mx="mx3.example.com")]})
-    v = _verdict(_state(), store, [], START + timedelta(days=15, hours=1))
+    # mx3 is one of the domain's MX hosts (the fresh check saw it), but the policy lacks it
+    v = _verdict(_state(), store, [], START + timedelta(days=15, hours=1), mx_hosts=(*MX, "mx3.example.com"))
     causes = {g.cause: g for g in v.failures}
     assert "mx-not-covered" in causes
     assert "add 'mx: mx3.example.com'" in causes["mx-not-covered"].fix
+
+
+def test_a_host_reports_name_that_is_not_an_mx_neither_blocks_nor_becomes_advice(tmp_path: Path) -> None:
+    """Anyone can send a signed report: a stranger naming a host of their choice must not steer the
+    verdict or make the program advise adding that host to the policy (issue 14, item 2)."""
+    days = _days(15)
+    forged = [
+        detail("certificate-expired", 40, mx="mail.attacker.example"),
+        detail("validation-failure", 2, mx="x.example"),
+    ]
+    store = _import(tmp_path, days, {days[-1]: forged})
+    v = _verdict(_state(), store, [], START + timedelta(days=15, hours=1))
+    assert v.status == "ready", v.lines()
+    assert not v.failures
+    text = "\n".join(v.lines())
+    assert "mx: mail.attacker.example" not in text and "renew" not in text
+    assert (
+        "mail.attacker.example: 40 failed session(s) reported by Sender Example Ltd, not one of your MX hosts" in text
+    )
+    assert v.to_json()["not_your_mx"] and "x.example" in text
+    # without a fresh check the MX hosts are unknown: not blocked, and the check is asked for
+    offline = _verdict(_state(), store, [], START + timedelta(days=15, hours=1), mx_hosts=None)
+    assert offline.status != "blocked" or all(g.cause != "mx-not-covered" for g in offline.failures)
+    assert any("name mail.attacker.example" in m and "the check tells" in m for m in offline.missing)
 
 
 def test_reports_that_stopped_arriving_are_missing(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ def test_the_cli_leaves_the_cycle_collector_alone(tmp_path: Path, monkeypatch: p
         raise RuntimeError("terminal went away")
 
     monkeypatch.setattr(WizardApp, "run", failing_run)
+    monkeypatch.setattr(interactive, "has_terminal", lambda: True)  # pytest's stdin is no terminal
     args = argparse.Namespace(
         domain="example.com", state_dir=str(tmp_path), nameserver=["127.0.0.1:9"], ca_bundle=None, timeout=1.0
     )

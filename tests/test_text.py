@@ -46,3 +46,17 @@ def test_no_unsafe_character_survives(text: str) -> None:
     assert not any(_unsafe(ch) for ch in out)
     if not any(_unsafe(ch) for ch in text):
         assert out == text
+
+
+@given(
+    st.recursive(st.text(), lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3))
+)
+def test_shown_json_is_the_same_json_without_anything_unsafe(document: object) -> None:
+    import json
+
+    from wizard.text import shown_json
+
+    text = shown_json(document)
+    assert json.loads(text) == document
+    structural = {"\n"}  # the indentation's line breaks, outside any string
+    assert not any(_unsafe(ch) for ch in text if ch not in structural)

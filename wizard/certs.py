@@ -50,11 +50,22 @@ class CertFacts:
         return self.not_before <= now <= self.not_after
 
     def describe(self) -> str:
-        names = ", ".join(self.sans) if self.sans else "no DNS names"
+        """One bounded line: a certificate may list thousands of names, or a name of 64 KiB."""
+        shown_sans = [_clip(n, 100) for n in self.sans[:MAX_SANS_SHOWN]]
+        more = len(self.sans) - len(shown_sans)
+        names = ", ".join(shown_sans) + (f" and {more} more" if more > 0 else "") if self.sans else "no DNS names"
         return (
-            f"certificate for {names}, issued by {self.issuer}, "
+            f"certificate for {names}, issued by {_clip(self.issuer, 200)}, "
             f"valid {self.not_before:%Y-%m-%d} to {self.not_after:%Y-%m-%d}"
         )
+
+
+#: How many subject alternative names a finding lists before "and N more".
+MAX_SANS_SHOWN = 8
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def cert_facts(der: bytes) -> CertFacts | None:
@@ -75,14 +86,17 @@ def _cert_facts(der: bytes) -> CertFacts | None:
         sans = tuple(name.lower() for name in san.get_values_for_type(x509.DNSName))
     except (x509.ExtensionNotFound, ValueError):
         sans = ()
-    return CertFacts(
-        subject=_name_text(cert.subject),
-        issuer=_name_text(cert.issuer),
-        sans=sans,
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
-        self_signed=cert.subject == cert.issuer,
-    )
+    try:  # cryptography parses names and dates lazily: a malformed one raises only here
+        return CertFacts(
+            subject=_name_text(cert.subject),
+            issuer=_name_text(cert.issuer),
+            sans=sans,
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            self_signed=cert.subject == cert.issuer,
+        )
+    except ValueError:
+        return None
 
 
 def _name_text(name: x509.Name) -> str:

@@ -2,13 +2,18 @@
 
 Every command lives in `wizard.commands.<name>` and registers itself here. Errors in
 arguments or input print one line on stderr and exit 2 (CONTRACT.md); nothing the
-user typed ends in a traceback.
+user typed ends in a traceback. Output that cannot be written (a full disk, a closed
+stdout) is one line and exit 2 too; output into a pipe whose reader has gone (`| head`)
+ends quietly with 141, what a shell reports for a command SIGPIPE ended (an exit code
+CONTRACT.md does not list yet, beside the 130 of Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -22,8 +27,42 @@ from wizard.commands.common import (
     UsageError,
     add_network_options,
 )
+from wizard.text import shown
 
 COMMANDS = ("check", "generate", "lint", "monitor", "publish", "reports", "status")
+#: The shell's code for a process ended by SIGPIPE (128 + 13), as for 130 on Ctrl-C.
+EXIT_BROKEN_PIPE = 141
+
+
+class OutputError(Exception):
+    """Writing to standard output failed (a closed pipe, a full disk): not the command's fault."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.errno = error.errno
+
+
+class _GuardedOutput:
+    """Standard output whose write errors become OutputError, so main() can tell them apart from
+    an OSError of the command's own work and answer with one line instead of a traceback."""
+
+    def __init__(self, stream: object) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)  # type: ignore[attr-defined,no-any-return]
+        except OSError as exc:
+            raise OutputError(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise OutputError(exc) from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,8 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         if args_list and args_list[0] in COMMANDS:
-            args = build_parser().parse_args(args_list)
-            return int(args.func(args))
+            return _command(args_list)
         if args_list and args_list[0] in ("-h", "--help") and len(args_list) == 1:
             build_ui_parser().print_help()
             return 0
@@ -71,12 +109,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         from wizard.commands import interactive
 
         return interactive.run(args)
-    except UsageError as exc:
-        sys.stderr.write(f"{PROG}: {exc}\n")
+    except UsageError as exc:  # messages may quote what a peer or a file said: escaped, one line
+        sys.stderr.write(f"{PROG}: {shown(str(exc))}\n")
         return EXIT_USAGE
     except CannotRunError as exc:
-        sys.stderr.write(f"{PROG}: {exc}\n")
+        sys.stderr.write(f"{PROG}: {shown(str(exc))}\n")
         return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         sys.stderr.write(f"{PROG}: interrupted\n")
         return 130
+    except OutputError as exc:
+        _drop_output()
+        if exc.errno == errno.EPIPE:  # the reader went away (`| head`): nothing to say, as for SIGPIPE
+            return EXIT_BROKEN_PIPE
+        sys.stderr.write(f"{PROG}: cannot write the output: {exc}; check the disk or the file it goes to\n")
+        return EXIT_USAGE
+
+
+def _command(args_list: list[str]) -> int:
+    """Run a subcommand with its standard output guarded, flushed before returning."""
+    real = sys.stdout
+    if real is None:
+        raise UsageError("standard output is closed; run the command with its output to a terminal, file or pipe")
+    sys.stdout = _GuardedOutput(real)  # type: ignore[assignment]
+    try:
+        args = build_parser().parse_args(args_list)
+        code = int(args.func(args))
+        sys.stdout.flush()
+        return code
+    finally:
+        sys.stdout = real
+
+
+def _drop_output() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush at exit cannot fail
+    again and print a traceback of its own ("Exception ignored ... BrokenPipeError")."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (tests capture it)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)

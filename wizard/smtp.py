@@ -37,6 +37,11 @@ class SmtpError(Exception):
     """The dialogue broke off; str() says how, in the user's terms."""
 
 
+class _Misbehaved(SmtpError):
+    """The server answered, but with a reply no sender accepts (a line over MAX_LINE, a reply
+    over MAX_REPLY_LINES): it was reached, so this is about the server, not our network."""
+
+
 @dataclass
 class SmtpProbe:
     """What one address of one MX host did when we tried to start TLS with it."""
@@ -104,6 +109,19 @@ async def probe_mx(host: str, address: str, *, ca_bundle: str | None, timeout: f
                     address=address,
                 )
             )
+    except _Misbehaved as exc:
+        probe.reachable = True
+        probe.findings.append(
+            finding(
+                "mx-no-starttls",
+                f"{host} answered on port 25, but {exc}; a sending server gives up on such a reply before "
+                "it can start TLS",
+                "make the mail server (or the filter or proxy in front of it) send a normal SMTP greeting and "
+                "EHLO reply: short lines, a few of them, ending in STARTTLS",
+                subject=subject,
+                address=address,
+            )
+        )
     except SmtpError as exc:
         probe.reachable = True
         probe.findings.append(_unreachable(host, address, str(exc)))
@@ -266,10 +284,10 @@ async def _reply(reader: asyncio.StreamReader, timeout: float, what: str) -> tup
     except TimeoutError:
         raise SmtpError(f"no complete {what} within {timeout:g} s") from None
     except (ValueError, asyncio.LimitOverrunError):
-        raise SmtpError(f"its {what} has a line longer than {MAX_LINE} bytes") from None
+        raise _Misbehaved(f"its {what} has a line longer than {MAX_LINE} bytes") from None
     except OSError as exc:
         raise SmtpError(f"the connection broke while reading its {what}: {exc}") from None
-    raise SmtpError(f"its {what} ran over {MAX_REPLY_LINES} lines")
+    raise _Misbehaved(f"its {what} ran over {MAX_REPLY_LINES} lines")
 
 
 async def _quit(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float) -> None:

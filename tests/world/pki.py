@@ -14,7 +14,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-CERT_KINDS = ("good", "expiring", "expired", "not-yet-valid", "wrong-name", "self-signed", "untrusted", "cn-only")
+CERT_KINDS = (
+    "good",
+    "expiring",
+    "expired",
+    "not-yet-valid",
+    "wrong-name",
+    "self-signed",
+    "untrusted",
+    "cn-only",
+    "hostile-text",
+)
+#: `hostile-text`: a self-signed certificate whose subject and issuer name (a UTF8String) and
+#: extra SAN (an IA5String, ASCII only) hold terminal escapes, a forged line and bidi marks.
+HOSTILE_ISSUER = "Evil CA\x1b]0;owned\x07\x1b[2J\r\nerror: forged line \x9b2J \u202eevil"
+HOSTILE_SAN = "x\x1b]0;owned\x07\x1b[2J\r\nerror.forged"
 
 
 class TestPKI:
@@ -59,8 +73,8 @@ class TestPKI:
         now = dt.datetime.now(dt.UTC)
         chain = self.directory / f"cert-{serial}-{kind}.pem"
         keyfile = self.directory / f"key-{serial}-{kind}.pem"
-        if kind in ("self-signed", "cn-only"):
-            cert_pem, key_pem = _self_made(names, now, self.ca if kind == "cn-only" else None)
+        if kind in ("self-signed", "cn-only", "hostile-text"):
+            cert_pem, key_pem = _self_made(names, now, self.ca if kind == "cn-only" else None, kind == "hostile-text")
             chain.write_bytes(cert_pem)
             keyfile.write_bytes(key_pem)
             return chain, keyfile
@@ -80,10 +94,16 @@ class TestPKI:
         return chain, keyfile
 
 
-def _self_made(names: tuple[str, ...], now: dt.datetime, issuer_ca: trustme.CA | None) -> tuple[bytes, bytes]:
-    """A self-signed leaf with SANs, or (issuer_ca given) a CA-signed leaf with only a CN and no SAN."""
+def _self_made(
+    names: tuple[str, ...], now: dt.datetime, issuer_ca: trustme.CA | None, hostile: bool = False
+) -> tuple[bytes, bytes]:
+    """A self-signed leaf with SANs, or (issuer_ca given) a CA-signed leaf with only a CN and no SAN;
+    `hostile`: self-signed with HOSTILE_ISSUER as its name and HOSTILE_SAN as a second SAN."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    if hostile:
+        subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, HOSTILE_ISSUER)])
+        names = (*names, HOSTILE_SAN)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)

@@ -2,7 +2,9 @@
 
 `MxSpec` picks the certificate, whether STARTTLS is offered, the highest TLS version,
 and hostile behaviours: `drip` (a banner that never ends), `garbage-tls` (plain text
-after 220 to STARTTLS), `refuse-starttls` (454), `bad-banner` (554 greeting).
+after 220 to STARTTLS), `refuse-starttls` (454), `bad-banner` (554 greeting), `huge-banner` (a
+10 MB greeting line), `ehlo-flood` (an EHLO reply of endless lines), `hostile-text` (STARTTLS
+refused with terminal escapes, a CR and bidi marks in the reply text: HOSTILE_REPLY).
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_COMMANDS = 50
+HUGE_BANNER_BYTES = 10 * 1024 * 1024
+#: The reply text of `hostile-text`: OSC title, clear screen, a CR that overwrites the line, C1 CSI,
+#: RLO (an LF would end the reply line itself).
+HOSTILE_REPLY = "TLS off\x1b]0;owned\x07\x1b[2J\rerror: forged line \x9b2J \u202eevil"
 
 
 @dataclass
@@ -23,7 +29,8 @@ class MxSpec:
     starttls: bool = True
     cert: str = "good"
     max_tls: ssl.TLSVersion | None = None
-    behaviour: str = "normal"  # normal | drip | garbage-tls | refuse-starttls | bad-banner | down
+    behaviour: str = "normal"
+    """normal | drip | garbage-tls | refuse-starttls | bad-banner | huge-banner | ehlo-flood | hostile-text | down"""
 
 
 class SmtpServer:
@@ -68,6 +75,13 @@ class SmtpServer:
                 writer.write(b"554 no service for you\r\n")
                 await writer.drain()
                 return
+            if spec.behaviour == "huge-banner":
+                chunk = b"x" * 65536
+                writer.write(b"220 ")
+                for _ in range(HUGE_BANNER_BYTES // len(chunk)):  # until the client hangs up
+                    writer.write(chunk)
+                    await writer.drain()
+                return
             writer.write(f"220 {self.host} ESMTP test\r\n".encode())
             await writer.drain()
             for _ in range(MAX_COMMANDS):
@@ -78,6 +92,11 @@ class SmtpServer:
                 command = line.decode("ascii", errors="replace").strip()
                 log.append(command)
                 verb = command.split(" ")[0].upper()
+                if verb in ("EHLO", "HELO") and spec.behaviour == "ehlo-flood":
+                    for n in range(100_000):  # until the client hangs up
+                        writer.write(f"250-EXTENSION-{n}\r\n".encode())
+                        await writer.drain()
+                    return
                 if verb in ("EHLO", "HELO"):
                     lines = [self.host, "PIPELINING", "SIZE 10240000"]
                     if spec.starttls and writer.get_extra_info("ssl_object") is None:
@@ -85,7 +104,9 @@ class SmtpServer:
                     lines.append("8BITMIME")
                     writer.write(_multiline(250, lines))
                 elif verb == "STARTTLS":
-                    if spec.behaviour == "refuse-starttls":
+                    if spec.behaviour == "hostile-text":
+                        writer.write(f"454 4.7.0 {HOSTILE_REPLY}\r\n".encode())
+                    elif spec.behaviour == "refuse-starttls":
                         writer.write(b"454 4.7.0 TLS not available due to local problem\r\n")
                     elif spec.behaviour == "garbage-tls":
                         writer.write(b"220 2.0.0 Ready to start TLS\r\n")

@@ -24,6 +24,7 @@ from wizard.commands.common import (
 from wizard.domain import DomainError, normalise_domain
 from wizard.engine import CheckOptions, DomainReport
 from wizard.lifecycle.command_hook import Step6Hook
+from wizard.text import shown
 
 STEP_TITLES = {
     1: "Policy file and MX coverage",
@@ -97,7 +98,9 @@ def render_report(report: DomainReport) -> str:
             lines.append(f"         {f.render()}")
     if report.resolver_unreachable:
         lines.append("  no DNS resolver answered: the checks could not run")
-    return "\n".join(lines)
+    # Each line quotes what peers sent (TXT values, certificate names, SMTP replies, HTTP headers):
+    # escaped one line at a time, so a CR LF inside one cannot forge another (CONTRACT "Text output").
+    return "\n".join(shown(line) for line in lines)
 
 
 def _details(report: DomainReport) -> dict[int, list[str]]:

@@ -89,11 +89,40 @@ def state_dir(explicit: str | None) -> Path:
     return Path(user_data_dir("mta-sts-wizard", appauthor=False))
 
 
+#: A CA bundle larger than this is refused before it is read (the system's is about 200 KiB).
+MAX_CA_BUNDLE_BYTES = 64 << 20
+
+
 def ca_bundle(explicit: str | None) -> str | None:
-    """--ca-bundle, else SSL_CERT_FILE, else None (the system's roots)."""
+    """--ca-bundle, else SSL_CERT_FILE, else None (the system's roots).
+
+    The file is loaded once here, so one that holds no PEM certificate is a usage error
+    naming the file, not a "TLS handshake failed" finding on every host later.
+    """
     path = explicit or os.environ.get("SSL_CERT_FILE") or None
-    if path and not Path(path).is_file():
-        raise UsageError(f"CA bundle {path} is not a readable file; give a PEM file of root certificates")
+    if not path:
+        return None
+    where = f"CA bundle {path}" + ("" if explicit else " (from SSL_CERT_FILE)")
+    if not Path(path).is_file():
+        raise UsageError(f"{where} is not a readable file; give a PEM file of root certificates")
+    try:
+        too_big = Path(path).stat().st_size > MAX_CA_BUNDLE_BYTES
+    except OSError as exc:
+        raise UsageError(f"{where} cannot be read ({exc.strerror}); give a PEM file of root certificates") from None
+    if too_big:
+        raise UsageError(f"{where} is over {MAX_CA_BUNDLE_BYTES >> 20} MiB; give a PEM file of root certificates")
+    import ssl
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=path)
+    except (ssl.SSLError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or str(exc)
+        raise UsageError(
+            f"{where} is not a PEM bundle of certificates ({reason}); give a file of "
+            "'-----BEGIN CERTIFICATE-----' blocks"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"{where} cannot be read ({exc.strerror}); give a PEM file of root certificates") from None
     return path
 
 

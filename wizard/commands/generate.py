@@ -13,6 +13,7 @@ from wizard.hosting.command import add_hosting_options, add_to_json, hosting_fro
 from wizard.mx import validate_mx_pattern
 from wizard.policy import MAX_AGE_LIMIT, MODES
 from wizard.records import validate_rua_uri
+from wizard.text import shown
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -77,7 +78,7 @@ def mx_from_dns(args: argparse.Namespace) -> list[str]:
     if not probe.hosts:
         reason = probe.findings[0].message if probe.findings else f"{domain} has no MX records"
         raise UsageError(f"{reason}; give the MX hosts with --mx HOST")
-    print(f"# MX hosts of {domain} from DNS: {', '.join(probe.hosts)}", file=sys.stderr)
+    print(shown(f"# MX hosts of {domain} from DNS: {', '.join(probe.hosts)}"), file=sys.stderr)
     return list(probe.hosts)
 
 

@@ -8,8 +8,15 @@ This is the one module of wizard/ allowed to reach into screens/, and only insid
 from __future__ import annotations
 
 import argparse
+import sys
 
-from wizard.commands.common import EXIT_OK, UsageError, network_settings, state_dir
+from wizard.commands.common import EXIT_OK, PROG, UsageError, network_settings, state_dir
+
+
+def has_terminal() -> bool:
+    """True when both standard input and output are terminals: the wizard reads keys and paints
+    a screen, so without one it would wait forever for keys that never come."""
+    return all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,6 +30,11 @@ def run(args: argparse.Namespace) -> int:
             domain = normalise_domain(args.domain)
         except DomainError as exc:
             raise UsageError(str(exc)) from None
+    if not has_terminal():
+        raise UsageError(
+            f"the wizard needs a terminal (standard input and output); in scripts use '{PROG} check', "
+            f"'{PROG} generate' or '{PROG} status'"
+        )
     from screens.app import WizardApp
     from wizard.state import StateStore
 

@@ -12,6 +12,7 @@ from wizard.commands.common import EXIT_FINDINGS, EXIT_OK, UsageError
 from wizard.findings import Finding, has_errors
 from wizard.policy import PolicyFile, parse_policy, policy_advice
 from wizard.records import parse_sts_record, parse_tlsrpt_record
+from wizard.text import shown
 
 MAX_POLICY_BYTES = 1 << 20
 
@@ -28,7 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def read_policy_source(name: str) -> tuple[str, bytes]:
     """The bytes of FILE or stdin, or a UsageError that says what to do."""
     if name == "-":
-        return "<stdin>", sys.stdin.buffer.read(MAX_POLICY_BYTES + 1)[:MAX_POLICY_BYTES]
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise UsageError("standard input is closed; pipe the policy file in, or give its path instead of -")
+        try:
+            return "<stdin>", sys.stdin.buffer.read(MAX_POLICY_BYTES + 1)[:MAX_POLICY_BYTES]
+        except OSError as exc:
+            raise UsageError(f"cannot read standard input ({exc.strerror or exc}); give the file's path") from None
     path = Path(name)
     if path.is_dir():
         raise UsageError(f"{name} is a folder; give the policy file itself (e.g. {name}/.well-known/mta-sts.txt)")
@@ -73,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         for f in findings:
-            print(f.render())
+            print(shown(f.render()))
         errors = sum(f.severity == "error" for f in findings)
         warnings = sum(f.severity == "warning" for f in findings)
-        print(f"{'OK' if ok else 'FAIL'}: {', '.join(checked)}: {errors} error(s), {warnings} warning(s)")
+        print(shown(f"{'OK' if ok else 'FAIL'}: {', '.join(checked)}: {errors} error(s), {warnings} warning(s)"))
     return EXIT_OK if ok else EXIT_FINDINGS
 
 

@@ -11,7 +11,6 @@ each domain as `domain_json()` builds it (with DOMAIN given, the list has one en
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime
 from typing import Any
@@ -28,6 +27,7 @@ from wizard.state import (
     removal_safe_at,
 )
 from wizard.state.model import time_to_json
+from wizard.text import shown, shown_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -185,22 +185,22 @@ def _all(store: StateStore, *, as_json: bool) -> int:
     summaries = store.list_domains()
     for s in summaries:
         for message in s.messages:
-            sys.stderr.write(f"{PROG}: {message}\n")
+            sys.stderr.write(f"{PROG}: {shown(message)}\n")
     if as_json:
         doc = {
             "version": 1,
             "state_dir": str(root),
             "domains": [domain_json(s.state, newer=s.newer) for s in summaries if s.readable],
         }
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        print(shown_json(doc))
         return EXIT_OK
     if not summaries:
         print(f"no saved progress in {store.dir}; run '{PROG} DOMAIN' to start one")
         return EXIT_OK
-    rows = [("DOMAIN", "STEP", "MODE", "ID", "LAST SAVED")]
+    rows = [("DOMAIN", "STEP", "MODE", "ID", "LAST SAVED")]  # saved values shown escaped, as all the rest
     for s in summaries:
         step = f"{s.step_reached} {s.step_name}" if s.readable else "? (unreadable, see above)"
-        rows.append((s.unicode_name, step, s.mode or "-", s.policy_id or "-", _when(s.updated_at)))
+        rows.append((shown(s.unicode_name), step, shown(s.mode or "-"), shown(s.policy_id or "-"), _when(s.updated_at)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
@@ -213,7 +213,7 @@ def _one(store: StateStore, domain: str, *, as_json: bool) -> int:
     except NewerSchemaError as exc:
         raise UsageError(str(exc)) from None
     for message in result.messages:
-        sys.stderr.write(f"{PROG}: {message}\n")
+        sys.stderr.write(f"{PROG}: {shown(message)}\n")
     if result.state is None:
         known = store.domains()
         hint = f"saved domains: {', '.join(known)}" if known else "nothing is saved yet"
@@ -224,10 +224,11 @@ def _one(store: StateStore, domain: str, *, as_json: bool) -> int:
         if step6 is not None:
             entry["readiness"] = step6[0]
         doc = {"version": 1, "state_dir": str(store.root), "domains": [entry]}
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        print(shown_json(doc))
     else:
         lines = _detail_lines(result.state, result.newer)
         if step6 is not None:
             lines += ["  step 6: " + step6[1][0], *(f"    {line}" for line in step6[1][1:])]
-        print("\n".join(lines))
+        # Saved details and the step 6 lines quote reports and peers: one escaped line each.
+        print("\n".join(shown(line) for line in lines))
     return EXIT_OK

@@ -13,6 +13,7 @@ from pathlib import Path
 from wizard.engine import CheckOptions, DomainReport, check_domain, check_domains
 from wizard.lifecycle.hooks import Saved, after_check, load_saved, options_for, step6_lines
 from wizard.lifecycle.readiness import Verdict
+from wizard.text import shown
 
 
 class Step6Hook:
@@ -50,5 +51,5 @@ class Step6Hook:
             return ""
         ttl = report.sts.resolver.ttl if report.sts else None
         hosts = report.mx.hosts if report.mx else None
-        lines = step6_lines(saved, verdict, self.now, mx_hosts=hosts, txt_ttl=ttl)
+        lines = [shown(line) for line in step6_lines(saved, verdict, self.now, mx_hosts=hosts, txt_ttl=ttl)]
         return "\n  step 6 (saved progress): " + lines[0] + "".join(f"\n    {line}" for line in lines[1:])

@@ -8,6 +8,7 @@ as it is.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +27,8 @@ class FailurePair:
     count: int
     first: date
     last: date
+    organisations: tuple[str, ...] = ()
+    """The organisations whose reports name these failures (who to believe, for a host not ours)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class ReportEvidence:
 def failure_pairs(store: ReportStore, domain: str, since: date | None = None) -> tuple[FailurePair, ...]:
     """Failures grouped by (result type, receiving MX), biggest first, with first and last day seen."""
     sql = (
-        "SELECT result_type, COALESCE(receiving_mx, ''), SUM(count), MIN(day), MAX(day) FROM failures WHERE domain = ?"
+        "SELECT result_type, COALESCE(receiving_mx, ''), SUM(count), MIN(day), MAX(day),"
+        " json_group_array(DISTINCT organisation) FROM failures WHERE domain = ?"
     )
     params: list[str] = [domain.strip().rstrip(".").lower()]
     if since is not None:
@@ -47,8 +51,15 @@ def failure_pairs(store: ReportStore, domain: str, since: date | None = None) ->
         params.append(since.isoformat())
     sql += " GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2"
     return tuple(
-        FailurePair(rt, mx.rstrip(".").lower(), int(n), date.fromisoformat(lo), date.fromisoformat(hi))
-        for rt, mx, n, lo, hi in store.conn.execute(sql, params)
+        FailurePair(
+            rt,
+            mx.rstrip(".").lower(),
+            int(n),
+            date.fromisoformat(lo),
+            date.fromisoformat(hi),
+            tuple(sorted(str(o) for o in json.loads(orgs) if o)),
+        )
+        for rt, mx, n, lo, hi, orgs in store.conn.execute(sql, params)
     )
 
 

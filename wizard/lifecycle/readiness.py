@@ -7,6 +7,11 @@ arrive, (c) they show no failure that is still happening, and (d) a fresh check 
 MX passes with every MX covered by the policy. The verdict is a pure function of the saved
 state, the report evidence, the check findings and the time, so the screen, `check` and
 `status` all say the same thing.
+
+Anyone can send a report (a DKIM signature only proves which domain signed it), so a host a
+report names is believed only when it is one of the domain's own MX hosts as the fresh check
+saw them: a failure on any other host neither blocks nor becomes advice ("add 'mx: <host>'"),
+it is listed as "reported by <org>, not one of your MX hosts".
 """
 
 from __future__ import annotations
@@ -83,6 +88,8 @@ class Verdict:
     """When the minimum testing period ends (None before testing started)."""
     mode: str | None = None
     """The saved policy's mode: in enforce the same evidence judges health, not readiness."""
+    not_ours: list[str] = field(default_factory=list)
+    """Hosts reports name that are not the domain's MX hosts, with who reported them (ignored)."""
 
     @property
     def headline(self) -> str:
@@ -105,6 +112,7 @@ class Verdict:
         out += [f"  + {e}" for e in self.evidence]
         out += [f"  - missing: {m}" for m in self.missing]
         out += [f"  ! {g.render()}" for g in self.failures]
+        out += [f"  ? {n}" for n in self.not_ours]
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -117,6 +125,7 @@ class Verdict:
             "failure_rate": self.failure_rate,
             "earliest": self.earliest.strftime("%Y-%m-%dT%H:%M:%SZ") if self.earliest else None,
             "mode": self.mode,
+            "not_your_mx": list(self.not_ours),
         }
 
 
@@ -188,6 +197,7 @@ def readiness_verdict(
     now = as_utc(now)
     evidence: list[str] = []
     missing: list[str] = []
+    not_ours: list[str] = []
     groups = _Groups()
     started = state.mode_history.testing_started_at
     days: int | None = None
@@ -240,13 +250,31 @@ def readiness_verdict(
                 f"recent reports: the last one covers {summary.last}; check the mailbox and import the new ones"
             )
         quiet_from = _quiet_from(summary)
+        own = {_host(h) for h in mx_hosts} if mx_hosts is not None else None
+        strangers = _strangers(pairs, own)
+        for host, (orgs, count) in strangers.items():
+            not_ours.append(
+                f"{host}: {count} failed session(s) reported by {', '.join(orgs) or 'an unnamed sender'}, "
+                "not one of your MX hosts; ignored (a report can name any host)"
+            )
         for pair in pairs:
+            if _host(pair.mx) in strangers:
+                continue
             c = cause_for_result_type(pair.result_type)
             if quiet_from is not None and pair.last < quiet_from:
                 evidence.append(f"{c.title_for(pair.mx)}: {pair.count} failed session(s) until {pair.last}, none since")
                 continue
             groups.add(c, pair.mx, sessions=pair.count, report=True, last=pair.last.isoformat())
         for host in summary.uncovered_mx:
+            if _host(host) in strangers:
+                continue
+            if own is None:  # no fresh check: whether it is one of the MX hosts is not known yet
+                orgs = sorted({o for p in pairs if _host(p.mx) == _host(host) for o in p.organisations})
+                missing.append(
+                    f"a fresh check: reports by {', '.join(orgs) or 'a sender'} name {host}, which the policy "
+                    "does not cover; the check tells whether it is one of your MX hosts"
+                )
+                continue
             groups.add(cause_for_code("mx-not-covered"), host, report=True)
         if not pairs and summary.failure:
             last_fail = max((d.date for d in summary.daily if d.failure), default=None)
@@ -281,7 +309,28 @@ def readiness_verdict(
 
     failures = groups.groups()
     status: VerdictStatus = "blocked" if failures else ("not-yet" if missing else "ready")
-    return Verdict(status, evidence, missing, failures, days, rate, earliest, state.mode)
+    return Verdict(status, evidence, missing, failures, days, rate, earliest, state.mode, not_ours)
+
+
+def _host(name: str) -> str:
+    return name.strip().rstrip(".").lower()
+
+
+def _strangers(pairs: Sequence[FailurePair], own: set[str] | None) -> dict[str, tuple[list[str], int]]:
+    """Hosts named in failure reports that are not the domain's MX hosts: host -> (reporters, sessions).
+
+    Empty when the MX hosts are not known (no fresh check) and for failures naming no host.
+    """
+    out: dict[str, tuple[list[str], int]] = {}
+    if own is None:
+        return out
+    for pair in pairs:
+        host = _host(pair.mx)
+        if not host or host in own:
+            continue
+        orgs, count = out.get(host, ([], 0))
+        out[host] = (sorted({*orgs, *pair.organisations}), count + pair.count)
+    return out
 
 
 def _quiet_from(summary: Summary) -> Any:

@@ -21,6 +21,7 @@ import orjson
 
 from wizard.reports.keys import report_key
 from wizard.reports.model import Report
+from wizard.state.files import private_file
 
 if TYPE_CHECKING:
     from wizard.reports.summary import Summary
@@ -296,7 +297,7 @@ class ReportStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # 0600 in a 0700 folder, not a symlink; SQLite gives -wal/-shm its mode
             self.conn = sqlite3.connect(self.path, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the report store {self.path}: {exc}; check --state-dir") from None

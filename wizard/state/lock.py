@@ -17,6 +17,8 @@ import os
 import time
 from pathlib import Path
 
+from wizard.state.files import open_private, private_dir, read_bounded
+
 
 class DomainLock:
     """An exclusive advisory lock on one lock file, held until `release()`."""
@@ -34,8 +36,9 @@ class DomainLock:
         """Take the lock without waiting; True on success. Writes our pid into the file."""
         if self._fd is not None:
             return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        private_dir(self.path.parent.parent)  # the state dir, then its progress/ folder
+        private_dir(self.path.parent)
+        fd = open_private(self.path, os.O_RDWR | os.O_CREAT)  # never through a symlink (ELOOP)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
@@ -76,8 +79,8 @@ class DomainLock:
         """
         for _ in range(10):
             try:
-                text = self.path.read_text(encoding="ascii", errors="replace").strip()
-            except FileNotFoundError:
+                text = read_bounded(self.path, 64).decode("ascii", errors="replace").strip()
+            except OSError:  # gone, or not a small regular file: no pid to show
                 return None
             if text.isdigit():
                 return int(text)

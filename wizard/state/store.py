@@ -20,22 +20,31 @@ read-only (see wizard/state/migrate.py).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from wizard.state.files import (
+    FileTooLargeError,
+    NotRegularFileError,
+    open_private,
+    private_dir,
+    read_bounded,
+)
 from wizard.state.lock import DomainLock
 from wizard.state.migrate import migrate
 from wizard.state.model import SCHEMA_VERSION, STEP_NAMES, DomainState, StateFormatError, as_utc, utc_now
 from wizard.state.progress import first_unverified_step
 
 PROGRESS_DIR = "progress"
+#: The largest progress file read (a real one is a few KiB; a long id history tens of KiB).
+MAX_STATE_BYTES = 4 << 20
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _NAME_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 
@@ -65,6 +74,8 @@ def disk_errors(action: str, where: Path) -> Iterator[None]:
         raise
     except OSError as exc:
         reason = exc.strerror or str(exc)
+        if exc.errno == errno.ELOOP:
+            reason = "it is a symbolic link, which this program never writes through; remove the link"
         raise StateError(
             f"could not {action} {where}: {reason}; check the folder's permissions and free space "
             "(or choose another with --state-dir)"
@@ -101,7 +112,7 @@ def durable_write(path: Path, data: bytes, *, backup: Path | None = None) -> Non
     # (and hmac, hashlib) on the way to the wizard's first screen.
     token = f"{os.getpid()}-{os.urandom(4).hex()}"
     tmp = directory / f".{path.name}.tmp-{token}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    fd = open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
         view = memoryview(data)
         while view:
@@ -119,16 +130,20 @@ def durable_write(path: Path, data: bytes, *, backup: Path | None = None) -> Non
         try:
             os.link(path, bak_tmp)  # same inode: no copy, and the old bytes are already durable
         except OSError:
-            shutil.copyfile(path, bak_tmp)
-            _fsync_file(bak_tmp)
+            _copy_private(path, bak_tmp)
         os.replace(bak_tmp, backup)
     os.replace(tmp, path)
     fsync_dir(directory)
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def _copy_private(source: Path, target: Path) -> None:
+    """Copy `source` to a new 0600 file `target` (not through a symlink) and fsync it."""
+    data = read_bounded(source, MAX_STATE_BYTES)
+    fd = open_private(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -234,9 +249,13 @@ class StateStore:
 
     def _parse(self, path: Path, domain: str) -> tuple[DomainState, bool]:
         try:
-            raw = path.read_bytes()
+            raw = read_bounded(path, MAX_STATE_BYTES)
         except FileNotFoundError:
             raise
+        except NotRegularFileError:
+            raise _Damaged("it is not a regular file (a FIFO, device or folder)") from None
+        except FileTooLargeError:
+            raise _Damaged(f"it is larger than {MAX_STATE_BYTES >> 20} MiB, far more than progress takes") from None
         except OSError as exc:
             raise StateError(f"could not read {path}: {exc.strerror or exc}; check its permissions") from None
         if not raw.strip():
@@ -247,6 +266,8 @@ class StateStore:
             raise _Damaged("the file is not UTF-8 text") from None
         except json.JSONDecodeError as exc:
             raise _Damaged(f"not valid JSON, probably cut short: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:
+            raise _Damaged("its JSON is nested far too deeply to be progress") from None
         try:
             migrated = migrate(data)
         except StateFormatError as exc:
@@ -311,7 +332,7 @@ class StateStore:
         note = f"{problem}; continuing from the backup saved {saved}"
         if repair and not newer:
             with disk_errors("restore the backup to", main):
-                durable_write(main, bak.read_bytes())
+                durable_write(main, read_bounded(bak, MAX_STATE_BYTES))
         return LoadResult(domain, state, "backup", newer, [note])
 
     # ------------------------------------------------------------ writing
@@ -334,7 +355,8 @@ class StateStore:
         state.updated_at = moment
         path = self.path_for(state.domain)
         with disk_errors("save progress to", path):
-            self.dir.mkdir(parents=True, exist_ok=True)
+            private_dir(self.root)
+            private_dir(self.dir)
             durable_write(path, encode_state(state), backup=self.backup_for(state.domain))
 
     def remove_stale_temps(self, domain: str) -> int:
