@@ -17,7 +17,7 @@ from wizard.commands.common import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, Usag
 from wizard.domain import DomainError, normalise_domain
 from wizard.mx import validate_mx_pattern
 from wizard.reports.dkim import DnsKeyLookup, use_key_lookup
-from wizard.reports.inputs import import_paths
+from wizard.reports.ingest import import_paths
 from wizard.reports.store import ReportStore, StoreError, store_path
 
 
@@ -138,7 +138,7 @@ def run_fetch_imap(args: argparse.Namespace) -> int:
     """Connect and log in first (nothing is created on a refused login), then import like `reports import`."""
     from wizard.commands.common import ca_bundle
     from wizard.reports.imap import ImapError, ImapSession, ImapSettings, PasswordMissing, read_password
-    from wizard.reports.inputs import import_candidates
+    from wizard.reports.ingest import import_candidates
 
     if not args.folder.isascii() or not args.folder.strip():
         raise UsageError(f"--folder {args.folder!r}: give the folder's ASCII name as the server lists it")

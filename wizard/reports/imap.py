@@ -26,7 +26,8 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from wizard.reports.inputs import MAX_MESSAGE_BYTES, Candidate, message_candidates
+from wizard.reports.emails import MAX_MESSAGE_BYTES, message_candidates
+from wizard.reports.model import Candidate
 
 PASSWORD_ENV = "MTA_STS_WIZARD_IMAP_PASSWORD"
 #: Largest message fetched; the report-size cap of the file importer plus base64 and headers.

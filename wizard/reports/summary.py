@@ -264,11 +264,9 @@ def build_summary(
         for (org, ip), c in sorted(per_sender.items(), key=lambda kc: (-kc[1], kc[0][0], *_nulls_first(kc[0][1])))
     ]
     mx_seen = sorted(mx for mx in per_mx if mx is not None)
-    p_where = where.replace("domain", "p.domain").replace("day", "p.day")
     latest = rows(
-        "SELECT m.text, s.text FROM policies p JOIN strings m ON m.id = p.mx_host"
-        f" JOIN strings s ON s.id = p.policy_string WHERE {p_where} AND p.policy_type = 'sts'"
-        " ORDER BY p.day DESC, p.id DESC LIMIT 1"
+        f"SELECT mx_host, policy_string FROM policies WHERE {where} AND policy_type = 'sts'"
+        " ORDER BY day DESC, id DESC LIMIT 1"
     )
     latest_patterns: list[str] = []
     if latest:
