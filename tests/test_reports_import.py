@@ -4,6 +4,7 @@ and the summary reading its covering index."""
 from __future__ import annotations
 
 import copy
+import gzip
 import os
 import sqlite3
 from pathlib import Path
@@ -120,3 +121,24 @@ def test_a_file_name_that_is_not_utf8_imports_and_is_shown_escaped(tmp_path: Pat
         assert store.conn.execute("SELECT source FROM reports").fetchone() == (f"{folder}/{odd[:-9]}caf\\xff.json",)
         (folder / "ok.json").write_bytes(dumps(report(report_id="after")))
         assert import_paths(store, [folder / "ok.json"]).imported == 1
+
+
+def test_one_report_body_is_stored_once_with_the_import_checks(tmp_path: Path) -> None:
+    """store_report_bytes, what `reports serve` calls per POST: gzip or JSON, deduplicated, reasons."""
+    from wizard.reports import store_report_bytes
+
+    with ReportStore(tmp_path / "s.sqlite3") as store:
+        body = gz(report(report_id="posted", failure=1, details=[detail("starttls-not-supported", 1, ip="x")]))
+        first = store_report_bytes(store, body, "https POST from 192.0.2.1")
+        assert (first.status, first.reason) == ("stored", None)
+        assert first.notes == (
+            "policies[0].failure-details[0].sending-mta-ip 'x' is not an IP address; stored without it",
+        )
+        assert store_report_bytes(store, dumps(report(report_id="posted")), "again").status == "duplicate"
+        bad = store_report_bytes(store, b'{"organization-name": 5}', "bad")
+        assert (bad.status, bad.reason) == ("rejected", "organization-name must be a string, got a number")
+        bomb = store_report_bytes(store, gzip.compress(b"{" + b" " * (21 * 1024 * 1024)), "bomb")
+        assert bomb.status == "rejected" and "decompresses to more than 20 MB" in (bomb.reason or "")
+        assert store_report_bytes(store, b"", "empty").reason == "is empty"
+        assert store.report_count() == 1
+        assert store.conn.execute("SELECT source FROM reports").fetchone() == ("https POST from 192.0.2.1",)
