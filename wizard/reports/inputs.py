@@ -14,6 +14,7 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 from wizard.reports.emails import MAX_MESSAGE_BYTES, message_candidates
 from wizard.reports.fields import filename_domain, printable_path
@@ -46,8 +47,11 @@ def _sniff(head: bytes) -> str:
     return "unknown"
 
 
-def _candidate(source: str, **kw: object) -> Candidate:
-    return Candidate(printable_path(source), **kw)  # type: ignore[arg-type]
+def _candidate(
+    source: str, *, data: bytes | None = None, reason: str | None = None, domain_hint: str | None = None
+) -> Candidate:
+    """A candidate from a file: its name as text that can be stored and printed (printable_path)."""
+    return Candidate(printable_path(source), data=data, reason=reason, domain_hint=domain_hint)
 
 
 def iter_candidates(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate]:
@@ -149,14 +153,14 @@ def _file(path: str) -> Iterator[Candidate]:
         yield from _mbox(f, printable_path(path))
 
 
-def _mbox(f: object, source: str) -> Iterator[Candidate]:
+def _mbox(f: BinaryIO, source: str) -> Iterator[Candidate]:
     """The messages of an mbox, read a bounded piece of a line at a time: a message (a line
     included) past MAX_MESSAGE_BYTES is listed with the reason and skipped, never held whole.
 
     A line starting with "From " begins the next message, as Python's mailbox module reads mbox;
     the blank line before it ends the previous one and is not part of it.
     """
-    readline = f.readline  # type: ignore[attr-defined]
+    readline = f.readline
     n = 0
     lines: list[bytes] | None = None  # the message so far; None: too large, being skipped
     size = 0
