@@ -158,5 +158,5 @@ def test_a_reply_of_many_large_literals_is_refused_with_bounded_memory(tmp_path:
     rc, rss_kb = map(int, proc.stdout.split())
     assert rc == 3, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
-    assert f"more than {MAX_REPLY_BYTES // MB} MB of blocks in one reply" in proc.stderr
+    assert f"stopped: the server sent more than {MAX_REPLY_BYTES // MB} MB of blocks in one reply" in proc.stderr
     assert rss_kb < (MAX_REPLY_BYTES + 120 * MB) // 1024, f"fetch-imap peaked at {rss_kb // 1024} MB RSS"

@@ -164,6 +164,8 @@ class _BoundedIMAP4_SSL(imaplib.IMAP4_SSL):
     reply; refuse one past the message cap, and more than MAX_REPLY_BYTES of them per command."""
 
     _reply_bytes = 0
+    #: Why a reply was refused by the caps (imaplib re-raises our abort as its own, so it is kept here).
+    refused: str | None = None
 
     def _command(self, name: str, *args: object) -> str:
         self._reply_bytes = 0  # each command's reply gets its own budget
@@ -171,12 +173,12 @@ class _BoundedIMAP4_SSL(imaplib.IMAP4_SSL):
 
     def read(self, size: int) -> bytes:
         if size > MAX_FETCH_BYTES + 64 * 1024:
-            raise imaplib.IMAP4.abort(f"the server sent a {size}-byte block, over the {MAX_FETCH_BYTES} byte cap")
+            self.refused = f"the server sent a {size}-byte block, over the {MAX_FETCH_BYTES} byte cap"
+            raise imaplib.IMAP4.abort(self.refused)
         self._reply_bytes += size
         if self._reply_bytes > MAX_REPLY_BYTES:
-            raise imaplib.IMAP4.abort(
-                f"the server sent more than {MAX_REPLY_BYTES // 1048576} MB of blocks in one reply"
-            )
+            self.refused = f"the server sent more than {MAX_REPLY_BYTES // 1048576} MB of blocks in one reply"
+            raise imaplib.IMAP4.abort(self.refused)
         return super().read(size)
 
 
@@ -345,7 +347,8 @@ class ImapSession:
             if batch:
                 yield from self._batch_candidates(batch, label)
         except (OSError, imaplib.IMAP4.error) as exc:
-            self.error = f"reading {label} stopped: {_read_failure(exc)}"
+            refused = getattr(self._imap, "refused", None)
+            self.error = f"reading {label} stopped: {refused or _read_failure(exc)}"
 
     def _batch_candidates(self, batch: list[int], label: str) -> Iterator[Candidate]:
         bodies = self.bodies(batch)
