@@ -162,7 +162,7 @@ def _flush(
     outcome: ImportOutcome,
     progress: Callable[[ImportOutcome], None] | None,
 ) -> None:
-    added = store.add_rows([rows for rows, _ in pending])
+    added = store.add_rows([rows for rows, _ in pending]) if pending else []
     for (rows, notes), new in zip(pending, added, strict=True):
         if new:
             outcome.imported += 1

@@ -28,6 +28,8 @@ SCHEMA_VERSION = 1
 #: Seconds a write waits for another program's write to the same store before giving up.
 BUSY_TIMEOUT = 60.0
 
+#: Schema 1. policies_domain_day also holds the counts, the report id and the organisation, so the
+#: summary's per-day and per-organisation queries read the index alone.
 _SCHEMA_V1 = """
 CREATE TABLE reports (
     id INTEGER PRIMARY KEY,
@@ -72,8 +74,6 @@ CREATE TABLE failures (
 CREATE INDEX policies_domain_day ON policies (domain, day, failure, success, report, organisation);
 CREATE INDEX failures_domain_day ON failures (domain, day);
 """
-#: policies_domain_day holds the counts, the report id and the organisation too, so the summary's
-#: per-day and per-organisation queries read the index alone.
 
 #: version -> SQL that brings a store from version-1 to version. Only ever append.
 _MIGRATIONS: dict[int, str] = {1: _SCHEMA_V1}
