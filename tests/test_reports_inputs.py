@@ -18,7 +18,8 @@ from dkim_support import sign
 from reports_factory import detail, dumps, email_report, gz, plain_email, report
 
 from wizard.reports import ReportStore, import_paths
-from wizard.reports.inputs import ImportOutcome, filename_domain
+from wizard.reports.ingest import ImportOutcome
+from wizard.reports.inputs import filename_domain
 
 pytestmark = pytest.mark.usefixtures("dkim_dns")
 

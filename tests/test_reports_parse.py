@@ -254,3 +254,24 @@ def test_arbitrary_bytes_never_raise_anything_else(data: bytes) -> None:
             parse_report(blob)
         except ReportRejected as exc:
             assert str(exc)
+
+
+def _with_unknown(raw: bytes) -> bytes:
+    """The RFC example with an unknown top-level field whose value is `raw` (JSON text, as bytes)."""
+    return dumps(spec_example())[:-1] + b', "x-extra": ' + raw + b"}"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (_with_unknown(b'"caf\xff"'), "not UTF-8"),  # in a field nobody reads
+        (_with_unknown(b'"\xc0\xaf"'), "not UTF-8"),  # overlong UTF-8
+        (_with_unknown(b'"\xed\xa0\x80"'), "not UTF-8"),  # an encoded surrogate
+        (_with_unknown(b'"\\ud800"'), "not valid JSON"),  # a lone surrogate escape
+        (dumps(spec_example()).replace(b"4210", b"4210.0"), "must be a whole number, got a number"),
+        (dumps(spec_example()).replace(b"4210", b"NaN"), "not valid JSON"),
+    ],
+)
+def test_what_the_decoder_skips_or_reads_loosely_is_still_refused(data: bytes, reason: str) -> None:
+    with pytest.raises(ReportRejected, match=reason):
+        parse_report(data)

@@ -1,4 +1,4 @@
-"""The SQLite store (schema version, indexes, refusal of foreign files) and the step-6 summary."""
+"""The SQLite store (schema version, indexes, refusal of foreign files, dedup) and the step-6 summary."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ import pytest
 from reports_factory import detail, dumps, report, spec_example
 
 from wizard.reports import ReportStore, StoreError, parse_report
-from wizard.reports import batch as batch_module
-from wizard.reports import store as store_module
-from wizard.reports.store import SCHEMA_VERSION, report_rows, store_path
+from wizard.reports.store import SCHEMA_VERSION, store_path
 
 
 def _add(store: ReportStore, doc: dict, hint: str | None = None) -> bool:
@@ -26,7 +24,7 @@ def test_store_path_is_in_the_state_dir(tmp_path: Path) -> None:
 
 def test_schema_is_versioned_and_indexed(tmp_path: Path) -> None:
     with ReportStore(tmp_path / "s.sqlite3") as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 1
         indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert {"policies_domain_day", "failures_domain_day"} <= indexes
         plan = " ".join(
@@ -38,131 +36,7 @@ def test_schema_is_versioned_and_indexed(tmp_path: Path) -> None:
         )
         assert "policies_domain_day" in plan
     with ReportStore(tmp_path / "s.sqlite3") as again:  # reopening does not migrate twice
-        assert again.schema_version == 3
-
-
-def _v1_store(path: Path, docs: list[dict]) -> None:
-    """A store as schema 1 wrote it: its own DDL, and rows in its layout (policy texts inline)."""
-    raw = sqlite3.connect(path, isolation_level=None)
-    raw.executescript(store_module._MIGRATIONS[1])
-    raw.execute("PRAGMA user_version = 1")
-    policy_id = 0
-    for report_id, doc in enumerate(docs, 1):
-        org, rid, contact, start, end, day, source, policies, _ = report_rows(parse_report(dumps(doc)), "v1.json", None)
-        raw.execute(
-            "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (report_id, org, rid, contact, start, end, day, source, "2025-01-01T00:00:00Z"),
-        )
-        for domain, ptype, pdomain, pstring, mx, ok, bad, failures in policies:
-            policy_id += 1
-            raw.execute(
-                "INSERT INTO policies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (policy_id, report_id, domain, day, ptype, pdomain, pstring, mx, ok, bad),
-            )
-            for f in failures:
-                raw.execute(
-                    "INSERT INTO failures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (policy_id, report_id, domain, day, *f),
-                )
-    raw.close()
-
-
-def test_a_schema_1_store_migrates_keeping_its_reports_and_dedup(tmp_path: Path) -> None:
-    """An existing v1 store opened by this version: same reports, same summary, duplicates still refused."""
-    expired = [detail("certificate-expired", 4, mx="mx2.example.com", ip="192.0.2.9")]
-    docs = [
-        report(report_id="a", day="2025-03-01", failure=4, details=expired),
-        report(report_id="b", day="2025-03-02", org="Other Org", mx_host=("mx1.example.com", "mx2.example.com")),
-        report(report_id="c", day="2025-03-03", domain="example.org"),
-    ]
-    _v1_store(tmp_path / "old.sqlite3", docs)
-    with ReportStore(tmp_path / "new.sqlite3") as fresh:
-        for doc in docs:
-            _add(fresh, doc)
-        expected = {d: fresh.summary(d, policy_patterns=["mx1.example.com"]).to_json() for d in fresh.domains()}
-    with ReportStore(tmp_path / "old.sqlite3") as store:
-        assert store.schema_version == 3
-        assert store.missing_indexes() == []
-        indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-        assert not indexes & set(store_module.OBSOLETE_INDEXES)
-        assert store.report_count() == 3
-        got = {d: store.summary(d, policy_patterns=["mx1.example.com"]).to_json() for d in store.domains()}
-        assert got == expected
-        assert got["example.com"]["failures_by_sending_ip"] == [
-            {"organisation": "Sender Example Ltd", "sending_ip": "192.0.2.9", "count": 4}
-        ]
-        assert got["example.com"]["latest_policy_patterns"] == ["mx1.example.com", "mx2.example.com"]
-        assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        assert _add(store, docs[0]) is False  # dedup by (organisation, report-id) survives the migration
-        assert _add(store, report(report_id="d", day="2025-03-04")) is True
-        assert store.report_count() == 4
-    with ReportStore(tmp_path / "old.sqlite3") as again:
-        assert again.schema_version == 3 and again.report_count() == 4
-
-
-def test_dedup_key_collisions_keep_both_reports_and_dedup_stays_exact(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every report hashes to the same key here: the first is keyed, the others are stored without a
-    key and stay unique on (organisation, report-id) themselves; a v1 store migrates the same way."""
-    monkeypatch.setattr(store_module, "report_key", lambda organisation, report_id: 7)
-    docs = [report(report_id=r, day=f"2025-03-0{i}", success=10 * i) for i, r in enumerate("abc", 1)]
-    _v1_store(tmp_path / "old.sqlite3", docs)
-    with ReportStore(tmp_path / "new.sqlite3") as store:
-        batch = [(parse_report(dumps(d)), "t", None) for d in [*docs, docs[1]]]
-        assert store.add_many(batch) == [True, True, True, False]
-        assert store.add_many(batch) == [False] * 4
-        assert store.conn.execute("SELECT COUNT(*) FROM reports WHERE key IS NULL").fetchone()[0] == 2
-        assert store.summary("example.com").success == 60
-        assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
-    with ReportStore(tmp_path / "old.sqlite3") as old:
-        assert old.schema_version == SCHEMA_VERSION and old.report_count() == 3
-        assert old.conn.execute("SELECT report_id FROM reports WHERE key IS NULL ORDER BY id").fetchall() == [
-            ("b",),
-            ("c",),
-        ]
-        assert _add(old, docs[2]) is False
-        assert _add(old, report(report_id="d")) is True
-        assert old.summary("example.com").success == 60 + 100
-
-
-def _policy_texts(store: ReportStore) -> list[tuple[object, ...]]:
-    return store.conn.execute(
-        "SELECT r.report_id, s.text, m.text FROM policies p JOIN reports r ON r.id = p.report"
-        " JOIN strings s ON s.id = p.policy_string JOIN strings m ON m.id = p.mx_host ORDER BY p.id"
-    ).fetchall()
-
-
-def test_policy_texts_keep_their_own_ids_through_key_collisions_and_older_ids(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Batches key texts by a hash; here every text hashes alike, so the same keys name different texts
-    in different batches, and a migrated store holds its texts under older ids: every policy still
-    points at its own text, and each text is stored once."""
-    hosts = [("mx1.example.com",), ("mx2.example.com", "mx1.example.com"), ("mx1.example.com",), ("mx3.example.com",)]
-    docs = [report(report_id=f"r{i}", mx_host=h) for i, h in enumerate(hosts)]
-    with ReportStore(tmp_path / "plain.sqlite3") as plain:
-        for doc in docs:
-            _add(plain, doc)
-        expected = _policy_texts(plain)
-        texts = plain.conn.execute("SELECT COUNT(*) FROM strings").fetchone()[0]
-    assert len({m for *_, m in expected}) == 3
-    monkeypatch.setattr(batch_module, "text_key", lambda text: 7)
-    with ReportStore(tmp_path / "hashed.sqlite3") as store:
-        for doc in docs:  # one batch each
-            _add(store, doc)
-        assert _policy_texts(store) == expected
-        assert store.conn.execute("SELECT COUNT(*) FROM strings").fetchone()[0] == texts
-        assert store.conn.execute("PRAGMA foreign_key_check").fetchall() == []
-    monkeypatch.undo()
-    _v1_store(tmp_path / "old.sqlite3", docs[:2])
-    with ReportStore(tmp_path / "old.sqlite3") as old:
-        assert max(row[0] for row in old.conn.execute("SELECT id FROM strings")) <= 4  # schema 2 numbered them 1..
-        for doc in docs[2:]:
-            _add(old, doc)
-        assert _policy_texts(old) == expected
-        assert old.conn.execute("SELECT COUNT(*) FROM strings").fetchone()[0] == texts
-        assert old.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert again.schema_version == 1
 
 
 def test_store_from_a_newer_program_is_refused_untouched(tmp_path: Path) -> None:
@@ -406,16 +280,3 @@ def test_failure_breakdowns_order_exactly_as_sql_would(tmp_path: Path) -> None:
         seen = sql(f"SELECT DISTINCT receiving_mx FROM failures {where} AND receiving_mx IS NOT NULL ORDER BY 1")
         assert got.mx_seen == [r[0] for r in seen]
         assert len(got.by_sender) == 7 and got.by_mx[0].key == "(not reported)"  # ties and NULLs were exercised
-
-
-def test_a_large_batch_does_not_make_every_later_batch_large() -> None:
-    """The per-thread scratch database is dropped after a batch past KEEP_SCRATCH_BYTES: emptying
-    it would keep its pages, and every later batch would carry them to the store."""
-    big_doc = report(
-        failure=20_000, details=[detail("starttls-not-supported", 1, ip=f"192.0.2.{i % 250}") for i in range(20_000)]
-    )
-    small = [report_rows(parse_report(dumps(report(report_id=f"s{i}"))), "t", None) for i in range(3)]
-    assert len(batch_module.build_batch([report_rows(parse_report(dumps(big_doc)), "t", None)])[0]) > (
-        batch_module.KEEP_SCRATCH_BYTES
-    )
-    assert len(batch_module.build_batch(small)[0]) < 100_000  # a fresh scratch's few pages, not ~6 MB

@@ -17,8 +17,9 @@ from wizard.commands.common import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, Usag
 from wizard.domain import DomainError, normalise_domain
 from wizard.mx import validate_mx_pattern
 from wizard.reports.dkim import DnsKeyLookup, use_key_lookup
-from wizard.reports.inputs import import_paths
+from wizard.reports.ingest import import_paths
 from wizard.reports.store import ReportStore, StoreError, store_path
+from wizard.text import shown
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -138,7 +139,7 @@ def run_fetch_imap(args: argparse.Namespace) -> int:
     """Connect and log in first (nothing is created on a refused login), then import like `reports import`."""
     from wizard.commands.common import ca_bundle
     from wizard.reports.imap import ImapError, ImapSession, ImapSettings, PasswordMissing, read_password
-    from wizard.reports.inputs import import_candidates
+    from wizard.reports.ingest import import_candidates
 
     if not args.folder.isascii() or not args.folder.strip():
         raise UsageError(f"--folder {args.folder!r}: give the folder's ASCII name as the server lists it")
@@ -160,7 +161,7 @@ def run_fetch_imap(args: argparse.Namespace) -> int:
     try:
         session = ImapSession(settings, password)
     except ImapError as exc:
-        sys.stderr.write(f"mta-sts-wizard: {exc}\n")
+        sys.stderr.write(f"mta-sts-wizard: {shown(exc)}\n")
         return EXIT_CANNOT_RUN
     finally:
         del password
@@ -168,11 +169,11 @@ def run_fetch_imap(args: argparse.Namespace) -> int:
         with session, _open_store(args) as store, use_key_lookup(keys):
             outcome = import_candidates(store, session.candidates())
     except StoreError as exc:
-        sys.stderr.write(f"mta-sts-wizard: {exc}\n")
+        sys.stderr.write(f"mta-sts-wizard: {shown(exc)}\n")
         return EXIT_CANNOT_RUN
     print(outcome.render())
     if session.error:
-        sys.stderr.write(f"mta-sts-wizard: {session.error}\n")
+        sys.stderr.write(f"mta-sts-wizard: {shown(session.error)}\n")
         return EXIT_CANNOT_RUN
     return EXIT_FINDINGS if outcome.rejected else EXIT_OK
 
@@ -203,7 +204,7 @@ def run_import(args: argparse.Namespace) -> int:
         with _open_store(args) as store, use_key_lookup(keys):
             outcome = import_paths(store, args.paths)
     except StoreError as exc:
-        sys.stderr.write(f"mta-sts-wizard: {exc}\n")
+        sys.stderr.write(f"mta-sts-wizard: {shown(exc)}\n")
         return EXIT_CANNOT_RUN
     print(outcome.render())
     return EXIT_FINDINGS if outcome.rejected else EXIT_OK
@@ -249,7 +250,7 @@ def run_summary(args: argparse.Namespace) -> int:
                 patterns, source = summary.latest_policy_patterns, "latest report"
                 summary = store.summary(domain, days=args.days, policy_patterns=patterns)
     except StoreError as exc:
-        sys.stderr.write(f"mta-sts-wizard: {exc}\n")
+        sys.stderr.write(f"mta-sts-wizard: {shown(exc)}\n")
         return EXIT_CANNOT_RUN
     if args.json:
         doc = summary.to_json()

@@ -84,7 +84,7 @@ def fetch_reports(
 def _fetch_locked(
     root: Path, state: DomainState, settings: FetchSettings, environ: Mapping[str, str]
 ) -> tuple[int, list[Problem]]:
-    from wizard.reports.inputs import import_paths
+    from wizard.reports.ingest import import_paths
 
     problems: list[Problem] = []
     imported = 0
@@ -111,7 +111,7 @@ def _fetch_imap(
     store: ReportStore, state: DomainState, settings: FetchSettings, environ: Mapping[str, str]
 ) -> tuple[int, Problem | None]:
     from wizard.reports.imap import ImapError, ImapSession, ImapSettings, PasswordMissing, read_password
-    from wizard.reports.inputs import import_candidates
+    from wizard.reports.ingest import import_candidates
 
     cfg = state.report_imap
     try:

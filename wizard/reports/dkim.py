@@ -35,8 +35,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.reports.model import ReportRejected
-
 #: TXT strings (joined per record) at a DNS name; raises KeyLookupError when there is no verdict or no record.
 KeyLookup = Callable[[str], tuple[str, ...]]
 
@@ -189,19 +187,10 @@ def _dnsfunc(lookup: KeyLookup) -> Callable[..., bytes | None]:
     return dnsfunc
 
 
-def contact_problem(payload: bytes, submitter: str | None) -> str | None:
-    """Why a report from an email whose submitter is `submitter` is skipped, or None.
-
-    RFC 8460 §5.3: the submitter MUST equal the domain of contact-info. A payload that does
-    not parse is left to the importer, which rejects it with the parser's reason.
-    """
-    from wizard.reports.parse import parse_report
-
-    try:
-        contact = parse_report(payload).contact_info
-    except ReportRejected:
-        return None
-    contact = (contact or "").strip()
+def contact_problem(contact_info: str, submitter: str | None) -> str | None:
+    """Why a report with this `contact-info`, from an email whose submitter is `submitter`, is
+    skipped, or None. RFC 8460 §5.3: the submitter MUST equal the domain of contact-info."""
+    contact = (contact_info or "").strip()
     domain = _domain(contact.rpartition("@")[2].rstrip(">")) if "@" in contact else ""
     if not domain:
         return f"its contact-info {contact!r} has no domain to compare with TLS-Report-Submitter {submitter}"

@@ -1,41 +1,27 @@
-"""Field-level conversions shared by the strict validator and its fast path: date-times and addresses.
-
-Reports repeat the same few date-times (one UTC day per report) and the same sending and
-receiving addresses many times over, so both conversions are memoised in small bounded
-dicts: a hit costs one lookup instead of a regex, a datetime and an ipaddress object.
-Only short texts are cached (a real date-time or address is under 64 characters), so hostile
-8 KB strings never grow the caches past a few hundred KB.
-"""
+"""Field-level conversions of report values: date-times, addresses, host names, file names."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 import re
-import socket
-import struct
 from datetime import UTC, datetime, timedelta
 
 from wizard.reports.model import ReportRejected
 
 #: Longest single string field kept (organisation names, reason codes, URIs).
 MAX_FIELD_CHARS = 8192
-#: Entries per memo before it is emptied; a memo never holds texts longer than _CACHED_CHARS.
-_CACHE_ENTRIES = 4096
-_CACHED_CHARS = 64
 
 _DATETIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
 )
-_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-#: Dotted-quad IPv4 in canonical form (no leading zeros): printed by ipaddress exactly as written.
-_CANONICAL_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}", re.ASCII)
-_datetimes: dict[str, datetime | str] = {}
-_addresses: dict[str, str] = {}
 
 
-def _convert_datetime(text: str) -> datetime | str:
-    """The UTC datetime, or the reason it is none (the words after the field's name)."""
+def datetime_value(text: str) -> datetime | str:
+    """The UTC datetime of stripped RFC 3339 `text`, or the reason it is none (the words after the field's name).
+
+    No offset means UTC (Microsoft sends that; mox reads it so); a leap second is read as :59.
+    """
     m = _DATETIME.fullmatch(text)
     if not m:
         return "is not an RFC 3339 date-time"
@@ -54,75 +40,20 @@ def _convert_datetime(text: str) -> datetime | str:
     return value
 
 
-def datetime_value(text: str) -> datetime | str:
-    """Memoised `_convert_datetime` of already stripped text: a datetime, or the reason as a str."""
-    value = _datetimes.get(text)
-    if value is None:
-        value = _convert_datetime(text)
-        if len(text) <= _CACHED_CHARS:
-            if len(_datetimes) >= _CACHE_ENTRIES:
-                _datetimes.clear()
-            _datetimes[text] = value
+def parse_datetime(text: str, path: str) -> datetime:
+    """`datetime_value`, raising ReportRejected that names the field at `path`."""
+    value = datetime_value(text.strip())
+    if isinstance(value, str):
+        raise ReportRejected(f"{path} {value}: {text[:60]!r}")
     return value
 
 
-def parse_datetime(text: str, path: str) -> datetime:
-    """RFC 3339 date-time to aware UTC; no offset means UTC (Microsoft sends that; mox reads it so)."""
-    value = datetime_value(text.strip())
-    if type(value) is str:
-        raise ReportRejected(f"{path} {value}: {text[:60]!r}")
-    return value  # type: ignore[return-value]
-
-
-def address(value: str) -> str:
-    """An address literal normalised (RFC 5952 for IPv6); a value that is not one is kept as sent."""
-    text = _addresses.get(value)
-    if text is None:
-        if _CANONICAL_IPV4.fullmatch(value):
-            text = value  # already what ipaddress would print, at a tenth of its cost
-        else:
-            text = _plain_ipv6(value) if ":" in value else None
-            if text is None:
-                try:
-                    text = str(ipaddress.ip_address(value))
-                except ValueError:
-                    text = value
-        if len(value) <= _CACHED_CHARS:
-            if len(_addresses) >= _CACHE_ENTRIES:
-                _addresses.clear()
-            _addresses[value] = text
-    return text
-
-
-_HEXTETS = "{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}".format
-
-
-def _plain_ipv6(value: str) -> str | None:
-    """What str(ipaddress.ip_address(value)) prints for an IPv6 literal without a zone or an
-    embedded IPv4 part, read by the C library (a quarter of the cost); None when it is not one
-    (ipaddress then decides, and words nothing differently). RFC 5952: lower case, no leading
-    zeros, the first longest run of two or more zero groups as '::'."""
-    if "%" in value or "." in value or not value.isascii():
-        return None
+def ip_text(value: str) -> str | None:
+    """An address literal in its normal form (RFC 5952 for IPv6), or None when `value` is not one."""
     try:
-        groups = struct.unpack("!8H", socket.inet_pton(socket.AF_INET6, value))
-    except OSError:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
         return None
-    start = length = run = 0
-    for i, group in enumerate(groups):
-        run = run + 1 if group == 0 else 0
-        if run > length:
-            start, length = i - run + 1, run
-    text = _HEXTETS(*groups)
-    if length < 2:
-        return text
-    hextets = text.split(":")
-    return ":".join(hextets[:start]) + "::" + ":".join(hextets[start + length :])
-
-
-def ip_or_none(value: str | None) -> str | None:
-    """`address` of a stripped field; absent or empty is None."""
-    return address(value) if value else None
 
 
 def hostname_or_none(value: str | None) -> str | None:

@@ -26,7 +26,8 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from wizard.reports.inputs import MAX_MESSAGE_BYTES, Candidate, message_candidates
+from wizard.reports.emails import MAX_MESSAGE_BYTES, message_candidates
+from wizard.reports.model import Candidate
 
 PASSWORD_ENV = "MTA_STS_WIZARD_IMAP_PASSWORD"
 #: Largest message fetched; the report-size cap of the file importer plus base64 and headers.
@@ -107,9 +108,17 @@ def quote_mailbox(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _secret_forms(secret: str) -> list[str]:
+    """The password as it may come back in a server's echo of our command: as typed, and as
+    imaplib quotes it for LOGIN (`\\` and `"` escaped); the longest first, so none is left half-hidden."""
+    quoted = secret.replace("\\", "\\\\").replace('"', '\\"')
+    return sorted({secret, quoted}, key=len, reverse=True)
+
+
 def _scrub(text: str, secret: str | None) -> str:
     if secret:
-        text = text.replace(secret, "***")
+        for form in _secret_forms(secret):
+            text = text.replace(form, "***")
     return " ".join(text.split())[:300]
 
 
@@ -146,12 +155,30 @@ def _read_failure(exc: BaseException) -> str:
     return _network_reason(exc)
 
 
+#: Literal bytes one reply may carry in all: a batch of bodies, and room for what frames them.
+MAX_REPLY_BYTES = BODY_BATCH_BYTES + 1024 * 1024
+
+
 class _BoundedIMAP4_SSL(imaplib.IMAP4_SSL):
-    """imaplib reads a literal of whatever size the server announces; refuse one past the message cap."""
+    """imaplib reads a literal of whatever size the server announces, and any number of them in one
+    reply; refuse one past the message cap, and more than MAX_REPLY_BYTES of them per command."""
+
+    _reply_bytes = 0
+    #: Why a reply was refused by the caps (imaplib re-raises our abort as its own, so it is kept here).
+    refused: str | None = None
+
+    def _command(self, name: str, *args: object) -> str:
+        self._reply_bytes = 0  # each command's reply gets its own budget
+        return super()._command(name, *args)  # type: ignore[misc,no-any-return]
 
     def read(self, size: int) -> bytes:
         if size > MAX_FETCH_BYTES + 64 * 1024:
-            raise imaplib.IMAP4.abort(f"the server sent a {size}-byte block, over the {MAX_FETCH_BYTES} byte cap")
+            self.refused = f"the server sent a {size}-byte block, over the {MAX_FETCH_BYTES} byte cap"
+            raise imaplib.IMAP4.abort(self.refused)
+        self._reply_bytes += size
+        if self._reply_bytes > MAX_REPLY_BYTES:
+            self.refused = f"the server sent more than {MAX_REPLY_BYTES // 1048576} MB of blocks in one reply"
+            raise imaplib.IMAP4.abort(self.refused)
         return super().read(size)
 
 
@@ -188,7 +215,8 @@ class ImapSession:
             typ, data = self._imap.select(quote_mailbox(settings.folder), readonly=True)
         except (OSError, imaplib.IMAP4.error) as exc:
             self.close()
-            raise ImapError(f"cannot open folder {settings.folder!r}: {_network_reason(exc)}") from None
+            reason = _scrub(_network_reason(exc), password)
+            raise ImapError(f"cannot open folder {settings.folder!r}: {reason}") from None
         if typ != "OK":
             self.close()
             reply = _reply_text(Exception(data[0] if data else typ))
@@ -237,7 +265,15 @@ class ImapSession:
         typ, data = self._imap.uid("SEARCH", *self.search_criteria())
         if typ != "OK":
             raise imaplib.IMAP4.error(data[0] if data else b"SEARCH failed")
-        return sorted({int(x) for chunk in data if chunk for x in chunk.split()})
+        uids: set[int] = set()
+        for chunk in data:
+            # RFC 3501 §7.2.5: SEARCH answers numbers separated by spaces, never a literal
+            if chunk is None:
+                continue
+            if not isinstance(chunk, bytes) or not all(x.isdigit() and len(x) <= 10 for x in chunk.split()):
+                raise imaplib.IMAP4.error("the server's SEARCH reply is not a list of message numbers")
+            uids.update(int(x) for x in chunk.split())
+        return sorted(uids)
 
     def sizes(self, uids: list[int]) -> dict[int, int]:
         """RFC822.SIZE of each UID, asked for in batches."""
@@ -311,7 +347,8 @@ class ImapSession:
             if batch:
                 yield from self._batch_candidates(batch, label)
         except (OSError, imaplib.IMAP4.error) as exc:
-            self.error = f"reading {label} stopped: {_read_failure(exc)}"
+            refused = getattr(self._imap, "refused", None)
+            self.error = f"reading {label} stopped: {refused or _read_failure(exc)}"
 
     def _batch_candidates(self, batch: list[int], label: str) -> Iterator[Candidate]:
         bodies = self.bodies(batch)

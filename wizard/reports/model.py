@@ -52,6 +52,9 @@ class Report:
     start: datetime
     end: datetime
     policies: tuple[PolicyResult, ...]
+    #: What was dropped from the report while reading it, one line each (a field that is not
+    #: what its name says, such as an IP field holding no IP address).
+    notes: tuple[str, ...] = ()
 
     @property
     def day(self) -> date:
@@ -65,3 +68,15 @@ class Report:
     @property
     def duration(self) -> timedelta:
         return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What one input gave: a report's bytes (`data`), a report already parsed (`report`, from an
+    email, where it is read once for the contact-info check), or the reason it gave none."""
+
+    source: str
+    data: bytes | None = None
+    reason: str | None = None
+    domain_hint: str | None = None
+    report: Report | None = None

@@ -5,28 +5,30 @@ Tolerated (SPEC.md §7 notes): `mx-host` as a string, an array, null or absent; 
 `additional-info-uri`; policy strings without a space after `:`; unknown result types.
 Everything else with the wrong type is rejected with a one-line reason naming the field.
 
-Hostile input is bounded before the json module sees it: gzip is stream-decompressed to at
-most MAX_REPORT_BYTES, the text must be UTF-8, and a cheap scan rejects deep nesting and
-documents with absurd numbers of values (which would otherwise cost hundreds of MB as Python
-objects). `parse_report` raises only `ReportRejected`.
+One validator: msgspec decodes the bytes straight into the RFC 8460 shape below, checking every
+type, count bound and text length as it goes; a refusal's error path becomes the reason
+("policies[0].summary.total-failure-session-count must be a whole number, got a string").
+What msgspec cannot say is checked after it: texts that must not be empty, date-times, and
+address fields that must hold an address (one that does not is dropped, with a note).
+
+Hostile input is bounded before msgspec sees it: gzip is stream-decompressed to at most
+MAX_REPORT_BYTES, the text must be UTF-8, and a cheap scan rejects deep nesting and documents
+with absurd numbers of values. `parse_report` raises only `ReportRejected`.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import zlib
 from itertools import accumulate
-from typing import Any, BinaryIO
+from typing import Annotated, BinaryIO
 
-import orjson
+import msgspec
 
-from wizard.reports.fastpath import Bail, fast_report, typed_rows
-from wizard.reports.fields import MAX_FIELD_CHARS, filename_domain, hostname_or_none, ip_or_none, parse_datetime
+from wizard.reports.fields import MAX_FIELD_CHARS, hostname_or_none, ip_text, parse_datetime
 from wizard.reports.model import FailureDetail, PolicyResult, Report, ReportRejected
-from wizard.reports.store import ReportRows, report_rows
 
 #: Largest report accepted, after decompression. Receivers commonly cap reports at 10 MB.
 MAX_REPORT_BYTES = 20 * 1024 * 1024
@@ -34,13 +36,13 @@ MAX_REPORT_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 32
 #: Objects plus arrays in one report; each failure-details entry is one.
 MAX_CONTAINERS = 50_000
-#: Commas (values are comma-separated, so this bounds the objects json.loads builds).
+#: Commas (values are comma-separated, so this bounds the values a decoder builds).
 MAX_VALUES = 200_000
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
+_COUNT_LIMIT = 2**62
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
-_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 
 
@@ -76,9 +78,7 @@ def gunzip_bounded(data: bytes, limit: int = MAX_REPORT_BYTES) -> bytes:
                 total += len(chunk)
                 out.append(chunk)
                 if total > limit:
-                    raise ReportRejected(
-                        f"decompresses to more than {limit // (1024 * 1024)} MB (a gzip bomb or not a report)"
-                    )
+                    raise ReportRejected(f"decompresses to more than {_mb(limit)} (a gzip bomb or not a report)")
                 if not inflater.unconsumed_tail:
                     break
                 chunk = inflater.decompress(inflater.unconsumed_tail, limit + 1 - total)
@@ -94,18 +94,24 @@ def gunzip_bounded(data: bytes, limit: int = MAX_REPORT_BYTES) -> bytes:
     return b"".join(out)
 
 
+def _mb(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
+
+
 def exc_text(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text[:200]
 
 
 def check_structure(data: bytes) -> None:
-    """Reject deep nesting and enormous value counts before json.loads allocates or recurses.
+    """Reject oversized documents, deep nesting and enormous value counts before decoding.
 
     Counts are taken on the raw bytes first (C speed, no allocation): JSON values are separated
-    by commas and every container opens with a bracket, so these bound what json.loads would
-    build. Only a report with more openers than MAX_DEPTH needs the string-aware depth scan.
+    by commas and every container opens with a bracket. Only a report with more openers than
+    MAX_DEPTH needs the string-aware depth scan.
     """
+    if len(data) > MAX_REPORT_BYTES:
+        raise ReportRejected(f"report is larger than {_mb(MAX_REPORT_BYTES)}; not imported")
     if len(data) > MAX_VALUES and data.count(b",") > MAX_VALUES:  # a shorter text cannot hold that many
         raise ReportRejected(f"holds more than {MAX_VALUES:,} values; far too large for a TLS report")
     opens = data.count(b"{") + data.count(b"[")
@@ -120,271 +126,212 @@ def check_structure(data: bytes) -> None:
             raise ReportRejected(f"nests {depth} levels deep (a report nests 5); not a TLS report")
 
 
-def decode_json(data: bytes) -> Any:
-    """UTF-8 (an optional BOM allowed) to Python values with the stdlib, the structure checks first.
+# --- the RFC 8460 §4 shape, as msgspec checks it ----------------------------------------------
 
-    This is the reference decoder: it names the byte that is not UTF-8 or the JSON error.
-    """
-    check_size_and_structure(data)
-    return _decode_json_stdlib(data)
+_Text = Annotated[str, msgspec.Meta(max_length=MAX_FIELD_CHARS)]
+_Count = Annotated[int, msgspec.Meta(ge=0, lt=_COUNT_LIMIT)]
 
 
-def check_size_and_structure(data: bytes) -> None:
-    """The bounds every decoded document passes first: size, value count, container count, depth."""
-    if len(data) > MAX_REPORT_BYTES:
-        raise ReportRejected(f"report is larger than {MAX_REPORT_BYTES // (1024 * 1024)} MB; not imported")
-    check_structure(data)
+class _Detail(msgspec.Struct, frozen=True):
+    result_type: _Text = msgspec.field(name="result-type")
+    failed_session_count: _Count = msgspec.field(name="failed-session-count")
+    sending_mta_ip: _Text | None = msgspec.field(name="sending-mta-ip", default=None)
+    receiving_mx_hostname: _Text | None = msgspec.field(name="receiving-mx-hostname", default=None)
+    receiving_mx_helo: _Text | None = msgspec.field(name="receiving-mx-helo", default=None)
+    receiving_ip: _Text | None = msgspec.field(name="receiving-ip", default=None)
+    failure_reason_code: _Text | None = msgspec.field(name="failure-reason-code", default=None)
+    additional_information: _Text | None = msgspec.field(name="additional-information", default=None)
+    additional_info_uri: _Text | None = msgspec.field(name="additional-info-uri", default=None)
 
 
-def _decode_json_stdlib(data: bytes) -> Any:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ReportRejected(
-            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); reports are UTF-8 JSON"
-        ) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not text.lstrip().startswith("{"):
-        raise ReportRejected("is not a JSON object; a TLS report starts with '{'")
-    try:
-        doc = json.loads(text)
-    except RecursionError:
-        raise ReportRejected("nests too deeply; not a TLS report") from None
-    except ValueError as exc:
-        raise ReportRejected(f"is not valid JSON ({exc_text(exc)})") from None
-    if "\\u" in text and _LONE_SURROGATE.search(text):
-        try:  # an escape like \ud800 alone decodes to text that cannot be stored as UTF-8
-            json.dumps(doc, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ReportRejected("holds a lone UTF-16 surrogate escape (\\ud800-\\udfff); not Unicode text") from None
-    return doc
+class _Policy(msgspec.Struct, frozen=True):
+    policy_type: _Text = msgspec.field(name="policy-type")
+    policy_domain: _Text = msgspec.field(name="policy-domain")
+    policy_string: list[_Text] | None = msgspec.field(name="policy-string", default=None)
+    mx_host: _Text | list[_Text] | None = msgspec.field(name="mx-host", default=None)  # a string: EID 6241
 
 
-def _fast(data: bytes) -> Report | None:
-    """The common case at twice the speed: orjson decodes, the fast path validates; None if either declines.
-
-    orjson differs from the stdlib only on what reports never hold (integers past 2^64 become
-    floats, NaN and lone surrogates are refused), and the fast path declines any float where a
-    count belongs, so a report it returns is exactly what the stdlib path would return.
-    """
-    try:
-        doc = orjson.loads(data[3:] if data[:3] == UTF8_BOM else data)
-    except orjson.JSONDecodeError:
-        return None
-    try:
-        return fast_report(doc)
-    except Bail:
-        return None
+class _Summary(msgspec.Struct, frozen=True):
+    successful: _Count = msgspec.field(name="total-successful-session-count")
+    failed: _Count = msgspec.field(name="total-failure-session-count")
 
 
-def parse_report(data: bytes) -> Report:
-    """Bytes of a `.json` or `.json.gz` report (gzip is recognised by its magic) to a Report.
-
-    Size and structure are bounded first; then the fast path (orjson + wizard.reports.fastpath)
-    takes the plainly valid report, and anything it declines goes through the stdlib decoder
-    and the strict validator, which accept the same reports and name what is wrong.
-    Raises ReportRejected with a one-line reason; nothing else escapes.
-    """
-    try:
-        if data[:2] == GZIP_MAGIC:
-            data = gunzip_bounded(data)
-        check_size_and_structure(data)
-        return _fast(data) or strict_report(_decode_json_stdlib(data))
-    except ReportRejected:
-        raise
-    except Exception as exc:  # last guard: a reason, never a traceback
-        raise ReportRejected(f"could not be read ({type(exc).__name__}: {exc_text(exc)})") from None
+class _PolicyResult(msgspec.Struct, frozen=True):
+    policy: _Policy
+    summary: _Summary
+    failure_details: list[_Detail] | None = msgspec.field(name="failure-details", default=None)
 
 
-def _fast_rows(data: bytes, source: str, hint: str | None, hint_file: str | None) -> ReportRows | None:
-    """typed_rows of the document, or None when it declines (then the strict validator decides)."""
-    try:
-        return typed_rows(data[3:] if data[:3] == UTF8_BOM else data, source, hint, hint_file)
-    except Bail:
-        return None
+class _DateRange(msgspec.Struct, frozen=True):
+    start: _Text = msgspec.field(name="start-datetime")
+    end: _Text = msgspec.field(name="end-datetime")
 
 
-def parse_rows(data: bytes, source: str, hint: str | None, hint_file: str | None = None) -> ReportRows:
-    """`report_rows(parse_report(data), source, hint)`, the import's way: a plainly valid report
-    goes from msgspec straight to store rows (wizard.reports.fastpath.typed_rows), never becoming
-    a Report; anything else takes parse_report's path and gets its reason. Raises only ReportRejected.
-
-    Without `hint`, the domain hint comes from the RFC 8460 name of `hint_file`, read only when a
-    TLSA result needs it (most reports have none, and the name costs more to read than to pass).
-    """
-    try:
-        if data[:2] == GZIP_MAGIC:
-            data = gunzip_bounded(data)
-        check_size_and_structure(data)
-        rows = _fast_rows(data, source, hint, hint_file)
-        if rows is None:
-            hint = hint or (filename_domain(hint_file) if hint_file else None)
-            rows = report_rows(strict_report(_decode_json_stdlib(data)), source, hint)
-        return rows
-    except ReportRejected:
-        raise
-    except Exception as exc:  # last guard: a reason, never a traceback
-        raise ReportRejected(f"could not be read ({type(exc).__name__}: {exc_text(exc)})") from None
+class _Report(msgspec.Struct, frozen=True):
+    organisation: _Text = msgspec.field(name="organization-name")
+    report_id: _Text = msgspec.field(name="report-id")
+    date_range: _DateRange = msgspec.field(name="date-range")
+    policies: list[_PolicyResult]
+    contact_info: _Text | None = msgspec.field(name="contact-info", default=None)
 
 
-# --- validation -------------------------------------------------------------------------------
+_decode = msgspec.json.Decoder(_Report).decode
+
+# --- msgspec's refusal as a reason --------------------------------------------------------------
+
+_AT = re.compile(r"(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?")
+_MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
+_TYPE = re.compile(r"Expected `(?P<expected>[^`]+)`, got `(?P<got>[^`]+)`")
+_GOT = {"str": "a string", "int": "a number", "float": "a number", "bool": "true/false", "null": "null"}
+_GOT |= {"array": "an array", "object": "an object"}
+_EXPECTED = {"str": "a string", "int": "a whole number", "object": "an object", "array": "an array"}
+_EXPECTED |= {"str | null": "a string", "array | null": "an array", "str | array | null": "an array of strings"}
+#: Fields whose expected shape is worded more precisely than their msgspec type.
+_EXPECTED_BY_FIELD = {
+    "policies": "an array (RFC 8460 §4.4, even for one policy)",
+    "policy-string": "an array of strings",
+    "mx-host": "an array of strings",
+}
+_RANGE = "; a session count is between 0 and 2^62"
 
 
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    return {str: "a string", int: "a number", float: "a number", list: "an array", dict: "an object"}.get(
-        type(value), type(value).__name__
-    )
+def _reason(exc: msgspec.ValidationError) -> str:
+    """The one-line reason for msgspec's refusal, naming the field by its path in the report."""
+    m = _AT.fullmatch(str(exc))
+    what, path = (m.group("what"), (m.group("path") or "").lstrip(".")) if m else (str(exc), "")
+    field = path.rsplit(".", 1)[-1]
+    if missing := _MISSING.fullmatch(what):
+        return f"{path + '.' if path else ''}{missing.group('field')} is missing"
+    if typed := _TYPE.fullmatch(what):
+        got = typed.group("got")
+        if got == "null" and not path.endswith("]"):
+            return f"{path} is missing"  # a null member is as good as absent
+        expected = _EXPECTED_BY_FIELD.get(field) or _EXPECTED.get(typed.group("expected"), typed.group("expected"))
+        return f"{path or 'the report'} must be {expected}, got {_GOT.get(got, got)}"
+    if what.startswith("Expected `str` of length <="):
+        return f"{path} is longer than {MAX_FIELD_CHARS} characters"
+    if what.startswith("Expected `int` >="):
+        return f"{path} is negative{_RANGE}"
+    if what.startswith(("Expected `int` <", "Integer value out of range")):
+        return f"{path} is too large{_RANGE}"
+    return f"{path or 'the report'}: {what[:1].lower()}{what[1:]}"
 
 
-def _wrong(path: str, expected: str, value: Any) -> ReportRejected:
-    return ReportRejected(f"{path} must be {expected}, got {_type_name(value)}")
+# --- the decoded shape to a Report ----------------------------------------------------------
 
 
-def _string(obj: dict[str, Any], key: str, path: str, *, required: bool = True, empty_ok: bool = False) -> str | None:
-    value = obj.get(key)
-    if value is None:
-        if required:
-            raise ReportRejected(f"{path}{key} is missing")
-        return None
-    if type(value) is not str:
-        raise _wrong(path + key, "a string", value)
-    if len(value) > MAX_FIELD_CHARS:
-        raise ReportRejected(f"{path}{key} is longer than {MAX_FIELD_CHARS} characters")
+def _required(value: str, path: str) -> str:
     value = value.strip()
-    if not value and not empty_ok and required:
-        raise ReportRejected(f"{path}{key} is empty")
+    if not value:
+        raise ReportRejected(f"{path} is empty")
     return value
 
 
-def _count(obj: dict[str, Any], key: str, path: str) -> int:
-    value = obj.get(key)
-    if value is None:
-        raise ReportRejected(f"{path}{key} is missing")
-    if type(value) is not int:
-        raise _wrong(path + key, "a whole number", value)
-    if not 0 <= value < 2**62:
-        raise ReportRejected(f"{path}{key} is {value}; a session count is between 0 and 2^62")
-    return value
+def _optional(value: str | None) -> str | None:
+    return None if value is None else value.strip()
 
 
-def _object(value: Any, path: str) -> dict[str, Any]:
-    if type(value) is not dict:
-        if value is None:
-            raise ReportRejected(f"{path} is missing")
-        raise _wrong(path, "an object", value)
-    return value
+def _strings(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(s for s in (v.strip() for v in values or ()) if s)
 
 
-def _string_list(value: Any, path: str, *, single_ok: bool = False) -> tuple[str, ...]:
-    """An array of strings; null/absent is empty; with `single_ok` a lone string is one entry (mx-host, EID 6241)."""
-    if value is None:
-        return ()
-    if single_ok and type(value) is str:
-        value = [value]
-    if type(value) is not list:
-        raise _wrong(path, "an array of strings", value)
-    out = []
-    for i, item in enumerate(value):
-        if type(item) is not str:
-            raise _wrong(f"{path}[{i}]", "a string", item)
-        if len(item) > MAX_FIELD_CHARS:
-            raise ReportRejected(f"{path}[{i}] is longer than {MAX_FIELD_CHARS} characters")
-        item = item.strip()
-        if item:
-            out.append(item)
-    return tuple(out)
+def _address(value: str | None, path: str, notes: list[str]) -> str | None:
+    """The normal form of an address field; a value that is no address is dropped with a note."""
+    value = _optional(value)
+    if not value:
+        return None
+    normal = ip_text(value)
+    if normal is None:
+        notes.append(f"{path} {value[:60]!r} is not an IP address; stored without it")
+    return normal
 
 
-def _failure_detail(value: Any, path: str) -> FailureDetail:
-    obj = _object(value, path)
-    p = path + "."
-    info = _string(obj, "additional-information", p, required=False)
+def _detail(d: _Detail, path: str, notes: list[str]) -> FailureDetail:
+    info = _optional(d.additional_information)
     if info is None:
-        info = _string(obj, "additional-info-uri", p, required=False)
+        info = _optional(d.additional_info_uri)
     return FailureDetail(
-        result_type=_string(obj, "result-type", p).lower(),  # type: ignore[union-attr]
-        failed_session_count=_count(obj, "failed-session-count", p),
-        sending_mta_ip=ip_or_none(_string(obj, "sending-mta-ip", p, required=False)),
-        receiving_mx_hostname=hostname_or_none(_string(obj, "receiving-mx-hostname", p, required=False)),
-        receiving_mx_helo=_string(obj, "receiving-mx-helo", p, required=False) or None,
-        receiving_ip=ip_or_none(_string(obj, "receiving-ip", p, required=False)),
-        failure_reason_code=_string(obj, "failure-reason-code", p, required=False) or None,
+        result_type=_required(d.result_type, path + ".result-type").lower(),
+        failed_session_count=d.failed_session_count,
+        sending_mta_ip=_address(d.sending_mta_ip, path + ".sending-mta-ip", notes),
+        receiving_mx_hostname=hostname_or_none(_optional(d.receiving_mx_hostname)),
+        receiving_mx_helo=_optional(d.receiving_mx_helo) or None,
+        receiving_ip=_address(d.receiving_ip, path + ".receiving-ip", notes),
+        failure_reason_code=_optional(d.failure_reason_code) or None,
         additional_information=info or None,
     )
 
 
-def _policy_result(value: Any, path: str) -> PolicyResult:
-    obj = _object(value, path)
-    policy = _object(obj.get("policy"), path + ".policy")
-    pp = path + ".policy."
-    policy_type = _string(policy, "policy-type", pp).lower()  # type: ignore[union-attr]
-    domain = hostname_or_none(_string(policy, "policy-domain", pp))
+def _policy_result(result: _PolicyResult, path: str, notes: list[str]) -> PolicyResult:
+    policy = result.policy
+    domain = hostname_or_none(policy.policy_domain.strip())
     if not domain:
-        raise ReportRejected(f"{pp}policy-domain is empty")
-    summary = _object(obj.get("summary"), path + ".summary")
-    sp = path + ".summary."
-    details_value = obj.get("failure-details")
-    if details_value is None:
-        details: tuple[FailureDetail, ...] = ()
-    elif type(details_value) is not list:
-        raise _wrong(path + ".failure-details", "an array", details_value)
-    else:
-        details = tuple(_failure_detail(d, f"{path}.failure-details[{i}]") for i, d in enumerate(details_value))
+        raise ReportRejected(f"{path}.policy.policy-domain is empty")
+    mx = [policy.mx_host] if isinstance(policy.mx_host, str) else policy.mx_host
     return PolicyResult(
-        policy_type=policy_type,
+        policy_type=_required(policy.policy_type, path + ".policy.policy-type").lower(),
         policy_domain=domain,
-        policy_string=_string_list(policy.get("policy-string"), pp + "policy-string"),
-        mx_host=tuple(
-            h.rstrip(".").lower() for h in _string_list(policy.get("mx-host"), pp + "mx-host", single_ok=True)
+        policy_string=_strings(policy.policy_string),
+        mx_host=tuple(h.rstrip(".").lower() for h in _strings(mx)),
+        successful_sessions=result.summary.successful,
+        failed_sessions=result.summary.failed,
+        failure_details=tuple(
+            _detail(d, f"{path}.failure-details[{i}]", notes) for i, d in enumerate(result.failure_details or ())
         ),
-        successful_sessions=_count(summary, "total-successful-session-count", sp),
-        failed_sessions=_count(summary, "total-failure-session-count", sp),
-        failure_details=details,
     )
 
 
-def report_from_json(doc: Any) -> Report:
-    """Validate decoded JSON as an RFC 8460 report. Raises ReportRejected naming the bad field.
-
-    The fast path (wizard.reports.fastpath) takes plainly valid reports; anything it does not
-    take is validated here, field by field, so the reason names the field.
-    """
-    try:
-        return fast_report(doc)
-    except Bail:
-        return strict_report(doc)
-
-
-def strict_report(doc: Any) -> Report:
-    """The field-by-field validator: the reference for what is accepted, and the source of every reason."""
-    obj = _object(doc, "the report")
-    org = _string(obj, "organization-name", "")
-    report_id = _string(obj, "report-id", "")
-    contact = _string(obj, "contact-info", "", required=False) or ""
-    date_range = _object(obj.get("date-range"), "date-range")
-    start = parse_datetime(_string(date_range, "start-datetime", "date-range."), "date-range.start-datetime")  # type: ignore[arg-type]
-    end = parse_datetime(_string(date_range, "end-datetime", "date-range."), "date-range.end-datetime")  # type: ignore[arg-type]
+def _build(doc: _Report) -> Report:
+    organisation = _required(doc.organisation, "organization-name")
+    report_id = _required(doc.report_id, "report-id")
+    start = parse_datetime(doc.date_range.start, "date-range.start-datetime")
+    end = parse_datetime(doc.date_range.end, "date-range.end-datetime")
     if end < start:
         raise ReportRejected("date-range.end-datetime is before start-datetime")
-    policies_value = obj.get("policies")
-    if policies_value is None:
-        raise ReportRejected("policies is missing")
-    if type(policies_value) is not list:
-        raise _wrong("policies", "an array (RFC 8460 §4.4, even for one policy)", policies_value)
-    policies = tuple(_policy_result(p, f"policies[{i}]") for i, p in enumerate(policies_value))
-    return Report(
-        organisation=org,  # type: ignore[arg-type]
-        report_id=report_id,  # type: ignore[arg-type]
-        contact_info=contact,
-        start=start,
-        end=end,
-        policies=policies,
-    )
+    notes: list[str] = []
+    policies = tuple(_policy_result(p, f"policies[{i}]", notes) for i, p in enumerate(doc.policies))
+    contact = _optional(doc.contact_info) or ""
+    return Report(organisation, report_id, contact, start, end, policies, tuple(notes))
+
+
+def decode_report(data: bytes) -> Report:
+    """Uncompressed report bytes (UTF-8 JSON, an optional BOM allowed) to a Report."""
+    check_structure(data)
+    if data[:3] == UTF8_BOM:
+        data = data[3:]
+    if not data.isascii():
+        try:  # msgspec does not check the UTF-8 of the fields it skips
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ReportRejected(
+                f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); reports are UTF-8 JSON"
+            ) from None
+    if data.lstrip(b" \t\r\n")[:1] != b"{":
+        raise ReportRejected("is not a JSON object; a TLS report starts with '{'")
+    try:
+        doc = _decode(data)
+    except msgspec.ValidationError as exc:
+        raise ReportRejected(_reason(exc)) from None
+    except msgspec.DecodeError as exc:
+        text = exc_text(exc).removeprefix("JSON is malformed: ")
+        raise ReportRejected(f"is not valid JSON ({text[:1].lower()}{text[1:]})") from None
+    return _build(doc)
+
+
+def parse_report(data: bytes, *, limit: int = MAX_REPORT_BYTES) -> Report:
+    """Bytes of a `.json` or `.json.gz` report (gzip is recognised by its magic) to a Report.
+
+    `limit` caps the decompressed size below MAX_REPORT_BYTES (an email's remaining budget).
+    Raises ReportRejected with a one-line reason; nothing else escapes.
+    """
+    try:
+        if data[:2] == GZIP_MAGIC:
+            data = gunzip_bounded(data, min(limit, MAX_REPORT_BYTES))
+        return decode_report(data)
+    except ReportRejected:
+        raise
+    except Exception as exc:  # last guard: a reason, never a traceback
+        raise ReportRejected(f"could not be read ({type(exc).__name__}: {exc_text(exc)})") from None
 
 
 def mx_patterns(policy: PolicyResult) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from typing import Any
 from wizard.mx import normalise_mx_host, pattern_matches
 from wizard.reports.model import PolicyResult
 from wizard.reports.parse import mx_patterns
+from wizard.text import shown
 
 #: How breakdown rows without the field are labelled (senders omit IP/MX for fetch errors).
 NOT_REPORTED = "(not reported)"
@@ -123,8 +124,8 @@ class Summary:
         }
 
     def render(self) -> str:
-        """The plain-text summary `reports summary` prints."""
-        lines = [f"TLS reports for {self.domain}" + _window(self.since, self.until)]
+        """The plain-text summary `reports summary` prints; every text from a report goes through `shown`."""
+        lines = [f"TLS reports for {shown(self.domain)}" + _window(self.since, self.until)]
         if not self.report_count:
             lines.append("no reports stored for this window; import some with 'mta-sts-wizard reports import PATH'")
             return "\n".join(lines)
@@ -145,22 +146,22 @@ class Summary:
             if rows:
                 lines.append("")
                 lines.append(title + ":")
-                lines.extend(f"  {c.count:>10}  {c.key}" for c in rows)
+                lines.extend(f"  {c.count:>10}  {shown(c.key)}" for c in rows)
         if self.by_sender:
             lines.append("")
             lines.append("failures by sending IP:")
-            lines.extend(f"  {s.count:>10}  {s.sending_ip} ({s.organisation})" for s in self.by_sender)
+            lines.extend(f"  {s.count:>10}  {shown(s.sending_ip)} ({shown(s.organisation)})" for s in self.by_sender)
         lines.append("")
         if self.policy_patterns is None:
             lines.append("MX coverage: no policy patterns known; pass --mx PATTERN to check the MX hosts seen")
         elif self.uncovered_mx:
             lines.append(
                 "MX hosts in reports that the policy does not cover: "
-                + ", ".join(self.uncovered_mx)
+                + ", ".join(map(shown, self.uncovered_mx))
                 + "; add them to the policy's mx lines before moving to enforce"
             )
         else:
-            lines.append(f"every MX host seen in reports is covered by: {', '.join(self.policy_patterns)}")
+            lines.append(f"every MX host seen in reports is covered by: {', '.join(map(shown, self.policy_patterns))}")
         return "\n".join(lines)
 
 
@@ -264,11 +265,9 @@ def build_summary(
         for (org, ip), c in sorted(per_sender.items(), key=lambda kc: (-kc[1], kc[0][0], *_nulls_first(kc[0][1])))
     ]
     mx_seen = sorted(mx for mx in per_mx if mx is not None)
-    p_where = where.replace("domain", "p.domain").replace("day", "p.day")
     latest = rows(
-        "SELECT m.text, s.text FROM policies p JOIN strings m ON m.id = p.mx_host"
-        f" JOIN strings s ON s.id = p.policy_string WHERE {p_where} AND p.policy_type = 'sts'"
-        " ORDER BY p.day DESC, p.id DESC LIMIT 1"
+        f"SELECT mx_host, policy_string FROM policies WHERE {where} AND policy_type = 'sts'"
+        " ORDER BY day DESC, id DESC LIMIT 1"
     )
     latest_patterns: list[str] = []
     if latest:
