@@ -8,7 +8,7 @@ noted, and prints what each run cost: DNS queries and TLS handshakes the servers
 and client and server CPU. The floor: 50 domains in one `check` run < 3x one domain (the CLI
 line; the engine line, without interpreter start, shows how much of it is CPU).
 
-`--in-flight N` sets the DNS client's per-server limit (MAX_IN_FLIGHT) for these runs,
+`--in-flight N` sets the DNS client's limit of queries in flight (MAX_IN_FLIGHT) for these runs,
 CLI included; `--runs N` repeats more (e.g. 24 runs against knotd to see rare losses).
 """
 
