@@ -10,10 +10,12 @@ broken server costs the one name it answered for, never the rest of a check.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+import dns.asyncbackend
 import dns.asyncquery
 import dns.asyncresolver
 import dns.exception
@@ -289,7 +291,13 @@ class DnsClient:
             self.sent += 1
             try:
                 async with asyncio.timeout(timeout):
-                    response, _tcp = await dns.asyncquery.udp_with_fallback(query, address, timeout=timeout, port=port)
+                    # A connected socket, unlike dnspython's default: a refused port fails at once (ICMP).
+                    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+                    backend = dns.asyncbackend.get_default_backend()
+                    async with await backend.make_socket(family, socket.SOCK_DGRAM, 0, None, (address, port)) as sock:
+                        response, _tcp = await dns.asyncquery.udp_with_fallback(
+                            query, address, timeout=timeout, port=port, udp_sock=sock
+                        )
             except (TimeoutError, dns.exception.Timeout):
                 raise TimeoutError from None
             except OSError as exc:  # ICMP port unreachable, no route, a TCP reset

@@ -2,7 +2,8 @@
 
 `MxSpec` picks the certificate, whether STARTTLS is offered, the highest TLS version,
 and hostile behaviours: `drip` (a banner that never ends), `garbage-tls` (plain text
-after 220 to STARTTLS), `refuse-starttls` (454), `bad-banner` (554 greeting).
+after 220 to STARTTLS), `stall-tls` (220 to STARTTLS, then silence), `refuse-starttls` (454),
+`bad-banner` (554 greeting).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ class MxSpec:
     starttls: bool = True
     cert: str = "good"
     max_tls: ssl.TLSVersion | None = None
-    behaviour: str = "normal"  # normal | drip | garbage-tls | refuse-starttls | bad-banner | down
+    behaviour: str = "normal"  # normal | drip | garbage-tls | stall-tls | refuse-starttls | bad-banner | down
 
 
 class SmtpServer:
@@ -87,6 +88,11 @@ class SmtpServer:
                 elif verb == "STARTTLS":
                     if spec.behaviour == "refuse-starttls":
                         writer.write(b"454 4.7.0 TLS not available due to local problem\r\n")
+                    elif spec.behaviour == "stall-tls":  # agree to STARTTLS, then never send a ServerHello
+                        writer.write(b"220 2.0.0 Ready to start TLS\r\n")
+                        await writer.drain()
+                        await reader.read()  # until the client gives up (or stop() cancels it)
+                        return
                     elif spec.behaviour == "garbage-tls":
                         writer.write(b"220 2.0.0 Ready to start TLS\r\n")
                         await writer.drain()
