@@ -4,6 +4,8 @@ Every lookup and connection runs as its own asyncio task with its own deadline, 
 task starts as soon as what it depends on is known (the MX probes start per host as soon
 as that host's addresses are in), so a check lasts about as long as its longest chain
 of dependent round trips. Nothing here raises to callers: each failure is a Finding.
+`check_domain` also ends by the options' `deadline`: a part not done by then (and each MX
+host not probed) is a finding that says what was not reached; what finished is kept.
 
 The per-step probes (`probe_mx`, `probe_policy`, `probe_sts_txt`, `probe_tlsrpt`) are
 what the wizard screens poll; `check_domain` runs them all plus the MX TLS probes,
