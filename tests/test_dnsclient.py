@@ -106,6 +106,17 @@ def test_a_cname_chain_over_the_hop_limit_says_the_chain_is_too_long(world: Worl
     assert short.status == "ok" and short.records == ("192.0.2.1",)
 
 
+def test_a_cname_loop_is_an_error_not_nodata(world: World) -> None:
+    name = world.fresh("loop")
+    first, second = f"a.{name}-1.test", f"b.{name}-2.test"
+    world.dns.add_zone(f"{name}-1.test")
+    world.dns.add_zone(f"{name}-2.test")
+    world.dns.add(first, "CNAME", f"{second}.")
+    world.dns.add(second, "CNAME", f"{first}.")
+    result = asyncio.run(_lookup(world, first, "A"))
+    assert result.status == "error" and "loops back" in result.describe()
+
+
 def test_check_keeps_the_domains_other_results_when_one_answer_is_hostile(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:

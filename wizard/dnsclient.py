@@ -266,7 +266,9 @@ class DnsClient:
             # The server stopped at a CNAME whose target it does not serve: chase it ourselves.
             chain.extend(hop for hop in result.cnames if hop not in chain)
             nxt = result.canonical_name
-            if nxt in visited:  # a CNAME loop: report what we have
+            if nxt in visited:
+                why = f"the CNAME chain from {name} loops back to {nxt} ({' -> '.join(chain)})"
+                result = DnsResult(name, rdtype, "error", error=why)
                 break
             if len(chain) >= MAX_CNAME_HOPS:
                 why = f"the CNAME chain from {name} is longer than {MAX_CNAME_HOPS} hops ({' -> '.join(chain)})"
