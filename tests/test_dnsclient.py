@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
@@ -63,6 +64,20 @@ def test_a_lost_datagram_is_sent_again_before_the_timeout_ends(world: World) -> 
     assert result.status == "ok" and result.records[0].startswith("v=STSv1")
     assert len(world.dns.dropped) == 1
     assert [q for q in world.dns.queries if q[0] == f"_mta-sts.{name}"] == [(f"_mta-sts.{name}", "TXT", "udp")]
+
+
+def test_an_answer_slower_than_the_resend_wait_still_counts(tmp_path: Path) -> None:
+    """Each query is sent again after 1 s; the answer to the first send comes at 1.5 s and is used."""
+    world = World(tmp_path, dns_delay=1.5)
+    try:
+        name = world.fresh("slow")
+        world.domain(name)
+        result = asyncio.run(_lookup(world, f"_mta-sts.{name}", timeout=3.0))
+        assert result.status == "ok" and result.records[0].startswith("v=STSv1")
+        seen = [q for q in world.dns.queries if q[0] == f"_mta-sts.{name}"]
+        assert len(seen) >= 2  # the first send and the resend reached the server
+    finally:
+        world.close()
 
 
 @pytest.mark.parametrize("mode", ["opcode", "garbage"])

@@ -283,29 +283,54 @@ class DnsClient:
     async def _exchange(
         self, query: dns.message.Message, address: str, port: int, timeout: float
     ) -> dns.message.Message:
-        """One try at one server: UDP, then TCP when the answer is truncated.
+        """Ask one server, for up to `timeout`: UDP, then TCP when the answer is truncated.
 
         Raises TimeoutError when no answer came, _Failed when what came cannot be used.
         """
         if self._in_flight is None:
             self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         async with self._in_flight:
-            self.sent += 1
             try:
                 async with asyncio.timeout(timeout):
-                    # A connected socket, unlike dnspython's default: a refused port fails at once (ICMP).
-                    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-                    backend = dns.asyncbackend.get_default_backend()
-                    async with await backend.make_socket(family, socket.SOCK_DGRAM, 0, None, (address, port)) as sock:
-                        response, _tcp = await dns.asyncquery.udp_with_fallback(
-                            query, address, timeout=timeout, port=port, udp_sock=sock
-                        )
+                    return await self._udp_then_tcp(query, address, port, timeout)
             except (TimeoutError, dns.exception.Timeout):
                 raise TimeoutError from None
             except OSError as exc:  # ICMP port unreachable, no route, a TCP reset
                 raise _Failed(f"{address}:{port}: {exc.strerror or exc}") from None
-            except Exception as exc:  # whatever a hostile answer makes dnspython raise is one failed try
+            except _Failed:
+                raise
+            except Exception as exc:  # whatever a hostile answer makes dnspython raise fails this server only
                 raise _Failed(f"{address}:{port} sent an unusable answer ({exc or type(exc).__name__})") from None
+
+    async def _udp_then_tcp(
+        self, query: dns.message.Message, address: str, port: int, timeout: float
+    ) -> dns.message.Message:
+        """The query over one connected UDP socket, sent again every `try_timeout` (doubling).
+
+        The socket stays open across the sends and they are the same message (same ID), so an
+        answer slower than the wait still counts, and a refused port fails at once (ICMP).
+        """
+        started = time.monotonic()
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        backend = dns.asyncbackend.get_default_backend()
+        wire = query.to_wire()
+        wait = self.try_timeout
+        async with await backend.make_socket(family, socket.SOCK_DGRAM, 0, None, (address, port)) as sock:
+            while True:
+                self.sent += 1
+                await dns.asyncquery.send_udp(sock, wire, None)
+                try:
+                    response, _when, _source = await dns.asyncquery.receive_udp(
+                        sock, None, time.time() + wait, raise_on_truncation=True
+                    )
+                    break
+                except dns.exception.Timeout:
+                    wait *= 2  # the caller's asyncio.timeout ends the loop
+                except dns.message.Truncated:  # the whole answer only comes over TCP
+                    left = max(timeout - (time.monotonic() - started), 0.05)
+                    return await dns.asyncquery.tcp(query, address, timeout=left, port=port)
+        if not query.is_response(response):  # another ID, opcode or question
+            raise _Failed(f"{address}:{port} sent an answer that does not match the query")
         return response
 
     @staticmethod
@@ -341,8 +366,10 @@ class DnsClient:
                 if left <= 0:
                     servers = []
                     break
+                # The last server left gets all the time left (resending), others one try per round.
+                budget = left if len(servers) == 1 else min(self.try_timeout, left)
                 try:
-                    response = await self._exchange(query, address, port, min(self.try_timeout, left))
+                    response = await self._exchange(query, address, port, budget)
                 except TimeoutError:
                     timeouts.append(f"{address}:{port}: the DNS operation timed out")
                     continue
@@ -379,18 +406,12 @@ class DnsClient:
             query = self._make_query(name, rdtype, recursion=False)
         except (dns.exception.DNSException, ValueError) as exc:
             return DnsResult(name, rdtype, "error", error=str(exc) or type(exc).__name__)
-        deadline = started + self.timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return DnsResult(name, rdtype, "timeout", error=f"{address} gave no answer within {self.timeout:g} s")
-            try:
-                response = await self._exchange(query, address, port, min(self.try_timeout, left))
-                break
-            except TimeoutError:
-                continue  # a lost datagram: send it again
-            except _Failed as exc:
-                return DnsResult(name, rdtype, "error", error=str(exc))
+        try:
+            response = await self._exchange(query, address, port, self.timeout)
+        except TimeoutError:
+            return DnsResult(name, rdtype, "timeout", error=f"{address} gave no answer within {self.timeout:g} s")
+        except _Failed as exc:
+            return DnsResult(name, rdtype, "error", error=str(exc))
         elapsed = int((time.monotonic() - started) * 1000)
         if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             why = f"{address} answered {_rcode_text(response)}"
