@@ -548,7 +548,11 @@ async def probe_mx(domain: str, options: CheckOptions, *, ctx: _Context | None =
                 subject=domain,
             )
         )
-    listing = ", ".join(f"{p} {h} ({' '.join(probe.addresses.get(h, ())) or 'no address'})" for p, h in probe.records)
+
+    def shown(host: str) -> str:
+        return " ".join(probe.addresses[host]) or "no address" if host in probe.addresses else "skipped"
+
+    listing = ", ".join(f"{p} {h} ({shown(h)})" for p, h in probe.records)
     probe.summary = f"MX of {domain}: {listing}"
     return probe
 
