@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
 from pathlib import Path
 
+import dns.message
+import dns.rrset
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.world.world import World
 from wizard import dnsclient as D
@@ -162,3 +168,88 @@ def test_generate_with_a_hostile_mx_answer_says_so_in_one_line(
     assert code == 3
     assert out.err.count("\n") == 1 and "Traceback" not in out.err
     assert f"MX records of {name} could not be read" in out.err
+
+
+# --------------------------------------------------------------------------- fuzzing the answers
+
+
+class _Replier:
+    """A UDP server on loopback that answers each query with the next bytes given (its ID put first)."""
+
+    def __init__(self, address: str) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((address, 0))
+        self.sock.settimeout(0.2)
+        self.address = f"{address}:{self.sock.getsockname()[1]}"
+        self.reply = b""
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        for _ in range(100_000):  # bounded: ends with the test (stop) long before this
+            if self.stop.is_set():
+                return
+            try:
+                data, peer = self.sock.recvfrom(2048)
+            except OSError:
+                continue
+            self.sock.sendto(data[:2] + self.reply[2:], peer)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+def _valid_answer() -> bytes:
+    query = dns.message.make_query("_mta-sts.example.test", "TXT", use_edns=0, payload=1232)
+    response = dns.message.make_response(query)
+    response.answer.append(dns.rrset.from_text("_mta-sts.example.test.", 300, "IN", "TXT", '"v=STSv1; id=1"'))
+    response.authority.append(
+        dns.rrset.from_text("example.test.", 300, "IN", "SOA", "ns.example.test. h.example.test. 1 2 3 4 60")
+    )
+    return response.to_wire()
+
+
+@st.composite
+def _damaged(draw: st.DrawFn) -> bytes:
+    """Random bytes, or a valid answer with bytes flipped, cut short or junk appended."""
+    if draw(st.booleans()):
+        return draw(st.binary(min_size=0, max_size=300))
+    wire = _valid_answer()
+    kind = draw(st.sampled_from(["flip", "cut", "append"]))
+    if kind == "flip":
+        at = draw(st.integers(2, len(wire) - 1))
+        return wire[:at] + bytes([wire[at] ^ draw(st.integers(1, 255))]) + wire[at + 1 :]
+    if kind == "cut":
+        return wire[: draw(st.integers(2, len(wire) - 1))]
+    return wire + draw(st.binary(min_size=1, max_size=20))
+
+
+def test_any_answer_bytes_give_a_result_never_an_exception(world: World) -> None:
+    """The DNS-reply fuzz target: whatever comes back, the lookup ends with a DnsResult."""
+    replier = _Replier(world.free_address())
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_damaged())
+    def check(reply: bytes) -> None:
+        replier.reply = reply
+
+        async def run() -> D.DnsResult:
+            client = D.DnsClient((replier.address,), timeout=0.6)
+            try:
+                return await client.query("_mta-sts.example.test", "TXT")
+            finally:
+                await client.close()
+
+        result = asyncio.run(run())
+        assert result.status in ("ok", "nxdomain", "nodata", "servfail", "timeout", "error")
+        assert result.describe()
+        if result.status == "ok":
+            assert all(isinstance(r, str) for r in result.records)
+
+    try:
+        check()
+    finally:
+        replier.close()
