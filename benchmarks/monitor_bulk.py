@@ -31,7 +31,7 @@ DEADLINE = 60.0
 
 def one_pass(world: ServedWorld, names: list[str], root: Path) -> tuple[float, int, int, list[str]]:
     before = world.stats()
-    settings = PassSettings(root=root, check=world.options(timeout=10.0), deadline=DEADLINE)
+    settings = PassSettings(root=root, check=world.options(timeout=10.0, deadline=DEADLINE))
     started = time.perf_counter()
     outcomes = asyncio.run(monitor_pass(names, settings))
     wall = time.perf_counter() - started

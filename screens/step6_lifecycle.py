@@ -359,6 +359,7 @@ class LifecycleStepScreen(StepScreen):
         from screens.publish_dialog import publish_new_id
 
         publish_new_id(self)
+
     def action_step6_monitor_setup(self) -> None:
         from screens.monitor_setup import MonitorSetup
 

@@ -28,7 +28,7 @@ __all__ = ["http_sink", "mail_sink"]
 
 
 def one_pass(world: World, root: Path, name: str, urls: list[str], now: datetime, smtp: bool = True) -> DomainOutcome:
-    settings = PassSettings(root=root, check=world.options(probe_smtp=smtp), notify_urls=tuple(urls), deadline=30)
+    settings = PassSettings(root=root, check=world.options(probe_smtp=smtp, deadline=30), notify_urls=tuple(urls))
     return asyncio.run(monitor_pass([name], settings, now=now))[0]
 
 
@@ -192,10 +192,10 @@ def test_reports_come_from_the_saved_imap_mailbox_with_the_password_from_the_env
         with StateStore(tmp_path).open(name) as session:
             session.state.report_imap = {"host": server.address, "user": server.user, "port": server.port}
             session.save()
-        check = world.options(probe_smtp=False, ca_bundle=str(bundle))
+        check = world.options(probe_smtp=False, ca_bundle=str(bundle), deadline=30)
 
         def run(environ: dict[str, str]) -> DomainOutcome:
-            settings = PassSettings(root=tmp_path, check=check, deadline=30, environ=environ)
+            settings = PassSettings(root=tmp_path, check=check, environ=environ)
             return asyncio.run(monitor_pass([name], settings))[0]
 
         missing = run({})
@@ -266,8 +266,8 @@ def test_a_check_over_its_deadline_judges_nothing_and_keeps_what_was_open(
     now = datetime.now(UTC)
     first = one_pass(world, tmp_path, name, [http_sink.url], now, smtp=False)
     assert first.open and len(http_sink.received) == 1
-    check = world.options(probe_smtp=False)
-    settings = PassSettings(root=tmp_path, check=check, notify_urls=(http_sink.url,), deadline=0.05)
+    check = world.options(probe_smtp=False, deadline=0.05)
+    settings = PassSettings(root=tmp_path, check=check, notify_urls=(http_sink.url,))
     late = asyncio.run(monitor_pass([name], settings, now=now))[0]
     assert late.incomplete is not None and "deadline of 0.05 s" in late.incomplete
     assert late.new == [] and late.recovered == [] and [p.finding for p in late.open] == [p.finding for p in first.open]

@@ -1,35 +1,32 @@
-"""DNS lookups for the checks: a shared socket per server, the quick reader of wizard.dnswire, and
-dnspython for what that reader leaves (and for anything but plain UDP answers)."""
+"""DNS lookups for the checks, on dnspython: it builds every query and reads every answer.
+
+On top of dnspython this module adds what the checks need: outcomes told apart (NXDOMAIN,
+NODATA, SERVFAIL, timeout, an unusable answer), CNAME chains followed across zones with a
+hop limit, the authoritative view (every server of the zone asked directly), and a bound on
+the queries in flight. Nothing here raises: every outcome is a DnsResult, so a hostile or
+broken server costs the one name it answered for, never the rest of a check.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
 import socket
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+import dns.asyncbackend
 import dns.asyncquery
 import dns.asyncresolver
 import dns.exception
+import dns.flags
 import dns.message
+import dns.name
 import dns.nameserver
+import dns.opcode
 import dns.rcode
-import dns.resolver
+import dns.rdatatype
 
-from wizard.dnswire import (
-    MAX_CNAME_HOPS,
-    Query,
-    Reply,
-    WireError,
-    normalise_name,
-    question_length,
-    rdata_text,
-    reply_from_message,
-    reply_from_wire,
-)
 from wizard.nameserver import parse_nameserver
 
 __all__ = [
@@ -42,38 +39,22 @@ __all__ = [
     "rdata_text",
 ]
 
-# --------------------------------------------------------------------------- lookups
-
-#: Queries in flight per server (a client talking to several servers gets this many for each);
-#: bulk checks queue behind it instead of flooding one server. Measured with check_bulk (50
-#: domains, 950 queries) against knotd on loopback (default 208 KiB socket buffer): 256 lost
-#: no datagram in 54 runs; 512 overflowed knotd in 21 of 54 runs (~90 datagrams each), but each
-#: loss is resent after ~0.2 s and those runs were no slower (median 399 vs 419 ms). Against the
-#: test server (50 ms per answer) 512 and 256 both reach best ~350-380 ms, 128 ~460-500 ms.
-#: 256: as fast, and it does not flood a real resolver with datagrams it will drop.
+#: CNAME hops followed across zones (an authoritative server stops at a zone boundary; a
+#: longer chain is reported as too long, not as the last name's missing record).
+MAX_CNAME_HOPS = 8
+#: Queries in flight per client; more wait their turn. Each holds a socket, so this also
+#: bounds the descriptors a bulk check uses, and it keeps a bulk check from flooding one
+#: resolver with datagrams it would drop (check_bulk: 256 loses none against knotd).
 MAX_IN_FLIGHT = 256
-#: A shared query socket closes after this long without a query in flight.
-IDLE_CLOSE_SECONDS = 2.0
-#: A datagram with no answer is sent again (same ID, so a late answer to the first send still
-#: counts) after max(MIN_RESEND, RESEND_RTT_FACTOR x the server's smoothed RTT, SRTT + 4 RTTVAR),
-#: judged by the RTT known when the wait ends, doubling each time, within the try's deadline:
-#: a lost datagram costs ~0.2 s, not a whole 2 s try.
-MIN_RESEND = 0.2
-RESEND_RTT_FACTOR = 3.0
-
-
-@dataclass
-class ExchangeStats:
-    """Process-wide counters of the UDP exchanges, for benchmarks and diagnostics."""
-
-    sent: int = 0
-    resent: int = 0
-    """Datagrams sent again because no answer came within the resend wait."""
-    answered_after_resend: int = 0
-    """Queries whose answer came only after a resend (a loss, or an answer slower than the wait)."""
-
-
-STATS = ExchangeStats()
+#: Name servers of one zone whose addresses are looked up, and addresses asked for the
+#: authoritative view. Real zones have 2-13 NS hosts (13 is what fits a 512-byte referral)
+#: with one or two addresses each; a zone naming 1,500 must not make one check send
+#: thousands of queries. Addresses are picked one per host first, so every host up to the
+#: cap is asked.
+MAX_NS_HOSTS = 16
+MAX_NS_ADDRESSES = 16
+#: EDNS payload size asked for (the DNS Flag Day 2020 value: no fragmented UDP).
+EDNS_PAYLOAD = 1232
 
 Status = Literal["ok", "nxdomain", "nodata", "servfail", "timeout", "noresolver", "error"]
 
@@ -128,198 +109,97 @@ class DnsResult:
         }[self.status]
 
 
-def _result(reply: Reply, name: str, rdtype: str, *, glue: bool) -> DnsResult:
-    """A reply as the lookup result the checks read."""
-    if reply.error:
-        return DnsResult(name, rdtype, "error", error=reply.error)
-    if reply.rcode == dns.rcode.NXDOMAIN:
-        return DnsResult(name, rdtype, "nxdomain", negative_ttl=reply.negative_ttl, cnames=reply.cnames)
-    if reply.records is None:
-        return DnsResult(name, rdtype, "nodata", negative_ttl=reply.negative_ttl, cnames=reply.cnames)
+def normalise_name(name: str) -> str:
+    """Lowercase, no trailing dot: the form MX hosts are compared in (RFC 8461 §4.1)."""
+    text = name.strip()
+    if text.endswith("."):
+        text = text[:-1]
+    return text.lower()
+
+
+def rdata_text(rdata: Any) -> str:
+    """TXT: the character-strings joined with nothing in between; other types: presentation form."""
+    if rdata.rdtype == dns.rdatatype.TXT:
+        return b"".join(rdata.strings).decode("utf-8", errors="replace")
+    if rdata.rdtype == dns.rdatatype.MX:
+        return f"{rdata.preference} {normalise_name(rdata.exchange.to_text())}"
+    return str(rdata.to_text())
+
+
+# --------------------------------------------------------------------------- reading answers
+
+
+def _negative_ttl(response: dns.message.Message) -> int | None:
+    """min(SOA TTL, SOA MINIMUM) from the authority section (RFC 2308)."""
+    for rrset in response.authority:
+        if rrset.rdtype == dns.rdatatype.SOA and len(rrset):
+            return int(min(rrset.ttl, rrset[0].minimum))
+    return None
+
+
+def _glue(response: dns.message.Message) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (normalise_name(rrset.name.to_text()), rd.to_text())
+        for rrset in response.additional
+        if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
+        for rd in rrset
+    )
+
+
+def _nxdomain_cnames(response: dns.message.Message) -> tuple[str, ...]:
+    """The CNAME chain from the question name in an NXDOMAIN answer (resolve_chaining refuses those)."""
+    out: list[str] = []
+    current = response.question[0].name if response.question else dns.name.root
+    for _ in range(MAX_CNAME_HOPS):
+        found = [
+            rrset[0].target
+            for rrset in response.answer
+            if rrset.rdtype == dns.rdatatype.CNAME and rrset.name == current and len(rrset)
+        ]
+        if not found:
+            break
+        current = found[-1]
+        out.append(normalise_name(current.to_text()))
+    return tuple(out)
+
+
+def _read(response: dns.message.Message, name: str, rdtype: str) -> DnsResult:
+    """A NOERROR/NXDOMAIN answer as a lookup result; an answer that cannot be used is an error."""
+    if not isinstance(response, dns.message.QueryMessage) or response.opcode() != dns.opcode.QUERY:
+        opcode = dns.opcode.to_text(response.opcode())
+        return DnsResult(name, rdtype, "error", error=f"the answer has opcode {opcode}, not QUERY")
+    if response.flags & dns.flags.TC:  # only a TCP answer gets here: UDP ones are fetched again over TCP
+        return DnsResult(name, rdtype, "error", error="the answer was truncated even over TCP")
+    if response.rcode() == dns.rcode.NXDOMAIN:
+        return DnsResult(
+            name, rdtype, "nxdomain", negative_ttl=_negative_ttl(response), cnames=_nxdomain_cnames(response)
+        )
+    chaining = response.resolve_chaining()
+    cnames = tuple(normalise_name(rrset[0].target.to_text()) for rrset in chaining.cnames if len(rrset))
+    if chaining.answer is None:
+        return DnsResult(name, rdtype, "nodata", negative_ttl=_negative_ttl(response), cnames=cnames)
+    rdatas = tuple(chaining.answer)
     return DnsResult(
         name,
         rdtype,
         "ok",
-        records=reply.records,
-        rdatas=reply.rdatas,
-        ttl=reply.ttl,
-        cnames=reply.cnames,
-        glue=reply.glue if glue else (),
+        records=tuple(rdata_text(r) for r in rdatas),
+        rdatas=rdatas,
+        ttl=int(chaining.answer.ttl),
+        cnames=cnames,
+        glue=_glue(response),
     )
 
 
-class _Exchange(asyncio.DatagramProtocol):
-    """One connected UDP socket to one server, shared by every query of a client to it.
+def _rcode_text(response: dns.message.Message) -> str:
+    return dns.rcode.to_text(response.rcode())
 
-    dnspython's `resolve`/`udp` open and close a socket (and an asyncio endpoint) per
-    query, which is most of the CPU a bulk check spends on DNS. Here queries are matched
-    to answers by message ID and question; a refused port (ICMP) fails every pending
-    query at once, as a per-query socket would have. A query without an answer is sent
-    again with the same ID after an adaptive wait (see MIN_RESEND), so whichever copy is
-    answered first completes it.
-    """
 
-    def __init__(self) -> None:
-        self.transport: asyncio.DatagramTransport | None = None
-        self.pending: dict[int, tuple[bytes, asyncio.Future[bytes], float]] = {}
-        """ID -> (question as sent, answer future, time of the only send or -1.0 once resent)."""
-        self.closed: BaseException | None = None
-        self.srtt: float | None = None
-        """Smoothed round-trip time of answers to queries sent once (Karn: resent ones tell nothing)."""
-        self.rttvar = 0.0
-        """Its mean deviation (RFC 6298), so a server falling behind a burst raises the wait quickly."""
-        self._idle: asyncio.TimerHandle | None = None
-        self._resends: dict[int, asyncio.TimerHandle] = {}
-        self.sock: socket.socket | None = None
-        """The socket itself, read directly before a resend (see _drain)."""
+class _Failed(Exception):
+    """One try at one server gave no usable message (refused port, malformed or foreign answer)."""
 
-    @property
-    def usable(self) -> bool:
-        return self.closed is None and self.transport is not None and not self.transport.is_closing()
 
-    def resend_wait(self) -> float:
-        """How long a query waits for its answer before it is sent again."""
-        if self.srtt is None:
-            return MIN_RESEND
-        return max(MIN_RESEND, RESEND_RTT_FACTOR * self.srtt, self.srtt + 4 * self.rttvar)
-
-    def close(self) -> None:
-        if self._idle is not None:
-            self._idle.cancel()
-        if self.transport is not None:
-            self.transport.close()
-
-    def _close_if_idle(self) -> None:
-        if not self.pending:
-            self.close()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        """One answer from the transport, then the others already waiting (see _drain)."""
-        self._answer(data)
-        self._drain()
-
-    def _answer(self, data: bytes) -> None:
-        if len(data) < 12 or not data[2] & 0x80:  # too short, or not a response
-            return
-        entry = self.pending.get(int.from_bytes(data[:2], "big"))
-        if entry is None:
-            return
-        question, fut, sent = entry
-        # The question must come back as asked (0x20 case changes allowed): else it is a stray answer.
-        if fut.done() or data[4:6] != b"\x00\x01" or data[12 : 12 + len(question)].lower() != question.lower():
-            return
-        if sent >= 0:
-            rtt = time.monotonic() - sent
-            if self.srtt is None:
-                self.srtt, self.rttvar = rtt, rtt / 2
-            else:
-                self.rttvar += (abs(self.srtt - rtt) - self.rttvar) / 4
-                self.srtt += (rtt - self.srtt) / 8
-        else:
-            STATS.answered_after_resend += 1
-        fut.set_result(data)
-
-    def error_received(self, exc: Exception) -> None:
-        for _question, fut, _sent in self.pending.values():
-            if not fut.done():
-                fut.set_exception(exc)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = exc or ConnectionError("socket closed")
-        self.error_received(self.closed)  # type: ignore[arg-type]
-
-    def _drain(self) -> None:
-        """Read the answers already waiting in the socket buffer.
-
-        asyncio reads one datagram per loop pass; when a bulk check keeps the loop busy,
-        answers wait in the buffer, each costing a loop pass (a poll) of its own, or past
-        their resend time. So each read empties the buffer, and a resend reads it first:
-        only queries still unanswered go out again.
-        """
-        if self.sock is None:
-            return
-        for _ in range(4096):
-            try:
-                data = self.sock.recv(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                self.error_received(exc)
-                return
-            self._answer(data)
-
-    def _resend(self, qid: int, wire: bytes, wait: float, deadline: float) -> None:
-        """The query's one timer: send it again, or fail it with TimeoutError once `deadline` passed.
-
-        One call_later handle per query does both jobs (an `asyncio.timeout` block would add a
-        second timer, a context object and a cancellation per query: a bulk check sends ~1,000).
-        """
-        entry = self.pending.get(qid)
-        if entry is None or entry[1].done():
-            return
-        fut = entry[1]
-        if self.transport is None or self.transport.is_closing():
-            fut.set_exception(self.closed or ConnectionError("socket closed"))
-            return
-        self._drain()
-        if fut.done():
-            return
-        loop = asyncio.get_running_loop()
-        now = time.monotonic()
-        left = deadline - now
-        if left <= 0.0005:
-            fut.set_exception(TimeoutError())
-            return
-        if entry[2] >= 0:  # the first resend: judge by what the answers since the send say about the server
-            wait = max(wait, self.resend_wait())
-            early = entry[2] + wait - now
-            if early > 0.001:
-                self._resends[qid] = loop.call_later(min(early, left), self._resend, qid, wire, wait, deadline)
-                return
-        self.pending[qid] = (entry[0], fut, -1.0)
-        self.transport.sendto(wire)
-        STATS.sent += 1
-        STATS.resent += 1
-        wait *= 2
-        self._resends[qid] = loop.call_later(min(wait, left), self._resend, qid, wire, wait, deadline)
-
-    async def exchange(self, wire: bytes, timeout: float, question: bytes | None = None) -> bytes:
-        """Send a query (its ID made unique on this socket) and wait up to `timeout` for its answer.
-
-        The same datagram goes out again after `resend_wait()`, then after twice that, and so
-        on until `timeout` (then TimeoutError): a lost query or answer costs one short wait.
-        `question` is the query's question section when the caller knows it already.
-        """
-        assert self.transport is not None
-        qid = int.from_bytes(wire[:2], "big")
-        while qid in self.pending:
-            qid = random.getrandbits(16)
-        wire = qid.to_bytes(2, "big") + wire[2:]
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[bytes] = loop.create_future()
-        if self._idle is not None:
-            self._idle.cancel()
-            self._idle = None
-        wait = self.resend_wait()
-        now = time.monotonic()
-        if question is None:
-            question = wire[12 : 12 + question_length(wire)]
-        self.pending[qid] = (question, fut, now)
-        try:
-            self.transport.sendto(wire)
-            STATS.sent += 1
-            self._resends[qid] = loop.call_later(min(wait, timeout), self._resend, qid, wire, wait, now + timeout)
-            return await fut
-        finally:
-            handle = self._resends.pop(qid, None)
-            if handle is not None:
-                handle.cancel()
-            self.pending.pop(qid, None)
-            if not self.pending:  # a long-lived caller (the wizard polling) must not keep sockets open
-                self._idle = loop.call_later(IDLE_CLOSE_SECONDS, self._close_if_idle)
+# --------------------------------------------------------------------------- the client
 
 
 class DnsClient:
@@ -331,210 +211,191 @@ class DnsClient:
 
     def __init__(self, nameservers: tuple[str, ...] | list[str] = (), timeout: float = 10.0) -> None:
         self.timeout = timeout
+        self.try_timeout = max(min(timeout / 3, 2.0), 0.2)
+        """Each datagram waits this long before it is sent again: a lost one costs at most 2 s."""
         self.configured: list[tuple[str, int]] = [parse_nameserver(ns) for ns in nameservers]
         self.setup_error = ""
-        self._limits: dict[tuple[str, int], asyncio.Semaphore] = {}
-        """Per server: at most MAX_IN_FLIGHT queries outstanding to it (one slow server does not hold up others)."""
+        self.servers: list[tuple[str, int]] = list(self.configured)
+        if not self.configured:
+            try:  # dnspython reads /etc/resolv.conf (or the platform's equivalent)
+                system = dns.asyncresolver.Resolver()
+                self.servers = [
+                    (ns.address, ns.port) for ns in system.nameservers if isinstance(ns, dns.nameserver.Do53Nameserver)
+                ]
+                self.servers += [(ns, system.port) for ns in system.nameservers if isinstance(ns, str)]
+            except dns.exception.DNSException as exc:
+                self.setup_error = str(exc) or type(exc).__name__
         self._cache: dict[tuple[str, str], asyncio.Task[DnsResult]] = {}
+        self._in_flight: asyncio.Semaphore | None = None
+        self.sent = 0
+        """Queries sent (each try counts), for tests and benchmarks."""
         self.queries = 0
-        """Resolver queries sent, and how many of them got any DNS answer at all (even SERVFAIL)."""
+        """Resolver lookups made, and how many of them got any DNS answer at all (even SERVFAIL)."""
         self.answered = 0
-        self._exchanges: dict[tuple[str, int], asyncio.Future[_Exchange]] = {}
-        self.servers: list[tuple[str, int]] = []
-        self.resolver: dns.asyncresolver.Resolver | None
-        try:
-            if self.configured:
-                res = dns.asyncresolver.Resolver(configure=False)
-                res.nameservers = [dns.nameserver.Do53Nameserver(a, p) for a, p in self.configured]
-            else:
-                res = dns.asyncresolver.Resolver()
-            res.cache = None
-            res.lifetime = timeout
-            res.timeout = max(min(timeout / 3, 2.0), 0.2)  # a lost datagram costs at most 2 s
-            res.use_edns(0, 0, 1232)
-            self.resolver = res
-            for ns in res.nameservers:
-                if isinstance(ns, dns.nameserver.Do53Nameserver):
-                    self.servers.append((ns.address, ns.port))
-                elif isinstance(ns, str):
-                    self.servers.append((ns, res.port))
-        except dns.exception.DNSException as exc:
-            self.resolver = None
-            self.setup_error = str(exc) or type(exc).__name__
 
     @property
     def port_for(self) -> dict[str, int]:
         """Configured resolver address -> port (used when that address is also an authoritative server)."""
         return dict(self.configured)
 
+    @property
+    def unreachable(self) -> bool:
+        """Lookups were made and not one got an answer: the resolver itself is out of reach."""
+        return bool(self.setup_error) or (self.queries > 0 and self.answered == 0)
+
+    async def close(self) -> None:
+        """Stop lookups still running (dnspython opens a socket per query and closes it after)."""
+        for task in self._cache.values():
+            task.cancel()
+        self._cache.clear()
+
     async def query(self, name: str, rdtype: str, *, follow_cnames: bool = True) -> DnsResult:
         """Resolve `name`/`rdtype`, following CNAME chains ourselves; memoised for one client."""
         key = (normalise_name(name), rdtype.upper())
         task = self._cache.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._query_chain(key[0], key[1], follow_cnames))
-            self._cache[key] = task
-        elif task.done() and not task.cancelled() and task.exception() is None:
-            return task.result()  # answered already: no shield future needed
+            task = self._cache[key] = asyncio.ensure_future(self._query_chain(key[0], key[1], follow_cnames))
         return await asyncio.shield(task)
 
     async def _query_chain(self, name: str, rdtype: str, follow: bool) -> DnsResult:
         started = time.monotonic()
         chain: list[str] = []
-        current = name
         visited = {name}
-        result = await self._query_once(current, rdtype)
-        while follow and result.status == "nodata" and result.cnames and len(chain) < MAX_CNAME_HOPS:
+        result = await self._query_resolver(name, rdtype)
+        while follow and result.status == "nodata" and result.cnames:
             # The server stopped at a CNAME whose target it does not serve: chase it ourselves.
-            for hop in result.cnames:
-                if hop not in chain:
-                    chain.append(hop)
+            chain.extend(hop for hop in result.cnames if hop not in chain)
             nxt = result.canonical_name
-            if nxt in visited:  # a CNAME loop: report what we have
+            if nxt in visited:
+                why = f"the CNAME chain from {name} loops back to {nxt} ({' -> '.join(chain)})"
+                result = DnsResult(name, rdtype, "error", error=why)
+                break
+            if len(chain) >= MAX_CNAME_HOPS:
+                why = f"the CNAME chain from {name} is longer than {MAX_CNAME_HOPS} hops ({' -> '.join(chain)})"
+                result = DnsResult(name, rdtype, "error", error=why)
                 break
             visited.add(nxt)
-            current = nxt
-            result = await self._query_once(current, rdtype)
-        for hop in result.cnames:
-            if hop not in chain:
-                chain.append(hop)
+            result = await self._query_resolver(nxt, rdtype)
+        chain.extend(hop for hop in result.cnames if hop not in chain)
         elapsed = int((time.monotonic() - started) * 1000)
-        return DnsResult(
-            name=name,
-            rdtype=rdtype,
-            status=result.status,
-            records=result.records,
-            rdatas=result.rdatas,
-            ttl=result.ttl,
-            negative_ttl=result.negative_ttl,
-            cnames=tuple(chain),
-            error=result.error,
-            elapsed_ms=elapsed,
-            glue=result.glue,
-        )
+        return replace(result, name=name, cnames=tuple(chain), elapsed_ms=elapsed)
 
-    @property
-    def unreachable(self) -> bool:
-        """Queries were sent and not one got an answer: the resolver itself is out of reach."""
-        return self.resolver is None or (self.queries > 0 and self.answered == 0)
+    async def _exchange(
+        self, query: dns.message.Message, address: str, port: int, timeout: float
+    ) -> dns.message.Message:
+        """Ask one server, for up to `timeout`: UDP, then TCP when the answer is truncated.
 
-    async def _query_once(self, name: str, rdtype: str) -> DnsResult:
-        result = await self._query_resolver(name, rdtype)
-        self.queries += 1
-        if result.status in ("ok", "nxdomain", "nodata") or (
-            result.status == "servfail" and " answered " in result.error
-        ):
-            self.answered += 1
-        return result
+        Raises TimeoutError when no answer came, _Failed when what came cannot be used.
+        """
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        async with self._in_flight:
+            try:
+                async with asyncio.timeout(timeout):
+                    return await self._udp_then_tcp(query, address, port, timeout)
+            except (TimeoutError, dns.exception.Timeout):
+                raise TimeoutError from None
+            except OSError as exc:  # ICMP port unreachable, no route, a TCP reset
+                raise _Failed(f"{address}:{port}: {exc.strerror or exc}") from None
+            except _Failed:
+                raise
+            except Exception as exc:  # whatever a hostile answer makes dnspython raise fails this server only
+                raise _Failed(f"{address}:{port} sent an unusable answer ({exc or type(exc).__name__})") from None
 
-    async def _exchange_for(self, address: str, port: int) -> _Exchange:
-        key = (address, port)
-        fut = self._exchanges.get(key)
-        if fut is not None and fut.done() and not fut.cancelled() and fut.exception() is None:
-            ready = fut.result()
-            if ready.usable:  # the common case: no new future, no await
-                return ready
-        if fut is None or (fut.done() and (fut.cancelled() or fut.exception() is not None or not fut.result().usable)):
-            fut = asyncio.ensure_future(self._open_exchange(address, port))
-            self._exchanges[key] = fut
-        return await asyncio.shield(fut)
+    async def _udp_then_tcp(
+        self, query: dns.message.Message, address: str, port: int, timeout: float
+    ) -> dns.message.Message:
+        """The query over one connected UDP socket, sent again every `try_timeout` (doubling).
+
+        The socket stays open across the sends and they are the same message (same ID), so an
+        answer slower than the wait still counts, and a refused port fails at once (ICMP).
+        """
+        started = time.monotonic()
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        backend = dns.asyncbackend.get_default_backend()
+        wire = query.to_wire()
+        wait = self.try_timeout
+        async with await backend.make_socket(family, socket.SOCK_DGRAM, 0, None, (address, port)) as sock:
+            while True:
+                self.sent += 1
+                await dns.asyncquery.send_udp(sock, wire, None)
+                try:
+                    response, _when, _source = await dns.asyncquery.receive_udp(
+                        sock, None, time.time() + wait, raise_on_truncation=True
+                    )
+                    break
+                except dns.exception.Timeout:
+                    wait *= 2  # the caller's asyncio.timeout ends the loop
+                except dns.message.Truncated:  # the whole answer only comes over TCP
+                    left = max(timeout - (time.monotonic() - started), 0.05)
+                    return await dns.asyncquery.tcp(query, address, timeout=left, port=port)
+        if not query.is_response(response):  # another ID, opcode or question
+            raise _Failed(f"{address}:{port} sent an answer that does not match the query")
+        return response
 
     @staticmethod
-    async def _open_exchange(address: str, port: int) -> _Exchange:
-        loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.setblocking(False)
-            with contextlib.suppress(OSError):  # a bulk burst of answers must not overflow the socket
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-            sock.connect((address, port))
-            _transport, protocol = await loop.create_datagram_endpoint(_Exchange, sock=sock)
-        except BaseException:
-            sock.close()
-            raise
-        protocol.sock = sock
-        return protocol
-
-    async def close(self) -> None:
-        """Close the shared sockets (they also close with the event loop)."""
-        for fut in self._exchanges.values():
-            if fut.done() and not fut.cancelled() and fut.exception() is None:
-                fut.result().close()
-        self._exchanges.clear()
-
-    async def _ask(self, address: str, port: int, query: Query, timeout: float) -> Reply:
-        """One try at one server: UDP on the shared socket, TCP when the answer is truncated."""
-        limit = self._limits.get((address, port))
-        if limit is None:
-            limit = self._limits[(address, port)] = asyncio.Semaphore(MAX_IN_FLIGHT)
-        async with limit:
-            return await self._ask_now(address, port, query, timeout)
-
-    async def _ask_now(self, address: str, port: int, query: Query, timeout: float) -> Reply:
-        exchange = await self._exchange_for(address, port)
-        started = time.monotonic()
-        wire = await exchange.exchange(query.wire, timeout, query.question)
-        if wire[2] & 0x02:  # TC: the whole answer only comes over TCP
-            left = max(timeout - (time.monotonic() - started), 0.05)
-            message = dns.message.from_wire(query.wire)
-            response = await dns.asyncquery.tcp(message, address, timeout=left, port=port)
-            return reply_from_message(response)
-        try:
-            return reply_from_wire(wire, query)
-        except WireError:  # something the quick reader does not handle: let dnspython read it
-            return reply_from_message(dns.message.from_wire(wire, ignore_trailing=True))
+    def _make_query(name: str, rdtype: str, *, recursion: bool) -> dns.message.Message:
+        query = dns.message.make_query(name, rdtype, use_edns=0, payload=EDNS_PAYLOAD)
+        if not recursion:
+            query.flags &= ~dns.flags.RD
+        return query
 
     async def _query_resolver(self, name: str, rdtype: str) -> DnsResult:
-        if self.resolver is None:
+        """Ask the resolvers in order, again and again, until one answers or the timeout ends.
+
+        As dnspython's resolver does: a server that answers SERVFAIL/REFUSED (or whose port
+        is refused, or whose answer is unusable) is dropped; a silent one is retried after
+        the others.
+        """
+        self.queries += 1
+        if self.setup_error:
             return DnsResult(name, rdtype, "noresolver", error=self.setup_error)
         if not self.servers:
             return DnsResult(name, rdtype, "noresolver", error="no DNS servers are configured (/etc/resolv.conf)")
         try:
-            query = Query.make(name, rdtype, recursion=True)
+            query = self._make_query(name, rdtype, recursion=True)
         except (dns.exception.DNSException, ValueError) as exc:
             return DnsResult(name, rdtype, "error", error=str(exc) or type(exc).__name__)
-        reply, errors = await self._resolve(query)
-        if reply is None:
-            if errors and all(kind != "timeout" for kind, _text in errors):
-                texts = [text for _kind, text in errors[:3]]
-                return DnsResult(name, rdtype, "servfail", error="; ".join(texts))
-            why = "; ".join(dict.fromkeys(text for _kind, text in errors[-3:])) or "no answer"
-            return DnsResult(name, rdtype, "timeout", error=f"no answer within {self.timeout:g} s ({why})")
-        if reply.rcode == dns.rcode.YXDOMAIN:
-            return DnsResult(name, rdtype, "error", error="the DNS query name is too long after DNAME substitution")
-        return _result(reply, name, rdtype, glue=True)
-
-    async def _resolve(self, query: Query) -> tuple[Reply | None, list[tuple[str, str]]]:
-        """Try the servers in order, again and again, until one answers or the lifetime ends.
-
-        As dnspython's resolver does: a server that answers SERVFAIL/REFUSED (or whose port
-        is refused) is dropped; one that stays silent is retried after the others.
-        Returns the response (NOERROR/NXDOMAIN/YXDOMAIN) or None with what each try saw.
-        """
-        assert self.resolver is not None
         deadline = time.monotonic() + self.timeout
-        try_timeout = float(self.resolver.timeout)
         servers = list(self.servers)
-        errors: list[tuple[str, str]] = []
+        timeouts: list[str] = []
+        failures: list[str] = []
         while servers:
             for address, port in list(servers):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    return None, errors
+                    servers = []
+                    break
+                # The last server left gets all the time left (resending), others one try per round.
+                budget = left if len(servers) == 1 else min(self.try_timeout, left)
                 try:
-                    reply = await self._ask(address, port, query, min(try_timeout, left))
-                except (TimeoutError, dns.exception.Timeout):
-                    errors.append(("timeout", f"{address}:{port}: the DNS operation timed out"))
+                    response = await self._exchange(query, address, port, budget)
+                except TimeoutError:
+                    timeouts.append(f"{address}:{port}: the DNS operation timed out")
                     continue
-                except (dns.exception.DNSException, OSError, EOFError, ValueError) as exc:
-                    errors.append(("failed", f"{address}:{port}: {exc or type(exc).__name__}"))
+                except _Failed as exc:
+                    failures.append(str(exc))
                     servers.remove((address, port))
                     continue
-                if reply.rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN, dns.rcode.YXDOMAIN):
-                    return reply, errors
-                errors.append(("failed", f"{address} answered {dns.rcode.to_text(dns.rcode.Rcode(reply.rcode))}"))
+                self.answered += 1
+                if response.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+                    return self._safe_read(response, name, rdtype)
+                if response.rcode() == dns.rcode.YXDOMAIN:
+                    why = "the DNS query name is too long after DNAME substitution"
+                    return DnsResult(name, rdtype, "error", error=why)
+                failures.append(f"{address} answered {_rcode_text(response)}")
                 servers.remove((address, port))
-        return None, errors
+        if failures and not timeouts:
+            return DnsResult(name, rdtype, "servfail", error="; ".join(failures[:3]))
+        why = "; ".join(dict.fromkeys([*failures, *timeouts][-3:]))
+        return DnsResult(name, rdtype, "timeout", error=f"no answer within {self.timeout:g} s ({why})")
+
+    @staticmethod
+    def _safe_read(response: dns.message.Message, name: str, rdtype: str) -> DnsResult:
+        try:
+            return _read(response, name, rdtype)
+        except Exception as exc:  # parsed, but it cannot be chained (too long, inconsistent)
+            return DnsResult(name, rdtype, "error", error=f"the answer cannot be used ({exc or type(exc).__name__})")
 
     # ---------------------------------------------------------------- authoritative view
 
@@ -542,22 +403,20 @@ class DnsClient:
         """Ask one server directly, without recursion (UDP, TCP when truncated)."""
         started = time.monotonic()
         try:
-            query = Query.make(name, rdtype, recursion=False)
-            reply = await self._ask(address, port, query, self.timeout)
-        except (TimeoutError, dns.exception.Timeout):
+            query = self._make_query(name, rdtype, recursion=False)
+        except (dns.exception.DNSException, ValueError) as exc:
+            return DnsResult(name, rdtype, "error", error=str(exc) or type(exc).__name__)
+        try:
+            response = await self._exchange(query, address, port, self.timeout)
+        except TimeoutError:
             return DnsResult(name, rdtype, "timeout", error=f"{address} gave no answer within {self.timeout:g} s")
-        except (dns.exception.DNSException, OSError, ValueError, EOFError) as exc:
-            return DnsResult(name, rdtype, "error", error=f"{address}: {exc or type(exc).__name__}")
+        except _Failed as exc:
+            return DnsResult(name, rdtype, "error", error=str(exc))
         elapsed = int((time.monotonic() - started) * 1000)
-        if reply.rcode not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
-            return DnsResult(
-                name,
-                rdtype,
-                "servfail",
-                error=f"{address} answered {dns.rcode.to_text(dns.rcode.Rcode(reply.rcode))}",
-                elapsed_ms=elapsed,
-            )
-        return replace(_result(reply, name, rdtype, glue=False), elapsed_ms=elapsed)
+        if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            why = f"{address} answered {_rcode_text(response)}"
+            return DnsResult(name, rdtype, "servfail", error=why, elapsed_ms=elapsed)
+        return replace(self._safe_read(response, name, rdtype), glue=(), elapsed_ms=elapsed)
 
     async def find_zone(self, name: str) -> ZoneServers:
         """The closest enclosing zone with NS records, and its servers' addresses.
@@ -570,26 +429,38 @@ class DnsClient:
         answers = await asyncio.gather(*(self.query(c, "NS", follow_cnames=False) for c in candidates))
         for cand, res in zip(candidates, answers, strict=True):
             if res.status == "ok" and not res.cnames:
-                hosts = tuple(sorted(normalise_name(r.target.to_text()) for r in res.rdatas))
+                hosts = tuple(sorted({normalise_name(r.target.to_text()) for r in res.rdatas}))
                 return await self._zone_servers(cand, hosts, res.glue)
         failed = [r for r in answers if r.failed]
         why = failed[0].describe() if failed else f"no NS records found for {name} or its parents"
         return ZoneServers(zone=None, servers=(), error=why)
 
-    async def _zone_servers(
-        self, zone: str, hosts: tuple[str, ...], glue: tuple[tuple[str, str], ...] = ()
-    ) -> ZoneServers:
-        async def addresses(host: str) -> list[tuple[str, str]]:
-            known = [(h, a) for h, a in glue if h == host]
-            if known:
-                return known
-            got = await asyncio.gather(self.query(host, "A"), self.query(host, "AAAA"))
-            return [(host, a) for res in got for a in res.records]
+    async def _zone_servers(self, zone: str, hosts: tuple[str, ...], glue: tuple[tuple[str, str], ...]) -> ZoneServers:
+        """Addresses of at most MAX_NS_HOSTS name servers, at most MAX_NS_ADDRESSES of them, one per host first."""
 
-        lists = await asyncio.gather(*(addresses(h) for h in hosts))
-        servers = tuple(pair for lst in lists for pair in lst)
-        err = "" if servers else f"the name servers of {zone} ({', '.join(hosts)}) have no addresses"
-        return ZoneServers(zone=zone, servers=servers, error=err)
+        async def addresses(host: str) -> list[str]:
+            known = [a for h, a in glue if h == host]
+            if known:
+                return list(dict.fromkeys(known))
+            got = await asyncio.gather(self.query(host, "A"), self.query(host, "AAAA"))
+            return [a for res in got for a in res.records]
+
+        asked = hosts[:MAX_NS_HOSTS]
+        lists = await asyncio.gather(*(addresses(h) for h in asked))
+        servers: list[tuple[str, str]] = []
+        for rank in range(max((len(lst) for lst in lists), default=0)):
+            servers.extend((host, lst[rank]) for host, lst in zip(asked, lists, strict=True) if rank < len(lst))
+        servers = servers[:MAX_NS_ADDRESSES]
+        err = "" if servers else f"the name servers of {zone} ({', '.join(hosts[:5])}) have no addresses"
+        skipped = ""
+        if len(hosts) > MAX_NS_HOSTS:
+            unasked = hosts[MAX_NS_HOSTS:]
+            more = f" and {len(unasked) - 3} more" if len(unasked) > 3 else ""
+            skipped = (
+                f"the zone {zone} names {len(hosts)} name servers; {len(unasked)} of them were not asked "
+                f"({', '.join(unasked[:3])}{more})"
+            )
+        return ZoneServers(zone=zone, servers=tuple(servers), error=err, skipped=skipped)
 
     async def authoritative(self, name: str, rdtype: str, zone: ZoneServers | None = None) -> AuthoritativeView:
         """Ask every authoritative server of the zone directly: what is published right now."""
@@ -599,23 +470,10 @@ class DnsClient:
         ports = self.port_for
 
         async def ask(host: str, addr: str) -> ServerAnswer:
-            res = await self.query_server(addr, ports.get(addr, 53), name, rdtype)
-            return ServerAnswer(host, addr, res)
+            return ServerAnswer(host, addr, await self.query_server(addr, ports.get(addr, 53), name, rdtype))
 
         answers = await asyncio.gather(*(ask(h, a) for h, a in zone.servers))
-        return AuthoritativeView(name, rdtype, zone.zone, tuple(answers), "")
-
-
-def _nonameservers_text(exc: dns.resolver.NoNameservers) -> str:
-    errors = exc.kwargs.get("errors") or []
-    parts = []
-    for err in errors[:3]:
-        server, _tcp, port, ex, response = err
-        if response is not None:
-            parts.append(f"{server} answered {dns.rcode.to_text(response.rcode())}")
-        else:
-            parts.append(f"{server}:{port}: {ex}")
-    return "; ".join(parts) or "every server failed (SERVFAIL or REFUSED)"
+        return AuthoritativeView(name, rdtype, zone.zone, tuple(answers), "", zone.skipped)
 
 
 @dataclass(frozen=True)
@@ -625,6 +483,8 @@ class ZoneServers:
     zone: str | None
     servers: tuple[tuple[str, str], ...]
     error: str = ""
+    skipped: str = ""
+    """Set when some name servers of the zone are not asked (beyond MAX_NS_HOSTS/MAX_NS_ADDRESSES): says which."""
 
 
 @dataclass(frozen=True)
@@ -643,6 +503,8 @@ class AuthoritativeView:
     zone: str | None
     answers: tuple[ServerAnswer, ...]
     error: str = ""
+    skipped: str = ""
+    """Set when not every server of the zone was asked (see ZoneServers.skipped)."""
 
     @property
     def available(self) -> bool:
@@ -663,4 +525,4 @@ class AuthoritativeView:
             res = a.result
             state = f"{len(res.records)} record(s), TTL {res.ttl}" if res.status == "ok" else res.status
             parts.append(f"{a.host} ({a.address}): {state}")
-        return f"zone {self.zone}: " + "; ".join(parts)
+        return f"zone {self.zone}: " + "; ".join(parts) + (f" ({self.skipped})" if self.skipped else "")

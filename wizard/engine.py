@@ -4,6 +4,8 @@ Every lookup and connection runs as its own asyncio task with its own deadline, 
 task starts as soon as what it depends on is known (the MX probes start per host as soon
 as that host's addresses are in), so a check lasts about as long as its longest chain
 of dependent round trips. Nothing here raises to callers: each failure is a Finding.
+`check_domain` also ends by the options' `deadline`: a part not done by then (and each MX
+host not probed) is a finding that says what was not reached; what finished is kept.
 
 The per-step probes (`probe_mx`, `probe_policy`, `probe_sts_txt`, `probe_tlsrpt`) are
 what the wizard screens poll; `check_domain` runs them all plus the MX TLS probes,
@@ -13,14 +15,11 @@ coverage and drift checks, and is what `check` prints.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import functools
-import gc
 import ipaddress
-import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, ParamSpec, TypeVar
 
@@ -39,6 +38,10 @@ from wizard.smtp import probe_mx as smtp_probe
 PER_HOST_CONNECTIONS = 4
 #: Connections at once overall.
 TOTAL_CONNECTIONS = 128
+#: MX hosts whose addresses are resolved and probed, in preference order. Senders try a few
+#: hosts at most; real domains have 1-5, large providers up to ~10. A zone naming 40 hosts
+#: with stalling servers must not hold a check for minutes: the rest are listed as skipped.
+MAX_MX_HOSTS = 10
 
 CheckStatus = Literal["pass", "warn", "fail"]
 
@@ -50,6 +53,8 @@ class CheckOptions:
     nameservers: tuple[str, ...] = ()
     ca_bundle: str | None = None
     timeout: float = 10.0
+    deadline: float = 60.0
+    """The most one domain's whole check may take (--deadline); what is not done by then becomes a finding."""
     expected_policy: PolicyFile | None = None
     expected_id: str | None = None
     probe_smtp: bool = True
@@ -64,6 +69,7 @@ class CheckOptions:
             nameservers=tuple(settings.nameservers),
             ca_bundle=settings.ca_bundle,
             timeout=float(settings.timeout),
+            deadline=float(getattr(settings, "deadline", cls.deadline)),
             **overrides,
         )
 
@@ -166,6 +172,8 @@ class DomainReport:
     tlsa_hosts: tuple[str, ...] = ()
     resolver_unreachable: bool = False
     """No DNS query got any answer: the checks could not run (exit code 3)."""
+    deadline_passed: bool = False
+    """The check's deadline cut some part off; the findings say which (the rest is complete)."""
     elapsed_ms: int = 0
 
     @property
@@ -194,8 +202,9 @@ class DomainReport:
 # ----------------------------------------------------------------------------- shared context
 
 
-class _Context:
-    """One DNS client, zone lookups and connection limits shared by all probes of one run."""
+class SharedContext:
+    """One DNS client, zone lookups and connection limits shared by all probes of one run (pass it
+    as `ctx=` to check several domains with one query bound, as check_domains and monitor do)."""
 
     def __init__(self, options: CheckOptions) -> None:
         self.options = options
@@ -238,15 +247,17 @@ class _Context:
             return await work
 
     async def aclose(self) -> None:
-        """Close the shared DNS sockets and HTTP client."""
+        """Stop what is still running (probes cut off by the deadline) and close the HTTP client."""
+        for task in [*self._smtp.values(), *self._zones.values()]:
+            task.cancel()
         await self.dns.close()
         if self._http is not None:
             await self._http.aclose()
             self._http = None
 
 
-def _ctx(options: CheckOptions, ctx: _Context | None) -> _Context:
-    return ctx if ctx is not None else _Context(options)
+def _ctx(options: CheckOptions, ctx: SharedContext | None) -> SharedContext:
+    return ctx if ctx is not None else SharedContext(options)
 
 
 P = ParamSpec("P")
@@ -261,7 +272,7 @@ def _own_context(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, Corouti
         if kwargs.get("ctx") is not None:
             return await fn(*args, **kwargs)
         options = kwargs.get("options", args[1] if len(args) > 1 else None)
-        c = _Context(options)  # type: ignore[arg-type]
+        c = SharedContext(options)  # type: ignore[arg-type]
         kwargs["ctx"] = c
         try:
             return await fn(*args, **kwargs)
@@ -309,7 +320,7 @@ def _lookup_fix(result: DnsResult) -> str:
     return "check that the zone's name servers answer (SERVFAIL often means broken DNSSEC or a lame delegation)"
 
 
-async def _addresses(ctx: _Context, host: str) -> tuple[DnsResult, DnsResult]:
+async def _addresses(ctx: SharedContext, host: str) -> tuple[DnsResult, DnsResult]:
     a, aaaa = await asyncio.gather(ctx.dns.query(host, "A"), ctx.dns.query(host, "AAAA"))
     return a, aaaa
 
@@ -338,7 +349,7 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 
 @_own_context
-async def probe_sts_txt(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> StsTxtProbe:
+async def probe_sts_txt(domain: str, options: CheckOptions, *, ctx: SharedContext | None = None) -> StsTxtProbe:
     """The `_mta-sts` TXT record: grammar, count rule, wrong places, and the authoritative view."""
     c = _ctx(options, ctx)
     domain = normalise_domain_text(domain)
@@ -354,6 +365,7 @@ async def probe_sts_txt(domain: str, options: CheckOptions, *, ctx: _Context | N
     res, others = results[0], results[1 : 1 + len(misplaced)]
     parent_res = results[-1] if parent is not None else None
     probe = StsTxtProbe(name=name, resolver=res, authoritative=auth)
+    probe.findings.extend(_servers_skipped(auth))
     if res.failed:
         probe.findings.append(_lookup_failed(res, STEP_STS_TXT, "the _mta-sts record could not be read"))
     else:
@@ -383,7 +395,7 @@ async def probe_sts_txt(domain: str, options: CheckOptions, *, ctx: _Context | N
 
 
 @_own_context
-async def probe_tlsrpt(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> TlsRptProbe:
+async def probe_tlsrpt(domain: str, options: CheckOptions, *, ctx: SharedContext | None = None) -> TlsRptProbe:
     """The `_smtp._tls` TXT record (RFC 8460 §3), and the authoritative view."""
     c = _ctx(options, ctx)
     domain = normalise_domain_text(domain)
@@ -394,6 +406,7 @@ async def probe_tlsrpt(domain: str, options: CheckOptions, *, ctx: _Context | No
         _authoritative(c, domain, name, "TXT"),
     )
     probe = TlsRptProbe(name=name, resolver=res, authoritative=auth)
+    probe.findings.extend(_servers_skipped(auth))
     if res.failed:
         probe.findings.append(_lookup_failed(res, STEP_TLSRPT, "the TLSRPT record could not be read"))
     else:
@@ -413,13 +426,27 @@ async def probe_tlsrpt(domain: str, options: CheckOptions, *, ctx: _Context | No
     return probe
 
 
-async def _authoritative(c: _Context, domain: str, name: str, rdtype: str) -> AuthoritativeView | None:
+async def _authoritative(c: SharedContext, domain: str, name: str, rdtype: str) -> AuthoritativeView | None:
     if not c.options.authoritative:
         return None
     # The zone of the policy domain: `_mta-sts`/`_smtp._tls` are almost never zones of their own,
     # and asking about the domain lets both records share one lookup.
     zone = await c.zone(domain)
     return await c.dns.authoritative(name, rdtype, zone)
+
+
+def _servers_skipped(auth: AuthoritativeView | None) -> list[Finding]:
+    """A zone naming more name servers than are asked (dnsclient.MAX_NS_HOSTS): say which were not."""
+    if auth is None or not auth.skipped:
+        return []
+    return [
+        finding(
+            "dns-lookup-failed",
+            f"{auth.skipped}, so what they publish is unknown",
+            "a zone needs 2-4 name servers (13 at most): remove the NS records of servers that do not serve it",
+            subject=auth.zone or auth.name,
+        )
+    ]
 
 
 def _propagation(probe: TxtProbe) -> None:
@@ -471,7 +498,7 @@ def _replace(f: Finding, **changes: Any) -> Finding:
 
 
 @_own_context
-async def probe_mx(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> MxProbe:
+async def probe_mx(domain: str, options: CheckOptions, *, ctx: SharedContext | None = None) -> MxProbe:
     """The MX records (null MX and none told apart) and every MX host's addresses."""
     c = _ctx(options, ctx)
     domain = normalise_domain_text(domain)
@@ -481,7 +508,7 @@ async def probe_mx(domain: str, options: CheckOptions, *, ctx: _Context | None =
         probe.findings.append(_lookup_failed(res, STEP_POLICY, f"the MX records of {domain} could not be read"))
         probe.summary = f"MX of {domain}: {res.describe()}"
         return probe
-    records = [(int(r.preference), normalise_name(r.exchange.to_text())) for r in res.rdatas] if res.exists else []
+    records = _mx_records(res)
     if any(host == "" for _p, host in records):
         probe.null_mx = True
         probe.findings.append(
@@ -507,14 +534,35 @@ async def probe_mx(domain: str, options: CheckOptions, *, ctx: _Context | None =
         )
         probe.summary = f"MX of {domain}: none"
         return probe
-    hosts = probe.hosts
+    hosts = probe.hosts[:MAX_MX_HOSTS]
     resolved = await asyncio.gather(*(_addresses(c, h) for h in hosts))
     for host, (a, aaaa) in zip(hosts, resolved, strict=True):
         probe.addresses[host] = _sorted_addresses(a, aaaa)
         probe.findings.extend(_mx_address_findings(host, a, aaaa))
-    listing = ", ".join(f"{p} {h} ({' '.join(probe.addresses.get(h, ())) or 'no address'})" for p, h in probe.records)
+    skipped = probe.hosts[MAX_MX_HOSTS:]
+    if skipped:
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        probe.findings.append(
+            finding(
+                "mx-unreachable",
+                f"{domain} has {len(probe.hosts)} MX hosts; only the first {MAX_MX_HOSTS} by preference were "
+                f"checked, {len(skipped)} were skipped ({', '.join(skipped[:5])}{more})",
+                "senders try only a few MX hosts: publish the ones that receive your mail (most domains need 1-5)",
+                subject=domain,
+            )
+        )
+
+    def shown(host: str) -> str:
+        return " ".join(probe.addresses[host]) or "no address" if host in probe.addresses else "skipped"
+
+    listing = ", ".join(f"{p} {h} ({shown(h)})" for p, h in probe.records)
     probe.summary = f"MX of {domain}: {listing}"
     return probe
+
+
+def _mx_records(res: DnsResult) -> list[tuple[int, str]]:
+    """(preference, host) of an MX answer, in the order senders try them (host names break ties)."""
+    return sorted((int(r.preference), normalise_name(r.exchange.to_text())) for r in res.rdatas) if res.exists else []
 
 
 def _mx_address_findings(host: str, a: DnsResult, aaaa: DnsResult) -> list[Finding]:
@@ -539,7 +587,7 @@ def _mx_address_findings(host: str, a: DnsResult, aaaa: DnsResult) -> list[Findi
 
 
 @_own_context
-async def probe_policy(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> PolicyProbe:
+async def probe_policy(domain: str, options: CheckOptions, *, ctx: SharedContext | None = None) -> PolicyProbe:
     """Fetch the policy from every address of `mta-sts.<domain>` and parse what was served."""
     c = _ctx(options, ctx)
     domain = normalise_domain_text(domain)
@@ -634,18 +682,18 @@ async def _timed(work: Awaitable[Any]) -> tuple[Any, int]:
     return result, int((time.monotonic() - started) * 1000)
 
 
-async def _mx_tls(c: _Context, domain: str) -> tuple[list[SmtpProbe], list[Finding], tuple[str, ...]]:
-    """Per MX host: resolve, then probe each address and look up TLSA, without waiting for other hosts."""
-    mx = await c.dns.query(domain, "MX")
-    if not mx.exists:
+async def _mx_tls(
+    c: SharedContext, domain: str, deadline: float
+) -> tuple[list[SmtpProbe], list[Finding], tuple[str, ...]]:
+    """Per MX host: resolve, then probe each address and look up TLSA, without waiting for other hosts.
+
+    At most MAX_MX_HOSTS hosts (probe_mx says which were skipped); a host not done by `deadline`
+    (event loop time) is an mx-unreachable finding, and the hosts done keep their results.
+    """
+    mx = await _until(deadline, c.dns.query(domain, "MX"), lambda: _late_lookup(domain, "MX", c.options))
+    if not mx.exists:  # not in time: the MX part says so
         return [], [], ()
-    hosts = tuple(
-        dict.fromkeys(
-            normalise_name(r.exchange.to_text())
-            for r in sorted(mx.rdatas, key=lambda r: r.preference)
-            if normalise_name(r.exchange.to_text())
-        )
-    )
+    hosts = tuple(dict.fromkeys(host for _pref, host in _mx_records(mx) if host))[:MAX_MX_HOSTS]
 
     async def one_host(host: str) -> tuple[list[SmtpProbe], list[Finding], bool]:
         tlsa_task = asyncio.ensure_future(c.dns.query(f"_25._tcp.{host}", "TLSA"))
@@ -676,7 +724,11 @@ async def _mx_tls(c: _Context, domain: str) -> tuple[list[SmtpProbe], list[Findi
             )
         return probes, notes, tlsa.exists
 
-    results = await asyncio.gather(*(one_host(h) for h in hosts))
+    def late(host: str) -> tuple[list[SmtpProbe], list[Finding], bool]:
+        message = f"the MX host {host} was not probed: {_deadline_text(c.options)}"
+        return [], [finding("mx-unreachable", message, DEADLINE_FIX, subject=host)], False
+
+    results = await asyncio.gather(*(_until(deadline, one_host(h), functools.partial(late, h)) for h in hosts))
     probes = [p for r in results for p in r[0]]
     notes = [n for r in results for n in r[1]]
     tlsa_hosts = tuple(h for h, r in zip(hosts, results, strict=True) if r[2])
@@ -684,12 +736,13 @@ async def _mx_tls(c: _Context, domain: str) -> tuple[list[SmtpProbe], list[Findi
 
 
 @_own_context
-async def check_domain(domain: str, options: CheckOptions, *, ctx: _Context | None = None) -> DomainReport:
+async def check_domain(domain: str, options: CheckOptions, *, ctx: SharedContext | None = None) -> DomainReport:
     """Run every verification for one domain concurrently; never raises."""
     started = time.monotonic()
     c = _ctx(options, ctx)
     domain = normalise_domain_text(domain)
     report = DomainReport(domain=domain, checked_at=_now_text())
+    deadline = asyncio.get_running_loop().time() + options.deadline
     try:
         (
             (sts, t_sts),
@@ -698,11 +751,11 @@ async def check_domain(domain: str, options: CheckOptions, *, ctx: _Context | No
             (pol, t_pol),
             ((smtp, tlsa_notes, tlsa_hosts), t_tls),
         ) = await asyncio.gather(
-            _timed(probe_sts_txt(domain, options, ctx=c)),
-            _timed(probe_tlsrpt(domain, options, ctx=c)),
-            _timed(probe_mx(domain, options, ctx=c)),
-            _timed(probe_policy(domain, options, ctx=c)),
-            _timed(_mx_tls(c, domain)),
+            _timed(_until(deadline, probe_sts_txt(domain, options, ctx=c), lambda: _late_sts(domain, options))),
+            _timed(_until(deadline, probe_tlsrpt(domain, options, ctx=c), lambda: _late_tlsrpt(domain, options))),
+            _timed(_until(deadline, probe_mx(domain, options, ctx=c), lambda: _late_mx(domain, options))),
+            _timed(_until(deadline, probe_policy(domain, options, ctx=c), lambda: _late_policy(domain, options))),
+            _timed(_mx_tls(c, domain, deadline)),
         )
     except Exception as exc:  # a bug must still not become a traceback for the user
         report.findings.append(
@@ -715,6 +768,7 @@ async def check_domain(domain: str, options: CheckOptions, *, ctx: _Context | No
         )
         report.checks.append(CheckRecord("internal", STEP_VERIFY, "fail", int((time.monotonic() - started) * 1000)))
         return report
+    report.deadline_passed = asyncio.get_running_loop().time() >= deadline  # some part was cut off
     report.sts, report.tlsrpt, report.mx, report.policy_probe, report.smtp = sts, tlsrpt, mx, pol, smtp
     report.tlsa_hosts = tlsa_hosts
     report.policy = pol.policy
@@ -755,6 +809,68 @@ async def check_domain(domain: str, options: CheckOptions, *, ctx: _Context | No
     return report
 
 
+# ----------------------------------------------------------------------------- the deadline
+
+DEADLINE_FIX = "run the check again with a longer --deadline, or find out why this part answers so slowly"
+
+
+async def _until(deadline: float, work: Awaitable[R], late: Callable[[], R]) -> R:
+    """`work`'s result, or `late()` when the event loop's clock reaches `deadline` first (work cancelled)."""
+    scope = asyncio.timeout_at(deadline)
+    try:
+        async with scope:
+            return await work
+    except TimeoutError:
+        if not scope.expired():  # the work's own timeout, not the deadline
+            raise
+        return late()
+
+
+def _deadline_text(options: CheckOptions) -> str:
+    return f"the {options.deadline:g} s check deadline (--deadline) passed first"
+
+
+def _late_lookup(name: str, rdtype: str, options: CheckOptions) -> DnsResult:
+    return DnsResult(name, rdtype, "timeout", error=_deadline_text(options))
+
+
+def _late_txt(probe: TxtProbe, step: int, what: str) -> None:
+    probe.findings.append(_lookup_failed(probe.resolver, step, what, DEADLINE_FIX))
+    probe.summary = f"{probe.name}: {probe.resolver.describe()}"
+
+
+def _late_sts(domain: str, options: CheckOptions) -> StsTxtProbe:
+    name = f"_mta-sts.{domain}"
+    probe = StsTxtProbe(name=name, resolver=_late_lookup(name, "TXT", options))
+    _late_txt(probe, STEP_STS_TXT, "the _mta-sts record could not be read")
+    return probe
+
+
+def _late_tlsrpt(domain: str, options: CheckOptions) -> TlsRptProbe:
+    name = f"_smtp._tls.{domain}"
+    probe = TlsRptProbe(name=name, resolver=_late_lookup(name, "TXT", options))
+    _late_txt(probe, STEP_TLSRPT, "the TLSRPT record could not be read")
+    return probe
+
+
+def _late_mx(domain: str, options: CheckOptions) -> MxProbe:
+    res = _late_lookup(domain, "MX", options)
+    probe = MxProbe(domain=domain, summary=f"MX of {domain}: {res.describe()}")
+    probe.findings.append(
+        _lookup_failed(res, STEP_POLICY, f"the MX records of {domain} could not be read", DEADLINE_FIX)
+    )
+    return probe
+
+
+def _late_policy(domain: str, options: CheckOptions) -> PolicyProbe:
+    host = f"mta-sts.{domain}"
+    url = f"https://{host}{POLICY_PATH}"
+    message = f"the policy at {url} was not fetched: {_deadline_text(options)}"
+    probe = PolicyProbe(host=host, url=url, summary=f"{url}: {message}")
+    probe.findings.append(finding("policy-timeout", message, DEADLINE_FIX, subject=url))
+    return probe
+
+
 def _drift(options: CheckOptions, pol: PolicyProbe, sts_id: str | None) -> list[Finding]:
     expected = options.expected_policy
     served = pol.policy
@@ -793,45 +909,8 @@ def _now_text() -> str:
 
 async def check_domains(domains: Iterable[str], options: CheckOptions) -> list[DomainReport]:
     """Check several domains concurrently with one shared resolver client and connection limits."""
-    with _old_objects_frozen():
-        c = _Context(options)
-        try:
-            return list(await asyncio.gather(*(check_domain(d, options, ctx=c) for d in domains)))
-        finally:
-            await c.aclose()
-
-
-_freeze_lock = threading.Lock()
-_freeze_depth = 0
-
-
-@contextlib.contextmanager
-def _old_objects_frozen() -> Iterator[None]:
-    """Keep the objects that existed before the run out of the collector's full passes while it runs.
-
-    A bulk check allocates tasks, futures and frames fast enough to trigger a full (oldest
-    generation) collection, which walks every object of the process: the ~60,000 of the
-    imported libraries cost 20-45 ms of CPU per pass, about a tenth of a 50-domain check.
-    `gc.freeze()` parks those objects (nothing is copied, refcounting still frees them) and
-    `gc.unfreeze()` hands them back to the collector afterwards, so no cycle is lost, only
-    looked at later. Nested and concurrent runs share one freeze (the last one out unfreezes).
-    A process that froze its objects itself (the wizard's UI does, after its first paint) is
-    left alone: unfreezing at the end would undo its freeze.
-    """
-    global _freeze_depth
-    with _freeze_lock:
-        if _freeze_depth == 0 and gc.get_freeze_count() > 0:
-            owner = False
-        else:
-            owner = True
-            if _freeze_depth == 0:
-                gc.freeze()
-            _freeze_depth += 1
+    c = SharedContext(options)
     try:
-        yield
+        return list(await asyncio.gather(*(check_domain(d, options, ctx=c) for d in domains)))
     finally:
-        if owner:
-            with _freeze_lock:
-                _freeze_depth -= 1
-                if _freeze_depth == 0:
-                    gc.unfreeze()
+        await c.aclose()

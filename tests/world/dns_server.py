@@ -4,8 +4,9 @@ It behaves like an authoritative-only server (Knot, NSD): AA answers, in-zone CN
 chasing only, NXDOMAIN vs NODATA with the SOA in the authority section, glue for NS
 targets, TC over UDP when the answer does not fit. Knobs for hostile cases: a delay on
 every answer, names that never get an answer, names that get SERVFAIL, names always
-truncated over UDP, a number of UDP queries to drop unanswered (a lost datagram), and a
-server that never answers at all.
+truncated over UDP, a number of UDP queries to drop unanswered (a lost datagram), a
+server that never answers at all, and hostile answers per name (`hostile`): a wrong opcode
+with a record, garbage after the right ID and question, TC set even over TCP.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import dns.exception
 import dns.flags
 import dns.message
 import dns.name
+import dns.opcode
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
@@ -49,6 +51,9 @@ class DnsServer:
     silent_names: set[str] = field(default_factory=set)
     servfail_names: set[str] = field(default_factory=set)
     truncate_names: set[str] = field(default_factory=set)
+    hostile: dict[str, str] = field(default_factory=dict)
+    """name -> "opcode" (an UPDATE answer holding a record), "garbage" (the right ID and
+    question, then a record cut short) or "tc-tcp" (an empty answer with TC, over TCP too)."""
     drop_udp: int = 0
     """Drop this many of the next UDP queries without an answer (each drop counts it down)."""
     dropped: list[bytes] = field(default_factory=list)
@@ -150,6 +155,23 @@ class DnsServer:
                 return response
             return response
 
+    def _hostile(self, query: dns.message.Message, mode: str, transport: str) -> bytes:
+        question = query.question[0]
+        with self._lock:
+            self.queries.append((_n(question.name.to_text()), dns.rdatatype.to_text(question.rdtype), transport))
+        if mode == "tc-tcp":
+            return _truncated(query)
+        response = dns.message.make_response(query)
+        rdtype = dns.rdatatype.to_text(question.rdtype)
+        value = _HOSTILE_RECORDS.get(rdtype)
+        if value is None:
+            rdtype, value = "TXT", _HOSTILE_RECORDS["TXT"]
+        response.answer.append(_rrset(question.name.to_text(), rdtype, [(300, value)]))
+        if mode == "opcode":
+            response.set_opcode(dns.opcode.UPDATE)
+            return response.to_wire()
+        return response.to_wire()[:-5]  # garbage: the record's data runs past the end of the packet
+
     def _glue(self, response: dns.message.Message, ns_rrs: list[tuple[int, str]]) -> None:
         for _ttl, target in ns_rrs:
             for rtype in ("A", "AAAA"):
@@ -161,7 +183,7 @@ class DnsServer:
         cached = self._wire_cache.get((data[2:], udp))
         if cached is not None:
             qname, qtype, wire = cached
-            special = self.silent or qname in self.silent_names or qname in self.servfail_names
+            special = self.silent or qname in self.silent_names or qname in self.servfail_names or qname in self.hostile
             if not special and not (udp and qname in self.truncate_names):
                 with self._lock:
                     self.queries.append((qname, qtype, "udp" if udp else "tcp"))
@@ -178,6 +200,8 @@ class DnsServer:
         qname = _n(query.question[0].name.to_text())
         if self.silent or qname in self.silent_names:
             return None
+        if qname in self.hostile:
+            return self._hostile(query, self.hostile[qname], "udp" if udp else "tcp")
         response = self.answer(query, "udp" if udp else "tcp")
         limit = 65535
         if udp:
@@ -262,6 +286,15 @@ class DnsServer:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(2):
                     await self._tcp.wait_closed()
+
+
+#: What a hostile answer holds: a record of the type asked for, so only the opcode or the damage is wrong.
+_HOSTILE_RECORDS = {
+    "TXT": '"v=STSv1; id=hostile1"',
+    "MX": "10 hostile.example.",
+    "A": "192.0.2.66",
+    "AAAA": "2001:db8::66",
+}
 
 
 def _rrset(name: str, rdtype: str, rrs: list[tuple[int, str]]) -> dns.rrset.RRset:

@@ -2,9 +2,10 @@
 
 `MxSpec` picks the certificate, whether STARTTLS is offered, the highest TLS version,
 and hostile behaviours: `drip` (a banner that never ends), `garbage-tls` (plain text
-after 220 to STARTTLS), `refuse-starttls` (454), `bad-banner` (554 greeting), `huge-banner` (a
-10 MB greeting line), `ehlo-flood` (an EHLO reply of endless lines), `hostile-text` (STARTTLS
-refused with terminal escapes, a CR and bidi marks in the reply text: HOSTILE_REPLY).
+after 220 to STARTTLS), `stall-tls` (220 to STARTTLS, then silence), `refuse-starttls` (454),
+`bad-banner` (554 greeting), `huge-banner` (a 10 MB greeting line), `ehlo-flood` (an EHLO reply
+of endless lines), `hostile-text` (STARTTLS refused with terminal escapes, a CR and bidi marks in
+the reply text: HOSTILE_REPLY).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class MxSpec:
     cert: str = "good"
     max_tls: ssl.TLSVersion | None = None
     behaviour: str = "normal"
-    """normal | drip | garbage-tls | refuse-starttls | bad-banner | huge-banner | ehlo-flood | hostile-text | down"""
+    """normal | drip | garbage-tls | stall-tls | refuse-starttls | bad-banner | huge-banner | ehlo-flood |
+    hostile-text | down"""
 
 
 class SmtpServer:
@@ -108,6 +110,11 @@ class SmtpServer:
                         writer.write(f"454 4.7.0 {HOSTILE_REPLY}\r\n".encode())
                     elif spec.behaviour == "refuse-starttls":
                         writer.write(b"454 4.7.0 TLS not available due to local problem\r\n")
+                    elif spec.behaviour == "stall-tls":  # agree to STARTTLS, then never send a ServerHello
+                        writer.write(b"220 2.0.0 Ready to start TLS\r\n")
+                        await writer.drain()
+                        await reader.read()  # until the client gives up (or stop() cancels it)
+                        return
                     elif spec.behaviour == "garbage-tls":
                         writer.write(b"220 2.0.0 Ready to start TLS\r\n")
                         await writer.drain()

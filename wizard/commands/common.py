@@ -17,6 +17,8 @@ EXIT_USAGE = 2
 EXIT_CANNOT_RUN = 3
 
 PROG = "mta-sts-wizard"
+#: --deadline: the most one domain's whole check may take (CONTRACT "Options every network command takes").
+DEFAULT_DEADLINE = 60.0
 
 
 class UsageError(Exception):
@@ -55,6 +57,13 @@ def add_network_options(parser: argparse.ArgumentParser) -> None:
         default=10.0,
         metavar="SECONDS",
         help="deadline for each network operation (default 10; policy fetch 60 at most)",
+    )
+    parser.add_argument(
+        "--deadline",
+        type=positive_float,
+        default=DEFAULT_DEADLINE,
+        metavar="SECONDS",
+        help="the most one domain's whole check may take (default 60); what is not reached is a finding",
     )
     add_state_dir_option(parser)
 
@@ -133,6 +142,7 @@ class NetworkSettings:
     nameservers: tuple[str, ...]
     ca_bundle: str | None
     timeout: float
+    deadline: float = DEFAULT_DEADLINE
 
 
 def network_settings(args: argparse.Namespace) -> NetworkSettings:
@@ -143,4 +153,5 @@ def network_settings(args: argparse.Namespace) -> NetworkSettings:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         servers.append(ns)
-    return NetworkSettings(tuple(servers), ca_bundle(args.ca_bundle), args.timeout)
+    deadline = getattr(args, "deadline", DEFAULT_DEADLINE)
+    return NetworkSettings(tuple(servers), ca_bundle(args.ca_bundle), args.timeout, deadline)

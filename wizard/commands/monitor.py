@@ -29,7 +29,6 @@ from wizard.commands.common import (
     UsageError,
     add_network_options,
     network_settings,
-    positive_float,
     state_dir,
 )
 from wizard.domain import DomainError, normalise_domain
@@ -63,14 +62,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--json", action="store_true", help="print one JSON document (see CONTRACT.md)")
     p.add_argument("--no-smtp", action="store_true", help="skip the port-25 STARTTLS probes")
     add_network_options(p)
-    if "--deadline" not in p._option_string_actions:  # common options may come to hold it (CONTRACT.md)
-        p.add_argument(
-            "--deadline",
-            type=positive_float,
-            default=60.0,
-            metavar="SECONDS",
-            help="the most one domain's check may take (default 60)",
-        )
     p.set_defaults(func=run)
 
 
@@ -97,7 +88,6 @@ def run(args: argparse.Namespace) -> int:
         root=state_dir(args.state_dir),
         check=CheckOptions.from_settings(settings, probe_smtp=not args.no_smtp),
         notify_urls=tuple(dict.fromkeys(args.notify)),
-        deadline=float(getattr(args, "deadline", 60.0)),
     )
     outcomes = asyncio.run(monitor_pass(list(dict.fromkeys(domains)), pass_settings))
     if args.json:

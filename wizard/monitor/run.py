@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wizard.engine import CheckOptions, DomainReport, _Context, check_domain
+from wizard.engine import CheckOptions, DomainReport, SharedContext, check_domain
 from wizard.lifecycle.drift import expected_for_check, extra_drift
 from wizard.monitor.message import Change, compose
 from wizard.monitor.notify import Target, send, target
@@ -42,7 +42,6 @@ class PassSettings:
     root: Path
     check: CheckOptions
     notify_urls: tuple[str, ...] = ()
-    deadline: float = 60.0
     lock_wait: float = LOCK_WAIT
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -147,9 +146,9 @@ async def _check_all(
     domains: Sequence[str], states: Mapping[str, DomainState | None], settings: PassSettings
 ) -> dict[str, DomainReport | str]:
     """Each domain's report, or why it has none (its deadline passed)."""
-    # One shared context: check_domains would share it too, but cannot give each domain its
-    # own deadline, nor the saved policy to expect.
-    ctx = _Context(settings.check)
+    # One shared context (one query bound for the pass): check_domains would share it too, but
+    # cannot give each domain the saved policy to expect.
+    ctx = SharedContext(settings.check)
 
     async def one(domain: str) -> DomainReport | str:
         state = states.get(domain)
@@ -158,10 +157,14 @@ async def _check_all(
             policy, policy_id = expected_for_check(state)
             options = replace(options, expected_policy=policy, expected_id=policy_id)
         try:
-            async with asyncio.timeout(settings.deadline):
+            # The engine ends its own check at the deadline, with findings for what it skipped;
+            # this bound is only the backstop, one operation's timeout later.
+            async with asyncio.timeout(options.deadline + options.timeout):
                 report = await check_domain(domain, options, ctx=ctx)
         except TimeoutError:
-            return f"the check did not finish within the deadline of {settings.deadline:g} s; nothing was judged"
+            report = None
+        if report is None or report.deadline_passed:
+            return f"the check did not finish within the deadline of {options.deadline:g} s; nothing was judged"
         if state is not None and state.policy is not None:
             url = report.policy_probe.url if report.policy_probe else ""
             report.findings.extend(extra_drift(state, report.findings, report.policy, report.sts_id, url=url))
