@@ -28,6 +28,7 @@ from textual.widgets import Input, Static
 
 from screens.footer import KeyBar
 from screens.messages import StepUpdated
+from wizard.lifecycle.adopt import live_mode
 from wizard.state import STEP_NAMES
 
 if TYPE_CHECKING:
@@ -106,7 +107,13 @@ class StepScreen(Screen):
         out.append(f"Step {self.STEP} of 6 · {self.TITLE_TEXT or STEP_NAMES[self.STEP]}", "bold")
         out.append(f"  ·  {domain}")
         status = self.wizard.step_status(self.STEP)
-        out.append(f"  ·  {status}", _STATUS_STYLE.get(status, ""))
+        live = live_mode(self.wizard.state) if self.wizard.session is not None else None
+        if status != "not-started" or live is None:
+            out.append(f"  ·  {status}", _STATUS_STYLE.get(status, ""))
+        if live is not None:
+            out.append(f"  ·  live: {live}", _LIVE_STYLE.get(live, ""))
+        if self.wizard.placing:
+            out.append("  ·  checking what is live…", "dim")
         return out
 
     def refresh_header(self) -> None:
@@ -150,6 +157,7 @@ class StepScreen(Screen):
         self.set_focus(None)
 
 
+_LIVE_STYLE = {"enforce": "bold green", "testing": "bold cyan", "none": "bold yellow"}
 _STATUS_STYLE = {
     "verified": "bold green",
     "warning": "bold yellow",

@@ -98,6 +98,8 @@ class Attempt:
     """What was found, one line each (resolver vs authoritative view, each address's answer)."""
     served_policy: PolicyFile | None = None
     """Step 2 and the full check: the policy the host serves, when one parsed."""
+    report: Any = None
+    """The full check only: the engine's DomainReport (wizard.lifecycle.adopt places the domain from it)."""
 
     @property
     def status(self) -> str:
@@ -191,7 +193,9 @@ async def full_check(ctx: CheckContext, clock: Callable[[], datetime]) -> Attemp
 
     report = await off_loop(job)
     lines = [f"{c.id} (step {c.step}): {c.status}, {c.elapsed_ms} ms" for c in report.checks]
-    return Attempt(5, ctx.domain.ascii, clock(), True, list(report.findings), lines, served_policy=report.policy)
+    return Attempt(
+        5, ctx.domain.ascii, clock(), True, list(report.findings), lines, served_policy=report.policy, report=report
+    )
 
 
 def _policy_attempt(probe: PolicyProbe, ctx: CheckContext, at: datetime) -> Attempt:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from wizard.lifecycle.adopt import live_mode
 from wizard.lifecycle.causes import Cause, cause_for_code, cause_for_result_type
 from wizard.lifecycle.evidence import FailurePair
 from wizard.reports.summary import Summary
@@ -281,7 +282,8 @@ def readiness_verdict(
 
     failures = groups.groups()
     status: VerdictStatus = "blocked" if failures else ("not-yet" if missing else "ready")
-    return Verdict(status, evidence, missing, failures, days, rate, earliest, state.mode)
+    # The mode in force, not the saved one: mid-switch the saved policy already says enforce.
+    return Verdict(status, evidence, missing, failures, days, rate, earliest, live_mode(state) or state.mode)
 
 
 def _quiet_from(summary: Summary) -> Any:
