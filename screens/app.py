@@ -439,6 +439,16 @@ class WizardApp(App[int]):
             self.save()
         if poll is None or not poll.active:
             return
+        earlier = self.attempts.get(step, [])[:-1]
+        if attempt.mismatch and (not earlier or earlier[-1].mismatch != attempt.mismatch):
+            # Waiting would never end: say so at once (once per different value), and keep checking.
+            self.notify(
+                attempt.mismatch,
+                title=f"Step {step}: not what the wizard expects",
+                severity="error",
+                markup=False,
+                timeout=20,
+            )
         if attempt.seen:
             poll.active = False
             severity: SeverityLevel = "information" if attempt.status == "verified" else "warning"
