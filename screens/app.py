@@ -617,12 +617,13 @@ class WizardApp(App[int]):
             lines = adopt.use_live(state, live, now)
             self.save()
             self.notify("Saved progress now follows what is live:\n" + "\n".join(lines), markup=False)
-            self._reopen_at(adopt.open_step(state, live))
+            # After the dialog has gone (its result arrives while it is still on the stack).
+            self.call_later(self._reopen_at, adopt.open_step(state, live))
             return
         lines = adopt.keep_mine(state, found, now)
         self.save()
         self.notify("Kept your saved values; publish them:\n" + "\n".join(lines), markup=False, timeout=10)
-        self._reopen_at(first_unverified_step(state))
+        self.call_later(self._reopen_at, first_unverified_step(state))
 
     def _reopen_at(self, step: int) -> None:
         """Show `step` built anew from the (changed) saved state, unless the user has moved on

@@ -270,6 +270,7 @@ class LifecycleStepScreen(StepScreen):
     def _say(self, lines: list[str]) -> None:
         self.step6_result = lines
         self.wizard.save()
+        self.refresh_header()  # the live mode may have changed (a change finished)
         self.step6_render()
         self.reload_reports()  # the state changed: the evidence's window or MX patterns may have too
 

@@ -96,7 +96,9 @@ def _views(probe: TxtProbe, prefix: str, resolver_value: str | None) -> tuple[li
     if res.failed:
         res_line = f"your resolver: {res.describe()}"
     else:
-        res_line = f"your resolver: {resolver_value or 'no record'}" + (f" (TTL {res.ttl})" if res.ttl is not None else "")
+        res_line = f"your resolver: {resolver_value or 'no record'}" + (
+            f" (TTL {res.ttl})" if res.ttl is not None else ""
+        )
     return [*auth_line, res_line], source
 
 
