@@ -100,3 +100,21 @@ def gate_for(
     blocked = verdict is not None and verdict.status == "blocked" and kind != "remove"
     headline = verdict.headline if verdict is not None else "unknown (the reports are still being read)"
     return Gate(kind, RISKY[kind], _WHAT[kind], headline, blockers, open_findings, blocked, domain, tuple(detail))
+
+
+def moves(saved: Any, new: Any) -> list[str]:
+    """The risky moves (RISKY kinds) that replacing policy `saved` with `new` makes (PolicyFile-like)."""
+    out = []
+    if new.mode == "enforce" and saved.mode != "enforce":
+        out.append("enforce")
+    if new.mode == "none" and saved.mode != "none":
+        out.append("remove")
+    if new.mode != "none" and new.max_age > saved.max_age:
+        out.append("max-age")
+    if (
+        saved.mode == "enforce"
+        and new.mode == "enforce"
+        and {p.lower() for p in new.mx} != {p.lower() for p in saved.mx}
+    ):
+        out.append("mx-change")
+    return out
