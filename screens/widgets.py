@@ -24,6 +24,7 @@ from textual.widgets import Input, Label, Static
 
 from screens.clipboard import SaveError, copy_text, save_text
 from wizard.findings import Finding
+from wizard.text import shown
 
 if TYPE_CHECKING:
     from screens.app import PollState, WizardApp
@@ -91,7 +92,7 @@ class CopyableValue(Static, can_focus=True):
     def action_save(self) -> None:
         def done(path: Path | None) -> None:
             if path is not None:
-                self.app.notify(f"{self.title} saved to {path}", markup=False, title="Saved")
+                self.app.notify(f"{self.title} saved to {shown(str(path.resolve()))}", markup=False, title="Saved")
 
         self.app.push_screen(SaveDialog(self.value, self.filename), done)
 

@@ -106,9 +106,15 @@ async def test_second_window_opens_read_only_and_saves_nothing(tmp_path: Path) -
         async with app.run_test(size=(100, 30)) as pilot:
             assert app.session is not None and app.session.read_only
             assert f"open in another window (pid {os.getpid()})" in screen_text(app)
-            await pilot.press("a", *"mx.example.com", "enter", "escape", "n")
+            assert "Editing and live checks are off in this window" in screen_text(app)
+            assert app.screen.query_one("#add-pattern").disabled
+            await pilot.press("a")  # editing is off: the key says why instead of doing nothing
             await pilot.pause()
-            assert app.screen.STEP == 2
+            assert any(n.title == "Editing is off in this window" for n in app._notifications)
+            assert app.screen.focused is None or app.screen.focused.id != "add-pattern"
+            await pilot.press("n")
+            await pilot.pause()
+            assert app.screen.STEP == 1  # nothing to accept
         assert not StateStore(tmp_path).path_for("example.com").exists()
     finally:
         holder.close()
