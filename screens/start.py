@@ -38,6 +38,8 @@ class SavedDomainsRead(Message):
 class StartScreen(Screen):
     """Pick a saved domain or type a new one."""
 
+    #: Nothing focused at first: ? and q are keys until the user starts typing (on_key).
+    AUTO_FOCUS = ""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "focus_prompt", "Type a domain", show=False),
         Binding("x", "forget", "Forget domain"),
@@ -64,7 +66,8 @@ class StartScreen(Screen):
             )
             yield Vertical(id="saved-box")  # height auto (app.tcss); filled after the first paint (see _read_saved)
             yield Label("Domain to set up:")
-            yield Input(placeholder="example.com", id="domain-input")
+            # No select-on-focus: the first letter typed (on_key) focuses it and must stay.
+            yield Input(placeholder="example.com", id="domain-input", select_on_focus=False)
             yield Static("", id="domain-feedback")
         yield KeyBar()
 

@@ -49,6 +49,19 @@ def read_max_age(text: str) -> tuple[int | None, str | None]:
     return seconds, None
 
 
+def max_age_advice(max_age: int) -> Text:
+    """Advice for a max_age under one day (empty otherwise): senders re-fetch the policy that often,
+    and a sender whose fetch is blocked is unprotected once its copy expires (RFC 8461 §10.2)."""
+    if max_age >= ONE_DAY:
+        return Text()
+    return Text(
+        f"! {max_age} s is under one day: senders fetch the policy again that often, and one whose fetch an "
+        "attacker blocks is unprotected as soon as its copy expires. Use at least 86400 (1 day) for testing "
+        "and a week or more in enforce.",
+        style="yellow",
+    )
+
+
 class PolicyStep(StepScreen):
     """Build the policy file."""
 
@@ -107,6 +120,7 @@ class PolicyStep(StepScreen):
                 presets.border_title = "max_age: how long senders cache the policy"
                 for index, (label, seconds) in enumerate(self._choices()):
                     yield ChoiceButton(label, value=seconds == self.max_age, id=f"max-age-{index}")
+        yield Static("", id="max-age-advice")
         yield FindingsList(id="coverage", empty="Every MX host is covered by a pattern.")
         yield CopyableValue("Policy file (mta-sts.txt)", self.policy().to_text(), "mta-sts.txt", id="preview")
 
@@ -195,6 +209,7 @@ class PolicyStep(StepScreen):
         findings = self.findings()
         self.query_one("#coverage", FindingsList).show(findings)
         self.query_one("#preview", CopyableValue).set_value(self.policy().to_text())
+        self.query_one("#max-age-advice", Static).update(max_age_advice(self.max_age))
         self.can_advance = bool(self.patterns) and not has_errors(findings)
 
     def step_updated(self) -> None:

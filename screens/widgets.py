@@ -133,6 +133,9 @@ def mx_text(app: WizardApp) -> Text:
         out.append("not looked up yet" if app.offline else "looking up…")
     elif app.mx_hosts:
         out.append(", ".join(app.mx_hosts), "bold")
+    elif any(f.code == "dns-lookup-failed" for f in app.mx_findings):
+        # SERVFAIL or a timeout says nothing about the MX records: not "none".
+        out.append("lookup failed (the MX records are unknown; see below)", "red")
     else:
         out.append("none found", "yellow")
     if app.mx_findings:

@@ -280,14 +280,14 @@ async def test_start_screen_lists_saved_domains_after_the_prompt_and_resumes_one
             session.save(FIXED_NOW)
     app = make_app(tmp_path, None, offline=True)
     async with app.run_test(size=(100, 30)) as pilot:
-        assert app.screen.query_one("#domain-input", Input).has_focus  # the prompt comes first
+        # Nothing focused: ? and q stay keys, and typing a letter starts the domain in the prompt.
+        assert not app.screen.query_one("#domain-input", Input).has_focus
         await app.workers.wait_for_complete()
         await pilot.pause()
         saved = app.screen.query_one("#saved-domains", OptionList)
         lines = [str(saved.get_option_at_index(i).prompt) for i in range(saved.option_count)]
         assert len(lines) == 2 and lines[0].startswith("example.com  ·  step 1") and "example.org" in lines[1]
         assert "Resume a saved domain (Enter):" in screen_text(app)
-        assert app.screen.query_one("#domain-input", Input).has_focus
         saved.focus()
         await pilot.press("down", "enter")
         await pilot.pause()
