@@ -124,6 +124,7 @@ class WizardApp(App[int]):
         self.placing = False
         #: The step screen a domain opened on: adoption moves to the right step only while it still shows.
         self._opened_screen: Any = None
+        self._resume_check = False
         self.upgrade_seconds = DEFAULT_UPGRADE_SECONDS
         self._upgrade_timer: Timer | None = None
         self._painted = asyncio.Event()
@@ -216,6 +217,10 @@ class WizardApp(App[int]):
         self.push_screen(self._opened_screen)
         if self.session.read_only:
             self._arm_upgrade()
+        #: Whether the opening check also re-verifies done steps (only those done before it started).
+        self._resume_check = (
+            bool(done_steps(self.session.state)) and self.session.state.steps[1].status != "not-started"
+        )
         if not self.offline:
             self.lookup_mx()
             self.placing = True
@@ -639,8 +644,8 @@ class WizardApp(App[int]):
     def _reverified(self, attempt: Attempt) -> None:
         """Resume: report the done steps that regressed since the last visit (from the opening check)."""
         state = self.state
-        if not done_steps(state) or state.steps[1].status == "not-started":
-            return
+        if not self._resume_check:
+            return  # nothing was done when the check started: steps done since are not regressions
         lines = regressions(state, attempt.findings)
         if self.session is not None and not self.session.read_only:
             now = self.clock()

@@ -111,10 +111,10 @@ class StepScreen(Screen):
         out.append(f"  ·  {domain}")
         status = self.wizard.step_status(self.STEP)
         live = live_mode(self.wizard.state) if self.wizard.session is not None else None
+        if live is not None:  # first: the mode in force matters more than the step's status
+            out.append(f"  ·  live: {live}", _LIVE_STYLE.get(live, ""))
         if status != "not-started" or live is None:
             out.append(f"  ·  {status}", _STATUS_STYLE.get(status, ""))
-        if live is not None:
-            out.append(f"  ·  live: {live}", _LIVE_STYLE.get(live, ""))
         if self.wizard.placing:
             out.append("  ·  checking what is live…", "dim")
         return out

@@ -209,7 +209,10 @@ class PolicyStep(StepScreen):
         findings = self.findings()
         self.query_one("#coverage", FindingsList).show(findings)
         self.query_one("#preview", CopyableValue).set_value(self.policy().to_text())
-        self.query_one("#max-age-advice", Static).update(max_age_advice(self.max_age))
+        advice = max_age_advice(self.max_age)
+        line = self.query_one("#max-age-advice", Static)
+        line.update(advice)
+        line.display = bool(advice.plain)  # no empty row when there is nothing to advise
         self.can_advance = bool(self.patterns) and not has_errors(findings)
 
     def step_updated(self) -> None:
@@ -369,7 +372,7 @@ class PolicyStep(StepScreen):
 
         live = live_policy_of(self.wizard.state) if self.wizard.session else None
         effects = downgrade_effects(live, self.policy()) if live is not None else []
-        if not effects or self.policy().same_as(self._confirmed_lower):
+        if live is None or not effects or self.policy().same_as(self._confirmed_lower):
             super().action_next()
             return
         from screens.confirm import ConfirmScreen

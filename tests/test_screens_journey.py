@@ -283,3 +283,31 @@ async def test_a_wrong_id_on_the_authoritative_server_is_said_at_once(tmp_path: 
         assert "waiting for caches" not in text
         assert any("not what the wizard expects" in (n.title or "") for n in app._notifications)
         await pilot.press("x")
+
+
+async def test_lowering_the_live_policy_in_step_1_asks_first_and_says_what_it_does_to_cached_senders(
+    tmp_path: Path, world: World
+) -> None:
+    name = world.fresh("lower")
+    world.domain(name, policy=PolicyFile("enforce", 604800, (f"mx.{name}",)), sts_id=LIVE_ID)
+    app = make_app(tmp_path, name, world=world)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await _opened(app, pilot, 6)
+        app.goto_step(1)
+        await pilot.pause()
+        await pilot.click("#mode-testing")  # the user chooses a lower mode
+        await pilot.pause()
+        assert app.screen.mode == "testing"
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        text = screen_text(app)
+        assert "Lower the live policy?" in text
+        assert "mode enforce -> testing" in text and "senders that cached the live policy keep it" in text
+        await pilot.press("enter")  # Cancel (the default): nothing saved
+        await pilot.pause()
+        assert app.screen.STEP == 1 and app.state.policy is not None and app.state.policy.mode == "enforce"
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.click("#confirm-ok")
+        await wait_until(pilot, lambda: isinstance(app.screen, StepScreen) and app.screen.STEP == 2)
+        assert app.state.policy is not None and app.state.policy.mode == "testing"
