@@ -311,3 +311,40 @@ async def test_lowering_the_live_policy_in_step_1_asks_first_and_says_what_it_do
         await pilot.click("#confirm-ok")
         await wait_until(pilot, lambda: isinstance(app.screen, StepScreen) and app.screen.STEP == 2)
         assert app.state.policy is not None and app.state.policy.mode == "testing"
+
+
+async def test_a_resolver_behind_the_authoritative_servers_keeps_enforce_unrecorded(
+    tmp_path: Path, world: World
+) -> None:
+    from screens.app import WizardApp
+    from tests.screens_support import fixed_clock
+    from wizard.commands.common import NetworkSettings
+    from wizard.domain import normalise_domain
+
+    name = world.fresh("lag")
+    policy = PolicyFile("testing", 86400, (f"mx.{name}",))
+    policy_id = _saved(tmp_path, name, policy, 20)
+    _reports(tmp_path, name, 15)
+    scenario = world.domain(name, policy=policy, sts_id=policy_id)
+    stale = world.stale_resolver()  # a caching resolver that keeps today's answers
+    settings = NetworkSettings((stale.address,), world.ca_bundle, 3.0)
+    app = WizardApp(StateStore(tmp_path), settings, normalise_domain(name), clock=fixed_clock, offline=True)
+    async with app.run_test(size=(120, 80)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.click("#confirm-ok")
+        await pilot.pause()
+        scenario.https[0].sites[scenario.policy_host].body = app.state.pending_change.new_policy.text.encode()
+        await pilot.press("p")
+        await settle(app, pilot)
+        await wait_until(pilot, lambda: "publish this TXT record" in screen_text(app))
+        new_id = app.state.policy_id
+        world.txt(f"_mta-sts.{name}", [f"v=STSv1; id={new_id}"])  # the DNS host has it; the resolver not yet
+        await pilot.press("i")
+        await settle(app, pilot)
+        await wait_until(pilot, lambda: f"authoritative view: id={new_id} [ok]" in screen_text(app))
+        text = screen_text(app)
+        assert "resolvers may serve the old answer for up to" in text
+        assert "done: the change is live" not in text and "live: enforce" not in text
+        assert app.state.mode_history.enforce_started_at is None and app.state.pending_change is not None
