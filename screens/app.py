@@ -656,25 +656,6 @@ class WizardApp(App[int]):
             self.save()
         self.post_message(Regressions(lines))
 
-    @work(exclusive=True, group="reverify", exit_on_error=False)
-    async def reverify(self) -> None:
-        """On resume, re-run the checks of the steps marked done and report what regressed."""
-        from screens.checks import full_check
-
-        ctx = self.check_context()
-        await self.after_first_paint()
-        attempt = await full_check(ctx, self.clock)
-        state = self.state
-        lines = regressions(state, attempt.findings)
-        if self.session is not None and not self.session.read_only:
-            now = self.clock()
-            for step in done_steps(state):
-                if step <= 5 and status_from_findings(attempt.findings, step) == "failed":
-                    set_step(state, step, "failed", now, detail="regressed since the last check")
-            record_check(state, attempt.findings, now)
-            self.save()
-        self.post_message(Regressions(lines))
-
     @on(Regressions)
     def _regressions(self, message: Regressions) -> None:
         self.regression_lines = message.lines
