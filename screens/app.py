@@ -566,10 +566,11 @@ class WizardApp(App[int]):
     async def place_domain(self) -> None:
         """On opening a domain, run the normal check once: wizard.lifecycle.adopt places the domain
         (and adopts what is live), and done steps are re-verified from the same check."""
+        # After the first paint: screens.checks and the engine it loads are not on the way to it.
+        await self.after_first_paint()
         from screens.checks import full_check
 
         ctx = self.check_context()
-        await self.after_first_paint()
         attempt = await full_check(ctx, self.clock)
         self.post_message(Placed(ctx.domain.ascii, attempt))
 
