@@ -324,7 +324,29 @@ class LifecycleStepScreen(StepScreen):
         self._gated("enforce", lambda: self._plan("enforce", lambda: switch.enforce_policy(self.wizard.state)))
 
     def action_step6_rollback(self) -> None:
-        self._plan("rollback", lambda: switch.rollback_policy(self.wizard.state))
+        """A lower mode than what is live: asked first, saying what it does to senders that cached it."""
+        from screens.confirm import ConfirmScreen
+        from wizard.lifecycle.adopt import downgrade_effects
+
+        state = self.wizard.state
+        try:
+            lower = switch.rollback_policy(state)
+        except SwitchError as exc:
+            self._say([str(exc)])
+            return
+        assert state.policy is not None
+        effects = downgrade_effects(state.policy.to_policy_file(), lower)
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self._plan("rollback", lambda: lower)
+            else:
+                self._say(["Roll back to testing: cancelled; nothing changed"])
+
+        if self.wizard.read_only_reason:
+            self._say([f"read-only: {self.wizard.read_only_reason}"])
+            return
+        self.app.push_screen(ConfirmScreen("Roll back to testing?", effects, confirm_label="Roll back"), answered)
 
     def action_step6_remove(self) -> None:
         self._gated("remove", lambda: self._plan("remove", lambda: switch.removal_policy(self.wizard.state)))

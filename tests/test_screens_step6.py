@@ -150,7 +150,8 @@ async def test_step6_rollback_key_plans_testing(tmp_path: Path) -> None:
         assert "TLS reports imported: none yet" in screen_text(app)  # no store: known without a worker
         assert "t roll back to testing" in screen_text(app)
         await pilot.press("t")
-        await pilot.pause()
+        await wait_until(pilot, lambda: "mode enforce -> testing" in screen_text(app))  # says what it does first
+        await _confirm(app, pilot)
         assert "Roll back to testing: the new policy file:" in screen_text(app)
         assert "mode: testing" in screen_text(app)
         await pilot.press("z")
