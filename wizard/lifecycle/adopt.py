@@ -140,7 +140,13 @@ def open_step(state: DomainState, live: Live | None) -> int:
 
 def can_adopt(state: DomainState, live: Live) -> bool:
     """Something is live and nothing is saved yet to compare it with."""
-    return state.policy is None and (live.policy is not None or live.policy_id is not None or bool(live.rua))
+    if state.policy is not None:
+        return False
+    return (
+        live.policy is not None
+        or (live.policy_id is not None and not state.policy_id)
+        or bool(live.rua and not state.rua)
+    )
 
 
 def adopt(state: DomainState, live: Live, now: datetime) -> list[str]:
