@@ -17,7 +17,14 @@ class ServedWorld:
     """`python -m tests.world.serve` in a child process; closed by closing its stdin."""
 
     def __init__(
-        self, *, domains: int, mx: int = 2, delay: float = 0.0, prefix: str = "bulk", knot: bool = False
+        self,
+        *,
+        domains: int,
+        mx: int = 2,
+        delay: float = 0.0,
+        prefix: str = "bulk",
+        knot: bool = False,
+        bare: bool = False,
     ) -> None:
         self.proc = subprocess.Popen(
             [
@@ -33,6 +40,7 @@ class ServedWorld:
                 "--prefix",
                 prefix,
                 *(["--knot"] if knot else []),
+                *(["--bare"] if bare else []),
             ],
             cwd=ROOT,
             stdin=subprocess.PIPE,

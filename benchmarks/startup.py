@@ -133,7 +133,7 @@ def startup(runs: int) -> None:
 
 def key_latency(presses: int, delay: float) -> None:
     """Keys on step 3 while its live check awaits a DNS server that answers `delay` s late."""
-    world = ServedWorld(domains=1, mx=2, delay=delay, prefix="keys")
+    world = ServedWorld(domains=1, mx=2, delay=delay, prefix="keys", bare=True)
     try:
         name = world.domains[0]
         with tempfile.TemporaryDirectory() as tmp:

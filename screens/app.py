@@ -27,7 +27,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from screens.commands import StepCommands
-from screens.messages import CheckFinished, MxLookedUp, Regressions, StepUpdated
+from screens.messages import CheckFinished, MxLookedUp, Placed, Regressions, StepUpdated
 from screens.steps import screen_for_step
 from wizard.commands.common import NetworkSettings
 from wizard.domain import Domain
@@ -114,6 +114,12 @@ class WizardApp(App[int]):
         #: Step 6's last reading of the report store per domain (screens/step6_lifecycle.py), so a
         #: revisit shows it at once while a thread re-reads the store.
         self.reports_cache: dict[str, Any] = {}
+        #: What the check run on opening found live (wizard.lifecycle.adopt.Live), and whether it runs.
+        self.live: Any = None
+        self.placing = False
+        #: The step screen a domain opened on: adoption moves to the right step only while it still shows.
+        self._opened_screen: Any = None
+        self._resume_check = False
         self.upgrade_seconds = DEFAULT_UPGRADE_SECONDS
         self._upgrade_timer: Timer | None = None
         self._painted = asyncio.Event()
@@ -183,6 +189,7 @@ class WizardApp(App[int]):
         self.mx_findings = []
         self.attempts = {}
         self.regression_lines = []
+        self.live = None
         if self.session.source == "none":
             self.save()  # a domain typed once is listed on the start screen from now on
         for line in self.session.messages:
@@ -191,13 +198,18 @@ class WizardApp(App[int]):
         step = first_unverified_step(self.session.state)
         self._pop_to_start()
         self._forget_screens()  # they show the previous domain
-        self.push_screen(self._step_screen(step))
+        self._opened_screen = self._step_screen(step)
+        self.push_screen(self._opened_screen)
         if self.session.read_only:
             self._arm_upgrade()
+        #: Whether the opening check also re-verifies done steps (only those done before it started).
+        self._resume_check = (
+            bool(done_steps(self.session.state)) and self.session.state.steps[1].status != "not-started"
+        )
         if not self.offline:
             self.lookup_mx()
-            if done_steps(self.session.state) and self.session.state.steps[1].status != "not-started":
-                self.reverify()
+            self.placing = True
+            self.place_domain()
 
     # ------------------------------------------------------------------ read-only -> writable
 
@@ -417,6 +429,16 @@ class WizardApp(App[int]):
             self.save()
         if poll is None or not poll.active:
             return
+        earlier = self.attempts.get(step, [])[:-1]
+        if attempt.mismatch and (not earlier or earlier[-1].mismatch != attempt.mismatch):
+            # Waiting would never end: say so at once (once per different value), and keep checking.
+            self.notify(
+                attempt.mismatch,
+                title=f"Step {step}: not what the wizard expects",
+                severity="error",
+                markup=False,
+                timeout=20,
+            )
         if attempt.seen:
             poll.active = False
             severity: SeverityLevel = "information" if attempt.status == "verified" else "warning"
@@ -449,6 +471,10 @@ class WizardApp(App[int]):
         name = event.worker.name or "check"
         self.notify(shown(f"{name} failed: {error}"), severity="error", markup=False, title="Check failed")
         group = event.worker.group
+        if group == "place":
+            self.placing = False
+            for step in range(1, 7):
+                self.broadcast(step)
         if group.startswith("check-"):
             step = int(group.split("-", 1)[1])
             poll = self.polls.get(step)
@@ -521,15 +547,91 @@ class WizardApp(App[int]):
         self.mx_findings = message.findings
         self.broadcast(1)
 
-    @work(exclusive=True, group="reverify", exit_on_error=False)
-    async def reverify(self) -> None:
-        """On resume, re-run the checks of the steps marked done and report what regressed."""
+    @work(exclusive=True, group="place", exit_on_error=False, name="checking what is live")
+    async def place_domain(self) -> None:
+        """On opening a domain, run the normal check once: wizard.lifecycle.adopt places the domain
+        (and adopts what is live), and done steps are re-verified from the same check."""
+        # After the first paint: screens.checks and the engine it loads are not on the way to it.
+        await self.after_first_paint()
         from screens.checks import full_check
 
         ctx = self.check_context()
-        await self.after_first_paint()
         attempt = await full_check(ctx, self.clock)
+        self.post_message(Placed(ctx.domain.ascii, attempt))
+
+    @on(Placed)
+    def _placed(self, message: Placed) -> None:
+        from wizard.lifecycle import adopt
+
+        if self.session is None or message.domain != self.session.domain:
+            return
+        self.placing = False
+        attempt = message.attempt
+        live = adopt.read_live(attempt.report)
+        self.live = live
         state = self.state
+        now = self.clock()
+        if adopt.can_adopt(state, live):
+            lines = adopt.adopt(state, live, now)
+            record_check(state, attempt.findings, now)
+            self.save()
+            self.attempts.setdefault(5, []).append(attempt)
+            self.notify(
+                f"{self.domain.display() if self.domain else state.domain} is {adopt.PLACEMENT_TEXT[live.placement]}; "
+                "adopted what is published (nothing was changed):\n" + "\n".join(f"- {line}" for line in lines),
+                title="Started from the live world",
+                markup=False,
+                timeout=15,
+            )
+            self._reopen_at(adopt.open_step(state, live))
+            return
+        found = adopt.disagreement(state, live)
+        if found is not None:
+            from screens.disagree import DisagreeScreen
+
+            self.push_screen(DisagreeScreen(found, live), lambda choice: self._disagreement_chosen(choice, live, found))
+        else:
+            if not self.read_only_reason:
+                adopt.note_live(state, live, now)
+            self._reverified(attempt)
+        for step in range(1, 7):
+            self.broadcast(step)
+
+    def _disagreement_chosen(self, choice: str | None, live: Any, found: Any) -> None:
+        from wizard.lifecycle import adopt
+
+        if self.session is None or choice is None:
+            return  # decided later: nothing changes
+        state = self.state
+        now = self.clock()
+        if choice == "live":
+            lines = adopt.use_live(state, live, now)
+            self.save()
+            self.notify("Saved progress now follows what is live:\n" + "\n".join(lines), markup=False)
+            # After the dialog has gone (its result arrives while it is still on the stack).
+            self.call_later(self._reopen_at, adopt.open_step(state, live))
+            return
+        lines = adopt.keep_mine(state, found, now)
+        self.save()
+        self.notify("Kept your saved values; publish them:\n" + "\n".join(lines), markup=False, timeout=10)
+        self.call_later(self._reopen_at, first_unverified_step(state))
+
+    def _reopen_at(self, step: int) -> None:
+        """Show `step` built anew from the (changed) saved state, unless the user has moved on
+        from the screen the domain opened on (kept screens rebuild from the new basis anyway)."""
+        if self._opened_screen is not None and self.screen is not self._opened_screen:
+            self.notify(f"The live world puts this domain at step {step} (press o for the overview).", markup=False)
+            return
+        self._pop_to_start()
+        self._forget_screens()
+        self._opened_screen = self._step_screen(step)
+        self.push_screen(self._opened_screen)
+
+    def _reverified(self, attempt: Attempt) -> None:
+        """Resume: report the done steps that regressed since the last visit (from the opening check)."""
+        state = self.state
+        if not self._resume_check:
+            return  # nothing was done when the check started: steps done since are not regressions
         lines = regressions(state, attempt.findings)
         if self.session is not None and not self.session.read_only:
             now = self.clock()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -28,6 +28,7 @@ from textual.widgets import Input, Static
 
 from screens.footer import KeyBar
 from screens.messages import StepUpdated
+from wizard.lifecycle.adopt import live_mode
 from wizard.state import STEP_NAMES
 
 if TYPE_CHECKING:
@@ -91,7 +92,10 @@ class StepScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(self.header_text(), id="step-header")
         if self.wizard.read_only_reason:
-            yield Static(Text(f"Read-only: {self.wizard.read_only_reason}"), id="read-only-banner")
+            yield Static(
+                Text(f"Read-only: {self.wizard.read_only_reason}. Editing and live checks are off in this window."),
+                id="read-only-banner",
+            )
         with VerticalScroll(id="step-body"):
             yield from self.compose_body()
         yield KeyBar()
@@ -106,7 +110,13 @@ class StepScreen(Screen):
         out.append(f"Step {self.STEP} of 6 · {self.TITLE_TEXT or STEP_NAMES[self.STEP]}", "bold")
         out.append(f"  ·  {domain}")
         status = self.wizard.step_status(self.STEP)
-        out.append(f"  ·  {status}", _STATUS_STYLE.get(status, ""))
+        live = live_mode(self.wizard.state) if self.wizard.session is not None else None
+        if live is not None:  # first: the mode in force matters more than the step's status
+            out.append(f"  ·  live: {live}", _LIVE_STYLE.get(live, ""))
+        if status != "not-started" or live is None:
+            out.append(f"  ·  {status}", _STATUS_STYLE.get(status, ""))
+        if self.wizard.placing:
+            out.append("  ·  checking what is live…", "dim")
         return out
 
     def refresh_header(self) -> None:
@@ -121,12 +131,39 @@ class StepScreen(Screen):
     def step_updated(self) -> None:
         """The App has news about this step (a check finished); subclasses re-render."""
 
+    @on(events.Mount)
+    def _read_only_fields(self) -> None:
+        """A read-only window (another holds the domain) cannot save: its fields are disabled."""
+        if self.wizard.read_only_reason:
+            for widget in self.query("#step-body Input, #step-body RadioSet, #step-body OptionList"):
+                widget.disabled = True
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in READ_ONLY_OFF and self.wizard.read_only_reason:
+            return None  # the banner says why; pressing the key says it again (on_key)
         if action == "next" and not self.can_advance:
             return None  # shown dimmed in the key bar
         if action == "leave_input":
             return isinstance(self.focused, Input)  # False: not shown, nothing to leave
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        """`n` while Next is disabled says what is missing; an editing key in a read-only window
+        says why it does nothing."""
+        if isinstance(self.focused, Input):
+            return
+        if event.key == "n" and not self.can_advance:
+            event.stop()
+            self.notify(self.missing_text(), title="Not yet", severity="warning", markup=False)
+            return
+        reason = self.wizard.read_only_reason
+        if reason and any(b.action in READ_ONLY_OFF for b in self._bindings.key_to_bindings.get(event.key, [])):
+            event.stop()
+            self.notify(f"read-only: {reason}", title="Editing is off in this window", severity="warning", markup=False)
+
+    def missing_text(self) -> str:
+        """Why this step cannot move on yet (subclasses that disable Next say it precisely)."""
+        return "this step is not finished yet; see the problems listed on it"
 
     def action_next(self) -> None:
         if self.accept():
@@ -150,6 +187,13 @@ class StepScreen(Screen):
         self.set_focus(None)
 
 
+#: Actions that change saved progress or start a live check: off in a read-only window.
+READ_ONLY_OFF = frozenset(
+    {"published", "write_files", "add_pattern", "remove_pattern", "wildcard", "use_dns", "step6_enforce"}
+    | {"step6_served", "step6_id_live", "step6_ladder", "step6_rollback", "step6_remove", "step6_mx"}
+    | {"step6_confirm", "step6_cancel"}
+)
+_LIVE_STYLE = {"enforce": "bold green", "testing": "bold cyan", "none": "bold yellow"}
 _STATUS_STYLE = {
     "verified": "bold green",
     "warning": "bold yellow",
@@ -172,6 +216,8 @@ class LiveStepScreen(StepScreen):
     ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in READ_ONLY_OFF and self.wizard.read_only_reason:
+            return None
         poll = self.wizard.polls.get(self.STEP)
         active = bool(poll and poll.active)
         if action == "cancel_poll":

@@ -99,6 +99,10 @@ class Attempt:
     """What was found, one line each (resolver vs authoritative view, each address's answer)."""
     served_policy: PolicyFile | None = None
     """Step 2 and the full check: the policy the host serves, when one parsed."""
+    mismatch: str = ""
+    """The source already serves another value than expected (wizard.publication.Seen.mismatch)."""
+    report: Any = None
+    """The full check only: the engine's DomainReport (wizard.lifecycle.adopt places the domain from it)."""
 
     def __post_init__(self) -> None:
         # The lines quote answers (TXT values, HTTP statuses and headers): escaped once here, so
@@ -126,6 +130,8 @@ class Attempt:
     @property
     def headline(self) -> str:
         status = self.status
+        if status == "waiting" and self.mismatch:
+            return f"published with a different value ({_STEP_THING[self.step]}): it will not change by waiting"
         if status == "waiting":
             return f"not seen yet ({_STEP_THING[self.step]})"
         if status == "verified":
@@ -197,19 +203,30 @@ async def full_check(ctx: CheckContext, clock: Callable[[], datetime]) -> Attemp
 
     report = await off_loop(job)
     lines = [f"{c.id} (step {c.step}): {c.status}, {c.elapsed_ms} ms" for c in report.checks]
-    return Attempt(5, ctx.domain.ascii, clock(), True, list(report.findings), lines, served_policy=report.policy)
+    return Attempt(
+        5, ctx.domain.ascii, clock(), True, list(report.findings), lines, served_policy=report.policy, report=report
+    )
 
 
 def _policy_attempt(probe: PolicyProbe, ctx: CheckContext, at: datetime) -> Attempt:
     result = policy_seen(probe, ctx.policy)
-    return Attempt(2, ctx.domain.ascii, at, result.seen, result.findings, result.lines, served_policy=probe.policy)
+    return Attempt(
+        2,
+        ctx.domain.ascii,
+        at,
+        result.seen,
+        result.findings,
+        result.lines,
+        served_policy=probe.policy,
+        mismatch=result.mismatch,
+    )
 
 
 def _sts_attempt(probe: StsTxtProbe, ctx: CheckContext, at: datetime) -> Attempt:
     result = sts_seen(probe, ctx.policy_id)
-    return Attempt(3, ctx.domain.ascii, at, result.seen, result.findings, result.lines)
+    return Attempt(3, ctx.domain.ascii, at, result.seen, result.findings, result.lines, mismatch=result.mismatch)
 
 
 def _tlsrpt_attempt(probe: TlsRptProbe, ctx: CheckContext, at: datetime) -> Attempt:
     result = tlsrpt_seen(probe, ctx.rua)
-    return Attempt(4, ctx.domain.ascii, at, result.seen, result.findings, result.lines)
+    return Attempt(4, ctx.domain.ascii, at, result.seen, result.findings, result.lines, mismatch=result.mismatch)

@@ -29,6 +29,8 @@ Keys
   o              overview of all steps
   p              "I have published it": check now, then every few seconds until seen
   x              stop checking
+  a / d / w / u  step 1: add an MX pattern / remove it / make it a wildcard / use the MX hosts from DNS
+  e / a / d / g  step 6: enforce / raise max_age / turn off / add MX patterns (each asks first)
   c / s          copy the focused value / save it to a file
   Tab            move between fields; Escape leaves a text field
   r              re-run the full check (step 5)

@@ -48,3 +48,12 @@ class Regressions(Message):
     def __init__(self, lines: list[str]) -> None:
         super().__init__()
         self.lines = lines
+
+
+class Placed(Message):
+    """The check run on opening a domain finished: wizard.lifecycle.adopt places the domain from it."""
+
+    def __init__(self, domain: str, attempt: Attempt) -> None:
+        super().__init__()
+        self.domain = domain
+        self.attempt = attempt

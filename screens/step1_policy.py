@@ -17,6 +17,7 @@ from textual.widgets import Input, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
 from screens.base import StepScreen
+from screens.choice import ChoiceButton
 from screens.widgets import CopyableValue, FindingsList, mx_text
 from wizard.findings import Finding, has_errors
 from wizard.mx import coverage, coverage_findings, normalise_mx_host, validate_mx_pattern
@@ -49,6 +50,19 @@ def read_max_age(text: str) -> tuple[int | None, str | None]:
     return seconds, None
 
 
+def max_age_advice(max_age: int) -> Text:
+    """Advice for a max_age under one day (empty otherwise): senders re-fetch the policy that often,
+    and a sender whose fetch is blocked is unprotected once its copy expires (RFC 8461 §10.2)."""
+    if max_age >= ONE_DAY:
+        return Text()
+    return Text(
+        f"! {max_age} s is under one day: senders fetch the policy again that often, and one whose fetch an "
+        "attacker blocks is unprotected as soon as its copy expires. Use at least 86400 (1 day) for testing "
+        "and a week or more in enforce.",
+        style="yellow",
+    )
+
+
 class PolicyStep(StepScreen):
     """Build the policy file."""
 
@@ -62,7 +76,7 @@ class PolicyStep(StepScreen):
         Binding("a", "add_pattern", "Add MX"),
         Binding("d", "remove_pattern", "Remove"),
         Binding("w", "wildcard", "Wildcard"),
-        Binding("u", "use_dns", "Use DNS MX", show=False),
+        Binding("u", "use_dns", "Use DNS MX"),
         # Back from the first step is the overview, which `o` already offers: one key less to show.
         Binding("b", "back", "Back", show=False),
     ]
@@ -96,8 +110,8 @@ class PolicyStep(StepScreen):
                 mode.border_title = "Mode"
                 if not self.enforce_allowed():
                     mode.border_subtitle = "enforce: once step 6 says ready"
-                yield RadioButton("testing (report only)", value=self.mode == "testing", id="mode-testing")
-                yield RadioButton(
+                yield ChoiceButton("testing (report only)", value=self.mode == "testing", id="mode-testing")
+                yield ChoiceButton(
                     "enforce",
                     value=self.mode == "enforce",
                     id="mode-enforce",
@@ -106,7 +120,8 @@ class PolicyStep(StepScreen):
             with Vertical(id="max-age-box"), RadioSet(id="max-age") as presets:
                 presets.border_title = "max_age: how long senders cache the policy"
                 for index, (label, seconds) in enumerate(self._choices()):
-                    yield RadioButton(label, value=seconds == self.max_age, id=f"max-age-{index}")
+                    yield ChoiceButton(label, value=seconds == self.max_age, id=f"max-age-{index}")
+        yield Static("", id="max-age-advice")
         yield FindingsList(id="coverage", empty="Every MX host is covered by a pattern.")
         yield CopyableValue("Policy file (mta-sts.txt)", self.policy().to_text(), "mta-sts.txt", id="preview")
 
@@ -183,10 +198,22 @@ class PolicyStep(StepScreen):
             patterns.highlighted = min(highlighted or 0, len(self.patterns) - 1)
         self.refresh_derived()
 
+    def missing_text(self) -> str:
+        if not self.patterns:
+            return "add at least one MX pattern first (a, or u to use the MX hosts from DNS)"
+        errors = [f for f in self.findings() if f.severity == "error"]
+        if errors:
+            return "fix this first: " + errors[0].message
+        return super().missing_text()
+
     def refresh_derived(self) -> None:
         findings = self.findings()
         self.query_one("#coverage", FindingsList).show(findings)
         self.query_one("#preview", CopyableValue).set_value(self.policy().to_text())
+        advice = max_age_advice(self.max_age)
+        line = self.query_one("#max-age-advice", Static)
+        line.update(advice)
+        line.display = bool(advice.plain)  # no empty row when there is nothing to advise
         self.can_advance = bool(self.patterns) and not has_errors(findings)
 
     def step_updated(self) -> None:
@@ -338,6 +365,28 @@ class PolicyStep(StepScreen):
         self.refresh_derived()
 
     # ------------------------------------------------------------------ accept
+
+    def action_next(self) -> None:
+        """Lowering what is live (mode, max_age, mx patterns) is asked first, on a screen that says
+        what it does to senders that cached the live policy (wizard.lifecycle.adopt)."""
+        from wizard.lifecycle.adopt import downgrade_effects, live_policy_of
+
+        live = live_policy_of(self.wizard.state) if self.wizard.session else None
+        effects = downgrade_effects(live, self.policy()) if live is not None else []
+        if live is None or not effects or self.policy().same_as(self._confirmed_lower):
+            super().action_next()
+            return
+        from screens.confirm import ConfirmScreen
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self._confirmed_lower = self.policy()
+                super(PolicyStep, self).action_next()
+
+        lines = [f"The live policy is mode {live.mode}, max_age {live.max_age}, mx {', '.join(live.mx)}.", *effects]
+        self.app.push_screen(ConfirmScreen("Lower the live policy?", lines, confirm_label="Lower it"), answered)
+
+    _confirmed_lower: PolicyFile | None = None
 
     def accept(self) -> bool:
         findings = self.findings()

@@ -16,9 +16,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Input, Label, RadioSet, Static
 
 from screens.base import LiveStepScreen
+from screens.choice import ChoiceButton
 from screens.widgets import CopyableValue, FindingsList, PollPanel
 from wizard.hosting import (
     HOSTING_KINDS,
@@ -29,6 +30,7 @@ from wizard.hosting import (
     render_hosting,
     write_bundle,
 )
+from wizard.text import shown
 
 #: The server options step 2 offers for nginx/Apache/Caddy: state key -> (input id, label, placeholder).
 SERVER_OPTIONS: dict[str, tuple[str, str, str]] = {
@@ -77,6 +79,8 @@ class HostingStep(LiveStepScreen):
         #: The last valid server options (what the bundle uses and what is saved).
         saved = state.hosting_options
         self.options: dict[str, str] = {k: saved[k] for k in SERVER_OPTIONS if saved.get(k)}
+        #: Server options whose field holds a value that was refused (option -> why): no write until fixed.
+        self.invalid: dict[str, str] = {}
 
     def policy_text(self) -> str:
         policy = self.wizard.state.policy
@@ -99,7 +103,7 @@ class HostingStep(LiveStepScreen):
                 yield Label("Where will you host it?")
                 with RadioSet(id="hosting"):
                     for kind, title in HOSTING_KINDS.items():
-                        yield RadioButton(title, value=kind == self.kind, id=f"kind-{kind}")
+                        yield ChoiceButton(title, value=kind == self.kind, id=f"kind-{kind}")
             with Vertical(id="hosting-write"):
                 yield Label("Write the files into this folder (w):")
                 yield Input(self.out_dir, id="out-dir")
@@ -161,9 +165,11 @@ class HostingStep(LiveStepScreen):
         try:
             self.render_bundle(candidate)
         except HostingError as exc:
+            self.invalid[key] = str(exc)
             error_line.update(Text(f"✗ {exc}", style="red"))
             return
-        error_line.update("")
+        self.invalid.pop(key, None)
+        error_line.update(Text(f"✗ {next(iter(self.invalid.values()))}", style="red") if self.invalid else "")
         if candidate == self.options:
             return
         self.options = candidate
@@ -215,6 +221,13 @@ class HostingStep(LiveStepScreen):
         if not self.policy_text():
             return
         text = self.query_one("#out-dir", Input).value.strip() or self.out_dir
+        if self.invalid and self.kind in SERVER_KINDS:
+            # The files would carry the last good value, not the one on screen: fix the field first.
+            label = SERVER_OPTIONS[next(iter(self.invalid))][1]
+            self.query_one("#write-result", Static).update(
+                Text(f"✗ not written: fix the {label.lower()} field first ({next(iter(self.invalid.values()))})", "red")
+            )
+            return
         result = self._write(text, overwrite=False)
         if result is None or result.ok:
             return
@@ -254,7 +267,8 @@ class HostingStep(LiveStepScreen):
         self.wizard.save()
         written = len(result.written)
         unchanged = len(result.unchanged)
-        result_line.update(Text(f"✓ {written} written, {unchanged} already up to date in {text}", style="green"))
+        where = shown(str(Path(text).expanduser().resolve()))
+        result_line.update(Text(f"✓ {written} written, {unchanged} already up to date in {where}", style="green"))
         return result
 
     def accept(self) -> bool:

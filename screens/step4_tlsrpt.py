@@ -22,6 +22,15 @@ from wizard.publish import wanted_records
 from wizard.records import TlsRptRecord, validate_rua_uri
 
 
+def split_rua(text: str) -> list[str]:
+    """What was typed or pasted into the rua field, as addresses: a comma-separated list (as in the
+    record, even with its leading `rua=`) is split; empty items are dropped, duplicates kept once."""
+    value = text.strip()
+    if value.lower().startswith("rua="):
+        value = value[4:]
+    return list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+
+
 class TlsRptStep(LiveStepScreen):
     """Publish `_smtp._tls.<domain> TXT "v=TLSRPTv1; rua=..."`."""
 
@@ -83,27 +92,31 @@ class TlsRptStep(LiveStepScreen):
 
     @on(Input.Changed, "#rua-input")
     def _typed(self, event: Input.Changed) -> None:
-        value = event.value.strip()
+        values = split_rua(event.value)
         feedback = self.query_one("#rua-feedback", Static)
-        if not value:
+        if not values:
             feedback.update("")
             return
-        problem = validate_rua_uri(value)
-        feedback.update(Text(f"✗ {problem}", style="red") if problem else Text("✓ Enter adds it", style="green"))
+        problems = [p for p in (validate_rua_uri(v) for v in values) if p]
+        if problems:
+            feedback.update(Text(f"✗ {problems[0]}", style="red"))
+        else:
+            feedback.update(Text(f"✓ Enter adds {'them' if len(values) > 1 else 'it'}", style="green"))
 
     @on(Input.Submitted, "#rua-input")
     def _submitted(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
+        values = split_rua(event.value)
         feedback = self.query_one("#rua-feedback", Static)
-        problem = validate_rua_uri(value)
-        if problem:
-            feedback.update(Text(f"✗ {problem}", style="red"))
+        problems = [f"{v}: {p}" for v in values if (p := validate_rua_uri(v))]
+        if problems or not values:
+            feedback.update(Text(f"✗ {problems[0] if problems else 'type a mailto: or https: address'}", style="red"))
             return
-        if value not in self.rua:
-            self.rua.append(value)
+        added = [v for v in values if v not in self.rua]
+        if added:
+            self.rua.extend(added)
             self._store()
         event.input.value = ""
-        feedback.update(Text(f"added {value}", style="green"))
+        feedback.update(Text(f"added {', '.join(values)}", style="green"))
         self.render_rua()
         self.set_focus(None)
 

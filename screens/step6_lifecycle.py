@@ -28,9 +28,11 @@ from textual.widgets import Sparkline, Static
 from textual.worker import Worker, WorkerState
 
 from screens.base import StepScreen
+from screens.confirm import gate_dialog
 from wizard.engine import CheckOptions
 from wizard.lifecycle import switch
 from wizard.lifecycle.evidence import ReportEvidence
+from wizard.lifecycle.gate import gate_for
 from wizard.lifecycle.hooks import Saved, evidence_for, step6_lines, verdict_for
 from wizard.lifecycle.mx_change import confirm_mx_changed, mx_guide, plan_mx_change
 from wizard.lifecycle.readiness import Verdict
@@ -225,23 +227,55 @@ class LifecycleStepScreen(StepScreen):
 
     # ------------------------------------------------------------------ rendering
 
+    def last_findings(self) -> Any:
+        """The findings of the last full check (this session's, else the saved one's)."""
+        state = self.wizard.state
+        full = self.wizard.attempts.get(5, [])
+        return full[-1].findings if full else (state.last_check.findings if state.last_check else None)
+
+    def current_verdict(self) -> Verdict | None:
+        """The readiness verdict now (None until the report store has been read once)."""
+        reading = self.reports
+        if reading is None:
+            return None
+        saved = Saved(self.wizard.state, reading.evidence, reading.problem)
+        return verdict_for(saved, self.last_findings(), self.wizard.clock(), mx_hosts=self.wizard.mx_hosts)
+
     def step6_render(self) -> None:
         app = self.wizard
         state = app.state
         now = app.clock()
         reading = self.reports
-        if reading is None:
+        verdict = self.current_verdict()
+        if reading is None or verdict is None:
             self.query_one(LifecyclePanel).show_loading(state, now, self.step6_result)
             return
         saved = Saved(state, reading.evidence, reading.problem)
-        full = app.attempts.get(5, [])
-        findings: Any = full[-1].findings if full else (state.last_check.findings if state.last_check else None)
-        verdict = verdict_for(saved, findings, now, mx_hosts=app.mx_hosts)
         self.query_one(LifecyclePanel).show(saved, verdict, now, app.mx_hosts, self.step6_result)
+
+    def _gated(self, kind: str, proceed: Callable[[], None], detail: tuple[str, ...] = ()) -> None:
+        """Run `proceed` after the confirmation dialog of a risky move (wizard.lifecycle.gate);
+        Cancel (the default) changes nothing."""
+        if self.wizard.read_only_reason:
+            self._say([f"read-only: {self.wizard.read_only_reason}"])
+            return
+        gate = gate_for(kind, self.wizard.state.domain, self.current_verdict(), self.last_findings(), detail)
+        if gate is None:
+            proceed()
+            return
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                proceed()
+            else:
+                self._say([f"{gate.title}: cancelled; nothing changed"])
+
+        self.app.push_screen(gate_dialog(gate), answered)
 
     def _say(self, lines: list[str]) -> None:
         self.step6_result = lines
         self.wizard.save()
+        self.refresh_header()  # the live mode may have changed (a change finished)
         self.step6_render()
         self.reload_reports()  # the state changed: the evidence's window or MX patterns may have too
 
@@ -258,7 +292,7 @@ class LifecycleStepScreen(StepScreen):
         text = self.wizard.state.pending_change.new_policy.text  # type: ignore[union-attr]
         self._say(
             [
-                f"{switch.KIND_TITLES[kind]}: phase 1 of 4, the new policy file:",
+                f"{switch.KIND_TITLES[kind]}: the new policy file:",
                 *(f"    {line}" for line in text.splitlines()),
                 "Publish it at https://mta-sts." + self.wizard.state.domain + "/.well-known/mta-sts.txt on every "
                 "address, then press p. The new TXT id is shown only after that check passes.",
@@ -292,20 +326,46 @@ class LifecycleStepScreen(StepScreen):
         self.step6_render()
 
     def action_step6_enforce(self) -> None:
-        self._plan("enforce", lambda: switch.enforce_policy(self.wizard.state))
+        self._gated("enforce", lambda: self._plan("enforce", lambda: switch.enforce_policy(self.wizard.state)))
 
     def action_step6_rollback(self) -> None:
-        self._plan("rollback", lambda: switch.rollback_policy(self.wizard.state))
+        """A lower mode than what is live: asked first, saying what it does to senders that cached it."""
+        from screens.confirm import ConfirmScreen
+        from wizard.lifecycle.adopt import downgrade_effects
+
+        state = self.wizard.state
+        try:
+            lower = switch.rollback_policy(state)
+        except SwitchError as exc:
+            self._say([str(exc)])
+            return
+        assert state.policy is not None
+        effects = downgrade_effects(state.policy.to_policy_file(), lower)
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self._plan("rollback", lambda: lower)
+            else:
+                self._say(["Roll back to testing: cancelled; nothing changed"])
+
+        if self.wizard.read_only_reason:
+            self._say([f"read-only: {self.wizard.read_only_reason}"])
+            return
+        self.app.push_screen(ConfirmScreen("Roll back to testing?", effects, confirm_label="Roll back"), answered)
 
     def action_step6_remove(self) -> None:
-        self._plan("remove", lambda: switch.removal_policy(self.wizard.state))
+        self._gated("remove", lambda: self._plan("remove", lambda: switch.removal_policy(self.wizard.state)))
 
     def action_step6_ladder(self) -> None:
         rung = switch.next_rung(self.wizard.state)
         if rung is None:
             self._say(["no max_age step to propose now (enforce must be verified first)"])
             return
-        self._plan("max-age", lambda: switch.ladder_policy(self.wizard.state, rung.proposed))
+        self._gated(
+            "max-age",
+            lambda: self._plan("max-age", lambda: switch.ladder_policy(self.wizard.state, rung.proposed)),
+            (f"max_age: {switch.human_age(rung.current)} -> {switch.human_age(rung.proposed)}",),
+        )
 
     def action_step6_mx(self) -> None:
         state = self.wizard.state
@@ -313,8 +373,19 @@ class LifecycleStepScreen(StepScreen):
         if guide is None or not guide.uncovered:
             self._say(["every MX in DNS is covered by the policy"])
             return
+        if state.mode == "enforce":
+            detail = (f"new patterns: {', '.join(guide.uncovered)}",)
+            self._gated("mx-change", lambda: self._plan_mx(guide.uncovered), detail)
+            return
+        self._plan_mx(guide.uncovered)
+
+    def _plan_mx(self, uncovered: Any) -> None:
+        state = self.wizard.state
+        guide = mx_guide(state, self.wizard.mx_hosts or [])
+        if guide is None:
+            return
         try:
-            plan_mx_change(state, guide.uncovered, self.wizard.clock(), in_dns=True)
+            plan_mx_change(state, uncovered, self.wizard.clock(), in_dns=True)
         except SwitchError as exc:
             self._say([str(exc)])
             return

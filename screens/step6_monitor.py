@@ -14,6 +14,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from screens.step6_lifecycle import LOADING, LifecyclePanel, LifecycleStepScreen
+from wizard.lifecycle.adopt import live_mode
 from wizard.state import DomainState
 from wizard.text import shown
 
@@ -78,6 +79,11 @@ def since_text(state: DomainState, now: datetime) -> Text:
     out = Text()
     started = state.mode_history.testing_started_at
     mode = state.mode
+    enforced = state.mode_history.enforce_started_at
+    if live_mode(state) == "enforce" and enforced is not None:
+        out.append("Enforce mode is live", "bold green")
+        out.append(f", seen since {enforced:%Y-%m-%d %H:%M UTC}; id {state.policy_id or '-'}.")
+        return out
     if started is None:
         out.append("Testing has not started yet: ", "bold yellow")
         out.append("it starts when step 5 sees your testing policy served. Finish steps 1 to 5 first.")
@@ -111,7 +117,12 @@ def next_text(state: DomainState, now: datetime) -> Text:
     out = Text()
     out.append("What comes next\n", "bold")
     started = state.mode_history.testing_started_at
-    if state.mode == "enforce":
+    # "Enforced" only once enforce is live (every address serves it and its id is seen everywhere:
+    # wizard.lifecycle.switch records that), not when the saved policy merely says enforce.
+    if state.pending_change is not None:
+        out.append("  Finish the change in progress below, one phase at a time.\n")
+        return out
+    if live_mode(state) == "enforce":
         out.append(
             "  The policy is enforced. Keep the certificates of mta-sts and every MX renewed, and re-run the "
             "check (step 5) after any change to MX hosts or the web server.\n"

@@ -92,7 +92,7 @@ class CopyableValue(Static, can_focus=True):
     def action_save(self) -> None:
         def done(path: Path | None) -> None:
             if path is not None:
-                self.app.notify(f"{self.title} saved to {path}", markup=False, title="Saved")
+                self.app.notify(f"{self.title} saved to {shown(str(path.resolve()))}", markup=False, title="Saved")
 
         self.app.push_screen(SaveDialog(self.value, self.filename), done)
 
@@ -133,6 +133,9 @@ def mx_text(app: WizardApp) -> Text:
         out.append("not looked up yet" if app.offline else "looking up…")
     elif app.mx_hosts:
         out.append(shown(", ".join(app.mx_hosts)), "bold")
+    elif any(f.code == "dns-lookup-failed" for f in app.mx_findings):
+        # SERVFAIL or a timeout says nothing about the MX records: not "none".
+        out.append("lookup failed (the MX records are unknown; see below)", "red")
     else:
         out.append("none found", "yellow")
     if app.mx_findings:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wizard.dnsclient import DnsResult
+from wizard.dnsclient import AuthoritativeView, DnsResult, ServerAnswer
 from wizard.engine import PolicyProbe, StsTxtProbe, TlsRptProbe
 from wizard.findings import finding
 from wizard.https import AddressFetch
@@ -28,9 +28,10 @@ def test_policy_seen_only_when_the_generated_policy_is_served() -> None:
     old = PolicyFile(mode="testing", max_age=3600, mx=("mx1.example.com",))
     result = policy_seen(_policy_probe(old), GENERATED)
     assert not result.seen
-    assert (
-        "it serves mode testing, max_age 3600, mx mx1.example.com; waiting for the file from step 1"
-        in (result.lines[-1])
+    assert result.mismatch == result.lines[-1]
+    assert result.mismatch.startswith(
+        "the web server serves a different policy (mode testing, max_age 3600, mx mx1.example.com) than step 1 "
+        "made (mode testing, max_age 86400, mx mx1.example.com, mx2.example.com); fix: upload the file from step 1"
     )
     assert policy_seen(_policy_probe(old), None).seen  # nothing generated: any valid policy counts
 
@@ -63,6 +64,8 @@ def test_sts_seen_compares_the_id() -> None:
     assert not result.seen
     assert result.lines == [
         "resolver answers",
+        "your DNS servers (authoritative): not reachable from here",
+        "your resolver: v=STSv1; id=20250101T000000",
         "resolvers still serve id 20250101T000000; waiting for id 20261128T120000",
     ]
     assert not sts_seen(_sts(None), "20261128T120000").seen
@@ -86,3 +89,44 @@ def test_tlsrpt_seen_compares_the_rua_set_and_hides_missing_while_waiting() -> N
     )
     waiting = tlsrpt_seen(_tlsrpt(None), wanted)
     assert not waiting.seen and waiting.findings == []  # missing is expected while waiting
+
+
+def _auth(name: str, *values: str) -> AuthoritativeView:
+    answer = DnsResult(name, "TXT", "ok" if values else "nxdomain", records=values, ttl=300)
+    return AuthoritativeView(name, "TXT", "example.com", (ServerAnswer("ns1.example.com", "127.0.0.9", answer),))
+
+
+def test_a_wrong_id_on_the_authoritative_servers_is_said_at_once_with_both_values_and_the_fix() -> None:
+    probe = _sts("20250101T000000")
+    probe.authoritative = _auth("_mta-sts.example.com", "v=STSv1; id=20250101T000000")
+    result = sts_seen(probe, "20261128T120000")
+    assert not result.seen
+    assert "your DNS servers (authoritative): v=STSv1; id=20250101T000000" in result.lines
+    assert result.mismatch == (
+        "your DNS servers publish id=20250101T000000, not the id the wizard expects (id=20261128T120000); "
+        'fix: set the TXT record at _mta-sts.example.com to "v=STSv1; id=20261128T120000"'
+    )
+    assert not any("waiting for caches" in line for line in result.lines)
+
+
+def test_only_a_resolver_behind_the_authoritative_servers_is_waiting_for_caches() -> None:
+    probe = _sts("20250101T000000")
+    probe.authoritative = _auth("_mta-sts.example.com", "v=STSv1; id=20261128T120000")
+    probe.propagation_seconds = 240
+    result = sts_seen(probe, "20261128T120000")
+    assert not result.seen and result.mismatch == ""
+    assert result.lines[-1] == (
+        "waiting for caches (up to 240 s, the TTL): your DNS servers publish id=20261128T120000, "
+        "your resolver still serves id=20250101T000000"
+    )
+
+
+def test_a_typo_in_the_published_rua_is_said_at_once() -> None:
+    probe = _tlsrpt(("mailto:tlsrpt@exmaple.com",))
+    probe.authoritative = _auth("_smtp._tls.example.com", "v=TLSRPTv1; rua=mailto:tlsrpt@exmaple.com")
+    result = tlsrpt_seen(probe, ("mailto:tlsrpt@example.com",))
+    assert not result.seen
+    assert "not the rua the wizard expects (rua=mailto:tlsrpt@example.com)" in result.mismatch
+    assert 'fix: set the TXT record at _smtp._tls.example.com to "v=TLSRPTv1; rua=mailto:tlsrpt@example.com"' in (
+        result.mismatch
+    )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
+from screens.confirm import ConfirmScreen
 from screens.publish_dialog import PublishDialog
 from tests.publish_support import start_front
 from tests.screens_support import make_app, settle, wait_until
@@ -56,7 +57,7 @@ async def test_step3_publishes_the_record_shows_the_change_and_verifies(tmp_path
     app = make_app(tmp_path, name, world=world, poll_seconds=0.5)
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)
-        await pilot.press("n", "n")
+        app.goto_step(3)  # the opening check adopts the served policy, so the wizard may start past step 1
         await pilot.pause()
         assert app.screen.STEP == 3
         await pilot.press("u")
@@ -84,9 +85,17 @@ async def test_step4_replaces_only_the_tlsrpt_record_it_owns(tmp_path: Path, wor
     app = make_app(tmp_path, name, world=world, poll_seconds=0.5)
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)
-        await pilot.press("n", "n", "n")
+        app.goto_step(4)
         await pilot.pause()
         assert app.screen.STEP == 4
+        # The live record's address was adopted; the user replaces it with their own.
+        assert app.screen.rua == ["mailto:old@elsewhere.example"]
+        rua_list = app.screen.query_one("#rua-list", OptionList)
+        rua_list.focus()
+        rua_list.highlighted = 0
+        await pilot.press("d")
+        assert app.screen.rua == []
+        await pilot.click("#rua-input")
         await pilot.press(*f"mailto:tlsrpt@{name}", "enter")
         await pilot.pause()
         await pilot.press("u")
@@ -106,7 +115,10 @@ async def test_step4_a_wrong_key_changes_nothing_and_says_so(tmp_path: Path, wor
     app = make_app(tmp_path, name, world=world, timeout=1.0)
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)
-        await pilot.press("n", "n", "n", *f"mailto:tlsrpt@{name}", "enter")
+        app.goto_step(4)
+        await pilot.pause()
+        await pilot.click("#rua-input")
+        await pilot.press(*f"mailto:tlsrpt@{name}", "enter")
         await pilot.pause()
         await pilot.press("u")
         await pilot.pause()
@@ -127,8 +139,9 @@ async def test_step6_switch_publishes_the_new_id_only_after_the_file_is_served(t
     async with app.run_test(size=(120, 80)) as pilot:
         await settle(app, pilot)
         await pilot.press("e")
-        await pilot.pause()
-        assert "u publish it for me" in step6_text(app)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.click("#confirm-ok")  # the switch asks first (issue 13)
+        await wait_until(pilot, lambda: "u publish it for me" in step6_text(app))
 
         await pilot.press("u")  # the world still serves the testing file: no id, no dialog, no update
         await settle(app, pilot)

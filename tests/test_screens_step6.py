@@ -56,6 +56,16 @@ def _reports(root: Path, name: str, days: int, failing_day: int | None = None) -
         assert import_paths(store, [folder]).imported == days
 
 
+async def _confirm(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    """The risky move's dialog is up (Cancel focused): press its confirm button."""
+    from screens.confirm import ConfirmScreen
+
+    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    assert app.screen.focused is not None and app.screen.focused.id == "confirm-cancel"
+    await pilot.click("#confirm-ok")
+    await pilot.pause()
+
+
 async def _serve_new_file(app, pilot, scenario) -> str:  # type: ignore[no-untyped-def]
     """Phases 2-3 of a pending change: the world serves its new file, `p` verifies it and reveals the
     new id (returned)."""
@@ -103,9 +113,10 @@ async def test_step6_guided_switch_refuses_the_id_until_the_file_is_served(tmp_p
         assert "Ready to enforce" in screen_text(app)
         assert "e switch to enforce" in screen_text(app)
         await pilot.press("e")
-        await pilot.pause()
+        await _confirm(app, pilot)
         text = screen_text(app)
-        assert "Switch to enforce: phase 1 of 4, the new policy file:" in text
+        assert "Switch to enforce: the new policy file:" in text
+        assert "phase 1 of 4" not in text  # one phase at a time
         assert "mode: enforce" in text
         assert "[>] 2. publish it: every address must serve it" in text
 
@@ -118,7 +129,9 @@ async def test_step6_guided_switch_refuses_the_id_until_the_file_is_served(tmp_p
         new_id = await _serve_new_file(app, pilot, scenario)
         assert new_id != policy_id
         assert f"v=STSv1; id={new_id}" in screen_text(app)
-        assert "[>] 4. the new id is live" in screen_text(app)
+        assert "[>] 3. publish the new TXT id" in screen_text(app)
+        assert "[x] 3." not in screen_text(app)  # shown, not yet published
+        assert "Enforced" not in screen_text(app) and app.state.mode_history.enforce_started_at is None
 
         await _publish_id(app, pilot, world, name, new_id, "done: the change is live and recorded")
         assert "Enforced" in screen_text(app)
@@ -137,8 +150,9 @@ async def test_step6_rollback_key_plans_testing(tmp_path: Path) -> None:
         assert "TLS reports imported: none yet" in screen_text(app)  # no store: known without a worker
         assert "t roll back to testing" in screen_text(app)
         await pilot.press("t")
-        await pilot.pause()
-        assert "Roll back to testing: phase 1 of 4" in screen_text(app)
+        await wait_until(pilot, lambda: "mode enforce -> testing" in screen_text(app))  # says what it does first
+        await _confirm(app, pilot)
+        assert "Roll back to testing: the new policy file:" in screen_text(app)
         assert "mode: testing" in screen_text(app)
         await pilot.press("z")
         await pilot.pause()
@@ -174,8 +188,8 @@ async def test_step6_shows_loading_while_the_report_store_is_read_and_keys_keep_
         assert "Blocked" not in text
         assert not app.screen.query_one("#step6-chart", Sparkline).display
         await pilot.press("e")  # keys work while the store is read
-        await pilot.pause()
-        assert "Switch to enforce: phase 1 of 4, the new policy file:" in screen_text(app)
+        await _confirm(app, pilot)
+        assert "Switch to enforce: the new policy file:" in screen_text(app)
         release.set()
         await settle(app, pilot)
         text = screen_text(app)
@@ -199,7 +213,7 @@ async def test_step6_mx_key_plans_the_new_patterns_when_dns_has_an_uncovered_mx(
         app.mx_hosts = [f"mx.{name}", f"mx2.{name}"]  # the MX lookup finds a host the policy lacks
         app.broadcast(6)
         await pilot.press("g")
-        await pilot.pause()
+        await _confirm(app, pilot)  # an MX change in enforce is gated
         text = screen_text(app)
         assert "The new policy file:" in text
         assert f"mx: mx2.{name}" in text and f"mx: mx.{name}" in text and "mode: enforce" in text
@@ -219,9 +233,9 @@ async def test_step6_turn_off_plans_mode_none_and_removal_waits_for_the_countdow
         await settle(app, pilot)
         assert "d turn MTA-STS off" in screen_text(app)
         await pilot.press("d")
-        await pilot.pause()
+        await _confirm(app, pilot)
         text = screen_text(app)
-        assert "phase 1 of 4" in text and "mode: none" in text
+        assert "phase 2 of 4" in text and "mode: none" in text
         assert app.state.pending_change is not None and app.state.pending_change.kind == "remove"
         assert "d turn MTA-STS off" not in text  # one change at a time
         await pilot.press("k")  # "records removed" while 'mode: none' is not even published: refused
@@ -261,7 +275,7 @@ async def test_step6_mx_change_runs_in_order_and_k_finishes_it(tmp_path: Path, w
         app.mx_hosts = [f"mx.{name}", f"mx2.{name}"]  # mx2 is in DNS already, not in the policy
         app.broadcast(6)
         await pilot.press("g")
-        await pilot.pause()
+        await _confirm(app, pilot)
         assert f"mx: mx2.{name}" in app.state.pending_change.new_policy.text
 
         new_id = await _serve_new_file(app, pilot, scenario)

@@ -128,7 +128,7 @@ def test_one_domain_in_detail_accepts_the_unicode_spelling(tmp_path: Path, capsy
     assert code == 0 and err == ""
     assert out.splitlines()[0] == "bücher.example (xn--bcher-kva.example)"
     assert "  step reached: 6 (monitor and enforce)" in out
-    assert "  mode: enforce    id: 20261218T120000" in out
+    assert "  mode: enforce    live: enforce    id: 20261218T120000" in out
     assert "  enforce since: 2026-12-18 12:00 UTC" in out
     assert "    4 TLSRPT TXT           verified     2026-12-02 12:00 UTC" in out
     assert "  unfinished change: max-age, at stage policy-published (since 2026-12-20 12:00 UTC)" in out
@@ -143,7 +143,8 @@ def test_an_unknown_domain_exits_2_with_one_line(tmp_path: Path, capsys) -> None
     assert code == 2 and out == ""
     assert err == (
         "mta-sts-wizard: no saved progress for example.org (saved domains: example.com, xn--bcher-kva.example); "
-        "run 'mta-sts-wizard example.org' to start it\n"
+        "run 'mta-sts-wizard status example.org --live' to see what is published, or 'mta-sts-wizard example.org' "
+        "to start it\n"
     )
 
 

@@ -7,6 +7,7 @@ presses), and watch steps 1-5 turn verified. Every wait is bounded.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -124,3 +125,35 @@ def test_keyboard_alone_takes_a_new_domain_to_green_steps_1_to_5(tmp_path: Path,
     saved = StateStore(state_dir).read(name).state
     assert saved is not None
     assert [saved.steps[n].status for n in range(1, 6)] == ["verified"] * 5
+
+
+def test_a_live_enforce_domain_with_an_empty_state_dir_opens_at_step_6(tmp_path: Path, world) -> None:  # type: ignore[no-untyped-def]
+    from wizard.policy import PolicyFile
+
+    name = world.fresh("e2elive")
+    world.domain(name, policy=PolicyFile("enforce", 604800, (f"mx.{name}",)), sts_id="20250101T000000")
+    state_dir = tmp_path / "state"
+    script = Path(sys.executable).parent / "mta-sts-wizard"
+    command = [str(script), name, *world.cli_args(), "--state-dir", str(state_dir), "--timeout", "3"]
+    tmux = Tmux(f"mta-sts-e2e-live-{os.getpid()}", tmp_path, command, size=(120, 40))
+    try:
+        screen = tmux.wait_for("Step 6 of 6", timeout=60)
+        screen = tmux.wait_for("Enforce mode is live", timeout=30)
+        assert "live: enforce" in screen
+        assert "mode: testing" not in screen
+        tmux.keys("q")
+        deadline = time.monotonic() + 10
+        while tmux.alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not tmux.alive()
+    finally:
+        tmux.close()
+    proc = subprocess.run(
+        [str(script), "status", name, "--json", "--state-dir", str(state_dir)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 0, proc.stderr
+    [doc] = json.loads(proc.stdout)["domains"]
+    assert doc["mode"] == "enforce" and doc["live_mode"] == "enforce" and doc["id"] == "20250101T000000"

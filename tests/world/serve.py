@@ -45,13 +45,18 @@ def main() -> int:
     parser.add_argument("--delay", type=float, default=0.0, help="seconds added to every DNS answer")
     parser.add_argument("--prefix", default="bulk")
     parser.add_argument("--knot", action="store_true", help="serve the zones with Debian's knotd instead (no delay)")
+    parser.add_argument("--bare", action="store_true", help="only the MX hosts: nothing of MTA-STS published yet")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         world = World(Path(tmp), dns_delay=args.delay)
         try:
             names = [f"{args.prefix}{i}.test" for i in range(args.domains)]
             for name in names:
-                world.domain(name, mx=[f"mx{j + 1}.{name}" for j in range(args.mx)])
+                mx = [f"mx{j + 1}.{name}" for j in range(args.mx)]
+                if args.bare:  # a new user's domain: the wizard starts at step 1 instead of adopting a live policy
+                    world.domain(name, mx=mx, policy=None, sts_id=None, tlsrpt=None)
+                else:
+                    world.domain(name, mx=mx)
             nameserver = world.dns.address
             knot = None
             if args.knot:

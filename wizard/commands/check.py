@@ -91,6 +91,9 @@ def render_report(report: DomainReport) -> str:
         checks = [c for c in report.checks if c.step == step]
         findings = [f for f in report.findings if f.step == step]
         status = _worst([c.status for c in checks] + [_status_of(f.severity) for f in findings])
+        if step == 5 and status == "pass" and not report.smtp and not (report.mx and report.mx.hosts):
+            status = "skip"  # nothing was probed: not a pass
+            details.setdefault(5, []).append("no mail server was checked: the domain has no MX host (see step 1)")
         lines.append(f"  [{status.upper():4}] step {step}: {STEP_TITLES.get(step, '')}")
         for text in details.get(step, []):
             lines.append(f"         {text}")

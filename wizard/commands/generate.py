@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--rua", action="append", default=[], metavar="URI", help="TLSRPT report address (repeatable)")
     p.add_argument("--id", dest="policy_id", metavar="ID", help="keep this policy id instead of making a new one")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--yes", action="store_true", help="go ahead with a risky move against saved progress (enforce, ...)"
+    )
     add_hosting_options(p)
     add_network_options(p)
     p.set_defaults(func=run)
@@ -82,11 +85,24 @@ def mx_from_dns(args: argparse.Namespace) -> list[str]:
     return list(probe.hosts)
 
 
+def _gate(args: argparse.Namespace, domain: str, mx: list[str]) -> None:
+    """Enforce, a longer max_age, an MX change in enforce or mode none against saved progress: say
+    what it risks (wizard.lifecycle.gate) and refuse without --yes."""
+    from wizard.commands.common import state_dir
+    from wizard.lifecycle.command_hook import risky_generate
+
+    lines = [] if args.yes else risky_generate(state_dir(args.state_dir), domain, args.mode, args.max_age, mx)
+    if lines:
+        sys.stderr.write("".join(f"{line}\n" for line in lines))
+        raise UsageError(f"this is a risky move for {domain} (see above); run it again with --yes to go ahead")
+
+
 def run(args: argparse.Namespace) -> int:
     mx = list(dict.fromkeys(args.mx))
     if not mx and args.mode != "none":
         mx = mx_from_dns(args)
     rs = record_set_from_args(args, mx)
+    _gate(args, rs.domain.ascii, mx)
     try:  # step 2 files are rendered and written before anything is printed
         hosting = hosting_from_args(args, rs.domain.ascii, rs.policy_text)
     except HostingError as exc:

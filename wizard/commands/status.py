@@ -15,7 +15,8 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from wizard.commands.common import EXIT_OK, PROG, UsageError, add_state_dir_option, state_dir
+from wizard.commands.common import EXIT_OK, PROG, UsageError, add_network_options, state_dir
+from wizard.lifecycle.adopt import live_mode
 from wizard.lifecycle.hooks import step6_status
 from wizard.state import (
     STEP_NAMES,
@@ -34,7 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("status", help="saved progress of each domain: step reached, mode, id, dates")
     p.add_argument("domain", nargs="?", help="show one domain in detail (default: list every saved domain)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
-    add_state_dir_option(p)
+    p.add_argument(
+        "--live", action="store_true", help="with DOMAIN: check what is published now and place the domain (no save)"
+    )
+    p.add_argument("--forget", action="store_true", help="with DOMAIN and --yes: delete its saved progress")
+    p.add_argument("--yes", action="store_true", help="confirm --forget")
+    add_network_options(p)
     p.set_defaults(func=run)
 
 
@@ -54,6 +60,7 @@ def domain_json(state: DomainState, *, newer: bool = False) -> dict[str, Any]:
         "step": step,
         "step_name": STEP_NAMES[step],
         "mode": state.mode,
+        "live_mode": live_mode(state),
         "id": state.policy_id,
         "created_at": time_to_json(state.created_at),
         "updated_at": time_to_json(state.updated_at),
@@ -120,7 +127,7 @@ def _detail_lines(state: DomainState, newer: bool) -> list[str]:
     lines = [
         name + (" [saved by a newer mta-sts-wizard; read-only]" if newer else ""),
         f"  step reached: {doc['step']} ({doc['step_name']})",
-        f"  mode: {doc['mode'] or '-'}    id: {doc['id'] or '-'}",
+        f"  mode: {doc['mode'] or '-'}    live: {doc['live_mode'] or '-'}    id: {doc['id'] or '-'}",
         f"  started: {_when(state.created_at)}    last saved: {_when(state.updated_at)}",
         "  steps:",
     ]
@@ -172,7 +179,15 @@ def _normalise(text: str) -> str:
 def run(args: argparse.Namespace) -> int:
     root = state_dir(args.state_dir)
     store = StateStore(root)
+    if (args.live or args.forget) and args.domain is None:
+        raise UsageError("--live and --forget need a DOMAIN, e.g. 'status example.com --live'")
     try:
+        if args.forget:
+            return _forget(store, _normalise(args.domain), yes=args.yes)
+        if args.live:
+            from wizard.commands.status_live import run_live
+
+            return run_live(args, store, _normalise(args.domain))
         if args.domain is not None:
             return _one(store, _normalise(args.domain), as_json=args.json)
         return _all(store, as_json=args.json)
@@ -217,7 +232,10 @@ def _one(store: StateStore, domain: str, *, as_json: bool) -> int:
     if result.state is None:
         known = store.domains()
         hint = f"saved domains: {', '.join(known)}" if known else "nothing is saved yet"
-        raise UsageError(f"no saved progress for {domain} ({hint}); run '{PROG} {domain}' to start it")
+        raise UsageError(
+            f"no saved progress for {domain} ({hint}); run '{PROG} status {domain} --live' to see what is "
+            f"published, or '{PROG} {domain}' to start it"
+        )
     step6 = step6_status(result.state, store.root)
     if as_json:
         entry = domain_json(result.state, newer=result.newer)
@@ -231,4 +249,20 @@ def _one(store: StateStore, domain: str, *, as_json: bool) -> int:
             lines += ["  step 6: " + step6[1][0], *(f"    {line}" for line in step6[1][1:])]
         # Saved details and the step 6 lines quote reports and peers: one escaped line each.
         print("\n".join(shown(line) for line in lines))
+    return EXIT_OK
+
+
+def _forget(store: StateStore, domain: str, *, yes: bool) -> int:
+    """Delete a domain's saved progress (asked first: --yes). Nothing published changes."""
+    from wizard.state.forget import forget_domain
+
+    if domain not in store.domains():
+        raise UsageError(f"no saved progress for {domain}; nothing to forget")
+    if not yes:
+        raise UsageError(
+            f"this deletes the saved progress of {domain} (its ids and history; nothing published changes); "
+            "run it again with --yes to go ahead"
+        )
+    forget_domain(store, domain)
+    print(f"forgot {domain}: its saved progress is deleted from {store.dir} (imported reports are kept)")
     return EXIT_OK

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from wizard.hosting.bundle import POLICY_PATH, HostingBundle, policy_host_of, policy_update_note
+from wizard.hosting.bundle import POLICY_PATH, HostingBundle, policy_host_of
 
 KIND = "cloudflare-workers"
 TITLE = "Cloudflare Workers"
@@ -73,17 +73,19 @@ def render(domain: str, policy_text: str, **_options: object) -> HostingBundle:
         "# The route to attach; zone_name is the Cloudflare zone that holds the name.\n"
         f'routes = [{{ pattern = "{host}/*", zone_name = "{zone}" }}]\n'
     )
-    dns_hint = f"{host}. 300 IN AAAA 100::  (proxied, orange cloud: the Worker answers, the address is never used)"
+    # The record alone (what goes into the zone); that it must be proxied is said beside it, not inside it.
+    dns_hint = f"{host}. 300 IN AAAA 100::"
     notes = [
         "Deploy with 'npx wrangler deploy' in this folder, or paste worker.js into a new Worker in the "
         f"dashboard and add the route {host}/* to it (Settings > Domains & Routes).",
         f"If {zone} is not itself the Cloudflare zone (it is a subdomain of one), change zone_name in "
         "wrangler.toml to that zone.",
-        f"DNS: the route only runs for a proxied name, so add '{dns_hint}' in the zone.",
+        f"DNS: add '{dns_hint}' in the zone and set it to Proxied (orange cloud): the route only runs for a "
+        "proxied name; the Worker answers, and the address 100:: is never used.",
         f"Certificate: Cloudflare's Universal SSL covers {host} when {zone} is the zone apex; a deeper name "
         "needs an Advanced Certificate (Universal SSL covers one level of subdomain only).",
-        "The policy is inside worker.js: when it changes, redeploy the Worker first, then publish the new id.",
-        policy_update_note(),
+        "The policy is inside worker.js: when it changes later, redeploy the Worker first and only then "
+        "publish a new id in the _mta-sts TXT record (RFC 8461 §8.1).",
     ]
     return HostingBundle(
         kind=KIND,

@@ -13,6 +13,7 @@ from pathlib import Path
 from wizard.engine import CheckOptions, DomainReport, check_domain, check_domains
 from wizard.lifecycle.hooks import Saved, after_check, load_saved, options_for, step6_lines
 from wizard.lifecycle.readiness import Verdict
+from wizard.state import DomainState
 from wizard.text import shown
 
 
@@ -51,5 +52,47 @@ class Step6Hook:
             return ""
         ttl = report.sts.resolver.ttl if report.sts else None
         hosts = report.mx.hosts if report.mx else None
-        lines = [shown(line) for line in step6_lines(saved, verdict, self.now, mx_hosts=hosts, txt_ttl=ttl)]
+        lines = step6_lines(saved, verdict, self.now, mx_hosts=hosts, txt_ttl=ttl)
+        lines[1:1] = placement_lines(saved.state, report)
+        lines = [shown(line) for line in lines]
         return "\n  step 6 (saved progress): " + lines[0] + "".join(f"\n    {line}" for line in lines[1:])
+
+
+def risky_generate(root: Path, domain: str, mode: str, max_age: int, mx: list[str]) -> list[str]:
+    """For `generate` with saved progress: the confirmation lines of each risky move the new policy
+    makes against the saved one (empty: nothing risky, or nothing saved). Offline: the verdict comes
+    from the last saved check."""
+    from wizard.lifecycle.gate import gate_for, moves
+    from wizard.lifecycle.hooks import verdict_from_last_check
+    from wizard.policy import PolicyFile
+
+    saved = load_saved(root, domain)
+    if saved is None or saved.state.policy is None:
+        return []
+    kinds = moves(saved.state.policy.to_policy_file(), PolicyFile(mode, max_age, tuple(mx)))  # type: ignore[arg-type]
+    if not kinds:
+        return []
+    now = datetime.now(UTC)
+    verdict = verdict_from_last_check(saved, now)
+    findings = saved.state.last_check.findings if saved.state.last_check else None
+    lines: list[str] = []
+    for kind in kinds:
+        gate = gate_for(kind, domain, verdict, findings)
+        if gate is not None:
+            lines += gate.lines()
+    return lines
+
+
+def placement_lines(state: DomainState, report: DomainReport) -> list[str]:
+    """Where the check places the domain, and how saved progress differs from it (wizard.lifecycle.adopt)."""
+    from wizard.lifecycle.adopt import disagreement, read_live
+
+    live = read_live(report)
+    out = [f"  live: {live.headline()}"]
+    found = disagreement(state, live)
+    if found is not None:
+        out.append(f"  saved progress differs from what is live ({', '.join(found.differs)}):")
+        out += [f"    saved: {line}" for line in found.saved_lines()]
+        out += [f"    live:  {line}" for line in found.live_lines()]
+        out.append("  open the wizard on the domain to choose: use what is live, or keep yours and publish it")
+    return out

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from wizard.lifecycle.adopt import live_mode
 from wizard.lifecycle.causes import Cause, cause_for_code, cause_for_result_type
 from wizard.lifecycle.evidence import FailurePair
 from wizard.reports.summary import Summary
@@ -309,7 +310,8 @@ def readiness_verdict(
 
     failures = groups.groups()
     status: VerdictStatus = "blocked" if failures else ("not-yet" if missing else "ready")
-    return Verdict(status, evidence, missing, failures, days, rate, earliest, state.mode, not_ours)
+    # The mode in force, not the saved one: mid-switch the saved policy already says enforce.
+    return Verdict(status, evidence, missing, failures, days, rate, earliest, live_mode(state) or state.mode, not_ours)
 
 
 def _host(name: str) -> str:

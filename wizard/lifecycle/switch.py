@@ -18,6 +18,8 @@ The progress lives in `DomainState.pending_change`, so quitting in the middle re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -275,9 +277,12 @@ def apply_served(state: DomainState, check: ServeCheck, now: datetime) -> None:
         pending.stage = STAGE_SERVED
         pending.updated_at = moment
         pending.data["served_verified_at"] = check.checked_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        # New senders now fetch the new body (under the old id): it is being served.
+        # New senders now fetch the new body (under the old id): it is being served, and its
+        # max_age counts for removal. The new mode is not "on" yet: senders that cached the old
+        # policy keep it until they see the new id, so the mode's start date waits for phase 4.
         new = pending.new_policy
-        record_served(state, new.mode, new.max_age, pending.previous_id or "", moment)
+        with _mode_dates_kept(state):
+            record_served(state, new.mode, new.max_age, pending.previous_id or "", moment)
     elif not check.ok and pending.stage == STAGE_SERVED:
         pending.stage = STAGE_PLANNED
         pending.updated_at = moment
@@ -427,7 +432,10 @@ def apply_id_live(state: DomainState, check: IdLiveCheck, now: datetime) -> None
         return
     moment = _now(now)
     new = pending.new_policy
+    before = state.mode_history.served[-2].mode if _served_early(state, pending) else _current_mode(state)
     record_served(state, new.mode, new.max_age, check.new_id, moment)
+    if new.mode != before:
+        _stamp_mode_start(state, new.mode, moment)
     if pending.kind == "mx-change":
         from wizard.lifecycle.mx_change import start_mx_wait
 
@@ -445,16 +453,66 @@ async def verify_id_live(state: DomainState, options: CheckOptions, now: datetim
     return check
 
 
+@contextmanager
+def _mode_dates_kept(state: DomainState) -> Iterator[None]:
+    history = state.mode_history
+    kept = (history.testing_started_at, history.enforce_started_at, history.none_started_at)
+    yield
+    history.testing_started_at, history.enforce_started_at, history.none_started_at = kept
+
+
+def _current_mode(state: DomainState) -> str | None:
+    current = state.mode_history.current
+    return current.mode if current is not None else None
+
+
+def _served_early(state: DomainState, pending: PendingChange) -> bool:
+    """Phase 2 recorded the new body served under the old id (the entry before it is the old policy)."""
+    served = state.mode_history.served
+    current = state.mode_history.current
+    return (
+        current is not None
+        and len(served) >= 2
+        and pending.new_policy is not None
+        and (current.mode, current.max_age, current.policy_id)
+        == (pending.new_policy.mode, pending.new_policy.max_age, pending.previous_id or "")
+    )
+
+
+def _stamp_mode_start(state: DomainState, mode: str, moment: datetime) -> None:
+    """The new mode is on from now: every address serves it and the new id is live everywhere."""
+    history = state.mode_history
+    if mode == "enforce":
+        history.enforce_started_at = moment
+    elif mode == "testing":
+        history.testing_started_at = moment
+    elif mode == "none":
+        history.none_started_at = moment
+
+
 def pending_lines(state: DomainState) -> list[str]:
     """Where an unfinished change stands, as lines for `status` and the screen."""
     pending = state.pending_change
     if pending is None:
         return []
-    current = phase(pending)
-    out = [f"{KIND_TITLES.get(pending.kind, pending.kind)}: phase {min(current, 4)} of 4"]
-    for i, title in enumerate(PHASES, start=1):
+    current = shown_phase(pending)
+    title = KIND_TITLES.get(pending.kind, pending.kind)
+    if current > len(PHASES):
+        return [f"{title}: the new id is live; {MX_WAIT_TEXT}"]
+    out = [f"{title}: phase {current} of {len(PHASES)}: {PHASES[current - 1]}"]
+    for i, name in enumerate(PHASES, start=1):
         mark = "x" if i < current else (">" if i == current else " ")
-        out.append(f"  [{mark}] {i}. {title}")
+        out.append(f"  [{mark}] {i}. {name}")
     if pending.new_id:
-        out.append(f"  new id: {pending.new_id}")
+        out.append(f"  new id: {pending.new_id} (v=STSv1; id={pending.new_id})")
     return out
+
+
+MX_WAIT_TEXT = "wait for senders' cached policies to expire before changing the MX records"
+
+
+def shown_phase(pending: PendingChange) -> int:
+    """The one phase the user is in, as shown: the id given out is phase 3 (publish it) until
+    phase 4's check sees it live on every authoritative server and through the resolver."""
+    current = phase(pending)
+    return 3 if pending.stage == STAGE_ID else current
