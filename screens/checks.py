@@ -98,6 +98,8 @@ class Attempt:
     """What was found, one line each (resolver vs authoritative view, each address's answer)."""
     served_policy: PolicyFile | None = None
     """Step 2 and the full check: the policy the host serves, when one parsed."""
+    checks: list[tuple[str, int, str, int]] = field(default_factory=list)
+    """The full check: each verification that ran as (id, step, status, elapsed ms)."""
 
     @property
     def status(self) -> str:
@@ -191,7 +193,10 @@ async def full_check(ctx: CheckContext, clock: Callable[[], datetime]) -> Attemp
 
     report = await off_loop(job)
     lines = [f"{c.id} (step {c.step}): {c.status}, {c.elapsed_ms} ms" for c in report.checks]
-    return Attempt(5, ctx.domain.ascii, clock(), True, list(report.findings), lines, served_policy=report.policy)
+    checks = [(c.id, c.step, c.status, c.elapsed_ms) for c in report.checks]
+    return Attempt(
+        5, ctx.domain.ascii, clock(), True, list(report.findings), lines, served_policy=report.policy, checks=checks
+    )
 
 
 def _policy_attempt(probe: PolicyProbe, ctx: CheckContext, at: datetime) -> Attempt:

@@ -41,7 +41,7 @@ async def test_overview_detail_column_is_not_cut(tmp_path: Path, size: tuple[int
         if size[0] >= 100:
             assert any("→ next. publish the file, then check it (p)" in line for line in lines), lines
         assert all(len(line.rstrip()) <= size[0] for line in lines)
-        assert any("monitor and enforce" in line for line in lines)
+        assert any("monitor & enforce" in line for line in lines)
 
         await pilot.resize_terminal(size[0] + 20, size[1])  # wider terminal: still the full text
         await pilot.pause()

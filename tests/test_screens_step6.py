@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from textual.widgets import Sparkline
-
+from screens.step6_dashboard import DailyChart
 from tests.reports_factory import detail, gz, report
 from tests.screens_support import FIXED_NOW, make_app, settle, wait_until
 from tests.world.world import World
@@ -16,10 +15,21 @@ from wizard.state import StateStore, record_check, record_policy, record_served,
 
 
 def screen_text(app) -> str:  # type: ignore[no-untyped-def]
+    """What the screen says, scrolled into view or not: texts, button labels, the chart, table cells."""
+    from textual.widgets import Button, DataTable, Static
+
+    from screens.step6_dashboard import DailyChart
+
     parts = []
-    for widget in app.screen.query("Static"):
-        rendered = widget.render()
-        parts.append(getattr(rendered, "plain", str(rendered)))
+    for widget in app.screen.query("*"):
+        if isinstance(widget, Static | DailyChart):
+            rendered = widget.render()
+            parts.append(getattr(rendered, "plain", str(rendered)))
+        elif isinstance(widget, Button):
+            parts.append(getattr(widget.label, "plain", str(widget.label)))
+        elif isinstance(widget, DataTable):
+            for row in range(widget.row_count):
+                parts.append("  ".join(getattr(c, "plain", str(c)) for c in widget.get_row_at(row)))
     return "\n".join(parts)
 
 
@@ -82,13 +92,13 @@ async def test_step6_shows_blocked_verdict_evidence_and_failure_chart(tmp_path: 
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)  # the report store is read in a thread worker
         text = screen_text(app)
-        assert "TLS reports imported: 15" in text
-        assert "Blocked: 1 problem(s)" in text
+        assert "TLS reports: 15 report(s) imported, all in the window" in text
+        assert "✗ BLOCKED" in text
         assert "no STARTTLS on mx.example.com (100 failed session(s) in reports" in text
         assert "Fix: enable STARTTLS on mx.example.com" in text
-        assert "15 day(s), 2026-11-13 to 2026-11-27, peak 10.00%" in text
-        chart = app.screen.query_one("#step6-chart", Sparkline)
-        assert len(chart.data) == 15 and chart.data[-1] == 10.0  # type: ignore[arg-type]
+        assert "2026-11-13 to 2026-11-27; peak 10.00%" in text
+        chart = app.screen.query_one(DailyChart)
+        assert len(chart.points) == 15 and chart.points[-1].rate_pct == 10.0
 
 
 async def test_step6_guided_switch_refuses_the_id_until_the_file_is_served(tmp_path: Path, world: World) -> None:
@@ -100,13 +110,13 @@ async def test_step6_guided_switch_refuses_the_id_until_the_file_is_served(tmp_p
     app = make_app(tmp_path, name, world=world, offline=True)
     async with app.run_test(size=(120, 80)) as pilot:
         await settle(app, pilot)
-        assert "Ready to enforce" in screen_text(app)
-        assert "e switch to enforce" in screen_text(app)
+        assert "✓ READY" in screen_text(app)
+        assert "e Switch to enforce" in screen_text(app)
         await pilot.press("e")
         await pilot.pause()
         text = screen_text(app)
-        assert "Switch to enforce: phase 1 of 4, the new policy file:" in text
-        assert "mode: enforce" in text
+        assert "Switch to enforce: phase 1 of 4" in text
+        assert "mode: enforce" in text  # the new file, copyable
         assert "[>] 2. publish it: every address must serve it" in text
 
         await pilot.press("p")  # the world still serves the testing file
@@ -121,7 +131,7 @@ async def test_step6_guided_switch_refuses_the_id_until_the_file_is_served(tmp_p
         assert "[>] 4. the new id is live" in screen_text(app)
 
         await _publish_id(app, pilot, world, name, new_id, "done: the change is live and recorded")
-        assert "Enforced" in screen_text(app)
+        assert "mode enforce (served: enforce)" in screen_text(app)
         assert "raise max_age from 86400 s (1 day) to 604800 s (7 days)" in screen_text(app)
     saved = StateStore(tmp_path).read(name).state
     assert saved is not None and saved.mode == "enforce" and saved.pending_change is None
@@ -134,8 +144,8 @@ async def test_step6_rollback_key_plans_testing(tmp_path: Path) -> None:
     app = make_app(tmp_path, name, offline=True)
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)
-        assert "TLS reports imported: none yet" in screen_text(app)  # no store: known without a worker
-        assert "t roll back to testing" in screen_text(app)
+        assert "TLS reports: no reports imported yet" in screen_text(app)  # no store: known without a worker
+        assert "t Roll back to testing" in screen_text(app)
         await pilot.press("t")
         await pilot.pause()
         assert "Roll back to testing: phase 1 of 4" in screen_text(app)
@@ -170,19 +180,19 @@ async def test_step6_shows_loading_while_the_report_store_is_read_and_keys_keep_
         await pilot.pause()
         text = screen_text(app)
         assert "Readiness for enforce: loading reports…" in text
-        assert "TLS reports imported: loading reports…" in text
-        assert "Blocked" not in text
-        assert not app.screen.query_one("#step6-chart", Sparkline).display
+        assert "TLS reports: loading reports…" in text
+        assert "BLOCKED" not in text
+        assert not app.screen.query_one(DailyChart).points
         await pilot.press("e")  # keys work while the store is read
         await pilot.pause()
-        assert "Switch to enforce: phase 1 of 4, the new policy file:" in screen_text(app)
+        assert "Switch to enforce: phase 1 of 4" in screen_text(app)
         release.set()
         await settle(app, pilot)
         text = screen_text(app)
         assert "loading reports" not in text
-        assert "TLS reports imported: 15" in text
-        assert "15 day(s), 2026-11-13 to 2026-11-27, peak 10.00%" in text
-        assert app.screen.query_one("#step6-chart", Sparkline).display
+        assert "TLS reports: 15 report(s) imported, all in the window" in text
+        assert "2026-11-13 to 2026-11-27; peak 10.00%" in text
+        assert len(app.screen.query_one(DailyChart).points) == 15
 
 
 async def test_step6_mx_key_plans_the_new_patterns_when_dns_has_an_uncovered_mx(tmp_path: Path) -> None:
@@ -191,9 +201,9 @@ async def test_step6_mx_key_plans_the_new_patterns_when_dns_has_an_uncovered_mx(
     app = make_app(tmp_path, name, offline=True)
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)
-        await pilot.press("g")  # DNS not looked up (offline): nothing to add
+        await pilot.press("g")  # DNS not looked up (offline): nothing to add, and the screen says why
         await pilot.pause()
-        assert "every MX in DNS is covered by the policy" in screen_text(app)
+        assert "MX change: not available now: the MX hosts are not looked up yet" in screen_text(app)
         assert app.state.pending_change is None
 
         app.mx_hosts = [f"mx.{name}", f"mx2.{name}"]  # the MX lookup finds a host the policy lacks
@@ -201,11 +211,11 @@ async def test_step6_mx_key_plans_the_new_patterns_when_dns_has_an_uncovered_mx(
         await pilot.press("g")
         await pilot.pause()
         text = screen_text(app)
-        assert "The new policy file:" in text
+        assert "The new policy file is below: publish it, then press p." in text
         assert f"mx: mx2.{name}" in text and f"mx: mx.{name}" in text and "mode: enforce" in text
         pending = app.state.pending_change
         assert pending is not None and f"mx: mx2.{name}" in pending.new_policy.text
-        assert "p published: verify every address, then show the id" in text  # the ordered update follows
+        assert not app.screen.query_one(".act-served").disabled  # the ordered update follows
         await pilot.press("z")
         await pilot.pause()
         assert "change cancelled" in screen_text(app) and app.state.pending_change is None
@@ -217,13 +227,13 @@ async def test_step6_turn_off_plans_mode_none_and_removal_waits_for_the_countdow
     app = make_app(tmp_path, name, offline=True)
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)
-        assert "d turn MTA-STS off" in screen_text(app)
+        assert "d Turn off" in screen_text(app)
         await pilot.press("d")
         await pilot.pause()
         text = screen_text(app)
         assert "phase 1 of 4" in text and "mode: none" in text
         assert app.state.pending_change is not None and app.state.pending_change.kind == "remove"
-        assert "d turn MTA-STS off" not in text  # one change at a time
+        assert app.screen.query_one(".act-remove").disabled  # one change at a time
         await pilot.press("k")  # "records removed" while 'mode: none' is not even published: refused
         await pilot.pause()
         assert "not yet" in screen_text(app)
@@ -242,7 +252,7 @@ async def test_step6_records_removed_is_accepted_once_every_old_policy_expired(t
     app = make_app(tmp_path, name, offline=True)
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)
-        assert "k records removed" in screen_text(app)
+        assert "k Records removed" in screen_text(app)
         await pilot.press("k")
         await pilot.pause()
         assert "MTA-STS removed: every old policy had expired" in screen_text(app)
