@@ -113,7 +113,7 @@ def _bucket(points: Sequence[DayPoint], width: int) -> tuple[list[list[DayPoint]
         return [], 1
     per = max(1, -(-len(points) // max(1, width)))
     groups = [list(points[i : i + per]) for i in range(0, len(points), per)]
-    bar = max(1, min(6, width // len(groups)))
+    bar = max(1, min(10, width // len(groups)))
     return groups, bar
 
 
