@@ -21,8 +21,8 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.content import Content
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, Static
@@ -111,7 +111,12 @@ class StepScreen(Screen):
         ]
         if self.wizard.session is not None:
             word = self.step_state()
-            parts += [" · ", (f"{STATE_MARKS[word]} {word}", STATE_STYLES[word]), " · ", live_content(self.wizard.state)]
+            parts += [
+                " · ",
+                (f"{STATE_MARKS[word]} {word}", STATE_STYLES[word]),
+                " · ",
+                live_content(self.wizard.state),
+            ]
         return Content.assemble(*parts)
 
     def step_state(self) -> StepState:
@@ -179,7 +184,7 @@ STATE_STYLES = {
 
 
 def live_content(state: DomainState) -> Content:
-    """"live: enforce" (the mode last seen served), or "nothing live"."""
+    """ "live: enforce" (the mode last seen served), or "nothing live"."""
     mode = live_mode(state)
     if mode == NOT_LIVE:
         return Content.styled("nothing live", "$text-muted")

@@ -46,10 +46,12 @@ class CheckRow:
 def check_rows(attempt: Attempt) -> list[CheckRow]:
     """The findings and the passing checks of one full check, errors first, then by step."""
     at = format_clock(attempt.at)
-    rows = [
-        CheckRow(f.step, f.code, f.address or f.subject or "-", f.severity, at, f) for f in attempt.findings
+    rows = [CheckRow(f.step, f.code, f.address or f.subject or "-", f.severity, at, f) for f in attempt.findings]
+    rows += [
+        CheckRow(step, cid, "-", "ok", f"{at} ({ms} ms)")
+        for cid, step, status, ms in attempt.checks
+        if status == "pass"
     ]
-    rows += [CheckRow(step, cid, "-", "ok", f"{at} ({ms} ms)") for cid, step, status, ms in attempt.checks if status == "pass"]
     return sorted(rows, key=lambda r: (_ORDER.get(r.result, 9), r.step))
 
 
@@ -91,7 +93,13 @@ class VerifyStep(StepScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#check-table", DataTable)
-        for key, label in (("step", "Step"), ("what", "What"), ("where", "Address"), ("result", "Result"), ("time", "Time")):
+        for key, label in (
+            ("step", "Step"),
+            ("what", "What"),
+            ("where", "Address"),
+            ("result", "Result"),
+            ("time", "Time"),
+        ):
             table.add_column(label, key=key)
         self._rows: list[CheckRow] = []
         self._shown: Attempt | None = None
@@ -155,7 +163,9 @@ class VerifyStep(StepScreen):
         """The finding in full, its fix, and one copyable value per record the fix names."""
         f = row.finding
         if f is None:
-            return [Static(Content.assemble((f"{row.what}", "bold"), f": passed at {row.time}"), classes="check-finding")]
+            return [
+                Static(Content.assemble((f"{row.what}", "bold"), f": passed at {row.time}"), classes="check-finding")
+            ]
         parts: list[Content | str | tuple[str, str]] = [
             (_RESULT.get(f.severity, f.severity) + " ", _RESULT_STYLE_VAR.get(f.severity, "")),
             (f.code, "bold"),

@@ -73,7 +73,7 @@ class VerdictCard(Vertical):
             ("mode ", f"{card.mode} (served: {card.live_mode})"),
             ("id ", card.policy_id),
             ("max_age ", _age(card.max_age)),
-            ("testing ", f"{so_far} days ({card.days_needed} needed)"),
+            ("testing ", f"{so_far} day{'' if so_far == '1' else 's'} ({card.days_needed} needed)"),
             ("checked ", _when(card.last_check)),
             ("last report ", str(card.last_report) if card.last_report else "none"),
         ]

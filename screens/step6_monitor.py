@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Static
 
+from screens.messages import StepUpdated
 from screens.step6_dashboard import ActionBar, ChecklistView, DailyChart, FailureTables, VerdictCard
 from screens.step6_lifecycle import LOADING, LifecycleStepScreen
 from screens.widgets import CopyableValue
@@ -35,7 +36,7 @@ class MonitorStep(LifecycleStepScreen):
 
     STEP = 6
     TITLE_TEXT = "Monitor, then enforce"
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort_failures", "Sort table", show=False),
     ]
@@ -71,6 +72,12 @@ class MonitorStep(LifecycleStepScreen):
     def step_updated(self) -> None:
         self.check_finished()
         self.refresh_state()
+
+    @on(StepUpdated)
+    def _full_check_updated(self, message: StepUpdated) -> None:
+        """The full check is step 5's: when it ends, step 6's "running" line and verdict follow."""
+        if message.step == 5:
+            self.step_updated()
 
     def refresh_state(self) -> None:
         """Show the state now (with the last reading of the reports) and re-read the reports in a thread."""
@@ -113,7 +120,9 @@ class MonitorStep(LifecycleStepScreen):
         if reading is not self._shown_reading:  # the chart and tables change only with a new reading
             self._shown_reading = reading
             self.query_one(DailyChart).show(dashboard.chart_points(evidence))
-            self.query_one(FailureTables).show({kind: dashboard.breakdown(evidence, kind) for kind, _ in dashboard.BREAKDOWNS})
+            self.query_one(FailureTables).show(
+                {kind: dashboard.breakdown(evidence, kind) for kind, _ in dashboard.BREAKDOWNS}
+            )
 
     def _show_records(self, records: list[dashboard.Record]) -> None:
         """The records and files to publish, each copyable and savable; rebuilt only when they change."""

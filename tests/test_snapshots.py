@@ -149,7 +149,13 @@ def _step5_findings(errors: bool) -> list:  # type: ignore[type-arg]
     return found
 
 
-_CHECKS = [("mx-records", 1, "pass", 4), ("policy-fetch", 2, "pass", 31), ("sts-txt", 3, "pass", 6), ("tlsrpt-txt", 4, "pass", 5), ("mx-starttls", 5, "pass", 120)]
+_CHECKS = [
+    ("mx-records", 1, "pass", 4),
+    ("policy-fetch", 2, "pass", 31),
+    ("sts-txt", 3, "pass", 6),
+    ("tlsrpt-txt", 4, "pass", 5),
+    ("mx-starttls", 5, "pass", 120),
+]
 
 
 @pytest.mark.parametrize(

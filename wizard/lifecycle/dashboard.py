@@ -41,6 +41,7 @@ ENFORCED_MEANING = {
     "blocked": "enforced, and failures stop mail now",
 }
 
+
 @dataclass(frozen=True)
 class Card:
     """The verdict card's fields."""
@@ -123,7 +124,13 @@ BREAKDOWNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def card(state: DomainState, verdict: Verdict, evidence: ReportEvidence | None, min_days: int = DEFAULT_MIN_DAYS) -> Card:
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def card(
+    state: DomainState, verdict: Verdict, evidence: ReportEvidence | None, min_days: int = DEFAULT_MIN_DAYS
+) -> Card:
     policy = state.policy
     current = state.mode_history.current
     meanings = ENFORCED_MEANING if state.mode == "enforce" else STATUS_MEANING
@@ -166,7 +173,7 @@ def checklist(
     else:
         done = days >= min_days
         until = f"since {started:%Y-%m-%d}" if done else f"until {verdict.earliest:%Y-%m-%d}"
-        out.append(ChecklistItem("days", f"{min_days} days in testing", done, f"{days} days so far, {until}"))
+        out.append(ChecklistItem("days", f"{min_days} days in testing", done, f"{_days(days)} so far, {until}"))
 
     # (b) reports arriving
     if summary is None or summary.report_count == 0:
@@ -194,16 +201,18 @@ def checklist(
         out.append(ChecklistItem("rate", "no failure still happening", True, f"{pct} over the window, none recent"))
 
     # (d) a fresh full check without errors
-    last = state.last_check
+    checked = state.last_check
     check_failures = [g for g in verdict.failures if g.from_check]
-    if "fresh full check" in missing or last is None:
+    if "fresh full check" in missing or checked is None:
         out.append(ChecklistItem("check", "fresh full check clean", False, "not run yet: press c"))
     elif check_failures or "port 25" in missing or "STARTTLS check" in missing:
         out.append(
-            ChecklistItem("check", "fresh full check clean", False, f"problems at {last.checked_at:%Y-%m-%d %H:%M}")
+            ChecklistItem("check", "fresh full check clean", False, f"problems at {checked.checked_at:%Y-%m-%d %H:%M}")
         )
     else:
-        out.append(ChecklistItem("check", "fresh full check clean", True, f"passed {last.checked_at:%Y-%m-%d %H:%M}"))
+        out.append(
+            ChecklistItem("check", "fresh full check clean", True, f"passed {checked.checked_at:%Y-%m-%d %H:%M}")
+        )
 
     # (e) every MX covered by the policy
     uncovered = [s for g in verdict.failures if g.cause == "mx-not-covered" for s in g.subjects]
@@ -270,7 +279,9 @@ def records(state: DomainState) -> list[Record]:
         return []
     out = [Record("New policy file (mta-sts.txt)", pending.new_policy.text, "mta-sts.txt")]
     if pending.new_id:
-        out.append(Record(f"New TXT record at _mta-sts.{state.domain}", f"v=STSv1; id={pending.new_id}", "mta-sts-txt.txt"))
+        out.append(
+            Record(f"New TXT record at _mta-sts.{state.domain}", f"v=STSv1; id={pending.new_id}", "mta-sts-txt.txt")
+        )
     return out
 
 
@@ -308,7 +319,9 @@ def actions(
         )
         out.append(ActionState("id_live", "i", "Id published", "" if current == 4 else "the new id is not given yet"))
         if pending.kind == "mx-change":
-            out.append(ActionState("confirm", "k", "MX records changed", "" if current == 5 else "the new id is not live yet"))
+            out.append(
+                ActionState("confirm", "k", "MX records changed", "" if current == 5 else "the new id is not live yet")
+            )
         out.append(
             ActionState("cancel", "z", "Cancel change", "" if current in (2, 3) else "the new id was given out already")
         )

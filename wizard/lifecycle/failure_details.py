@@ -34,9 +34,7 @@ class DetailRow:
     last: date
 
 
-def failure_details(
-    store: ReportStore, domain: str, kind: str, key: str, since: date | None = None
-) -> list[DetailRow]:
+def failure_details(store: ReportStore, domain: str, kind: str, key: str, since: date | None = None) -> list[DetailRow]:
     """The failures of one breakdown row (`kind` one of result, mx, org, ip), biggest first."""
     column = _COLUMNS[kind]
     sql = (
