@@ -213,45 +213,46 @@ class FailureTables(Vertical):
             self.kind = kind
             self.key = key
 
-    def compose(self) -> ComposeResult:
-        with TabbedContent(id="failure-tabs"):
-            for kind, title in BREAKDOWNS:
-                with TabPane(title, id=f"tab-{kind}"):
-                    yield DataTable(id=f"failures-{kind}", cursor_type="row", zebra_stripes=True)
-
-    def on_mount(self) -> None:
-        for kind, title in BREAKDOWNS:
-            table = self.query_one(f"#failures-{kind}", DataTable)
-            table.add_column(title, key="key")
-            if kind == "ip":
-                table.add_column("Organisation", key="extra")
-            table.add_column("Failed sessions", key="failures")
-            table.add_column("Share", key="share")
+    def __init__(self, rows: dict[str, list[BreakdownRow]] | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: dict[str, list[BreakdownRow]] = rows or {}
+        #: kind -> row key -> the value the row stands for (the table's own keys are r0, r1, ...).
         self._keys: dict[str, dict[str, str]] = {kind: {} for kind, _ in BREAKDOWNS}
         #: table id -> (column, reversed) of its last sort.
         self._sorted: dict[str, tuple[str, bool]] = {}
 
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="failure-tabs"):
+            for kind, title in BREAKDOWNS:
+                with TabPane(title, id=f"tab-{kind}"):
+                    yield BreakdownTable(kind, title)
+
     def show(self, rows: dict[str, list[BreakdownRow]]) -> None:
-        for kind, _title in BREAKDOWNS:
-            table = self.query_one(f"#failures-{kind}", DataTable)
-            table.clear()
-            self._sorted.pop(table.id or "", None)
-            keys = self._keys[kind] = {}
-            data = rows.get(kind, [])
-            if not data:
-                cells: list[object] = [Text("no failures reported", "italic"), "", ""]
-                if kind == "ip":
-                    cells.append("")
-                table.add_row(*cells, key="-")
-                continue
-            for i, row in enumerate(data):
-                key = f"r{i}"
-                keys[key] = row.key
-                cells = [Text(shown(row.key))]  # a Text is never read as markup
-                if kind == "ip":
-                    cells.append(Text(shown(row.extra)))
-                cells += [row.failures, f"{row.share_pct:5.1f}%"]
-                table.add_row(*cells, key=key)
+        """New rows for every table (a table not mounted yet takes them when it is)."""
+        self.rows = rows
+        for table in self.query(BreakdownTable):
+            self.fill(table)
+
+    def fill(self, table: BreakdownTable) -> None:
+        kind = table.kind
+        table.clear()
+        self._sorted.pop(table.id or "", None)
+        keys = self._keys[kind] = {}
+        data = self.rows.get(kind, [])
+        if not data:
+            cells: list[object] = [Text("no failures reported", "italic"), "", ""]
+            if kind == "ip":
+                cells.append("")
+            table.add_row(*cells, key="-")
+            return
+        for i, row in enumerate(data):
+            key = f"r{i}"
+            keys[key] = row.key
+            cells = [Text(shown(row.key))]  # a Text is never read as markup
+            if kind == "ip":
+                cells.append(Text(shown(row.extra)))
+            cells += [row.failures, f"{row.share_pct:5.1f}%"]
+            table.add_row(*cells, key=key)
 
     def sort_by(self, column: str) -> None:
         """Sort the shown table by `column`: failed sessions most first, names A to Z; the same
@@ -294,6 +295,25 @@ class FailureTables(Vertical):
         self.sort_by(str(event.column_key.value))
 
 
+class BreakdownTable(DataTable):
+    """One failure breakdown; its columns are set up when it mounts, then it takes its rows."""
+
+    def __init__(self, kind: str, title: str) -> None:
+        super().__init__(id=f"failures-{kind}", cursor_type="row", zebra_stripes=True)
+        self.kind = kind
+        self.title = title
+
+    def on_mount(self) -> None:
+        self.add_column(self.title, key="key")
+        if self.kind == "ip":
+            self.add_column("Organisation", key="extra")
+        self.add_column("Failed sessions", key="failures")
+        self.add_column("Share", key="share")
+        owner = next((a for a in self.ancestors if isinstance(a, FailureTables)), None)
+        if owner is not None:
+            owner.fill(self)
+
+
 def _sort_key(value: object) -> object:
     """Cells compare by their text (names) or number (counts)."""
     return value.plain.lower() if isinstance(value, Text) else value
@@ -303,23 +323,28 @@ class ActionBar(Vertical):
     """The step 6 actions as buttons (each runs the same screen action as its key), and why the
     unavailable ones are unavailable. Built from a list, so another action is one more entry."""
 
-    def compose(self) -> ComposeResult:
-        yield Horizontal(id="action-buttons")
-        yield Static(id="action-why")
-
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, actions: Sequence[ActionState] = (), *, id: str | None = None) -> None:
         super().__init__(id=id)
-        #: action -> its button, in bar order.
-        self.buttons: dict[str, Button] = {}
+        #: action -> its button, in bar order (the first set is composed with the bar: one layout pass).
+        self.buttons: dict[str, Button] = self._buttons(actions)
+
+    @staticmethod
+    def _buttons(actions: Sequence[ActionState]) -> dict[str, Button]:
+        return {
+            a.action: Button(a.label, action=f"screen.step6_{a.action}", compact=True, classes=f"act-{a.action}")
+            for a in actions
+        }
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="action-buttons"):
+            yield from self.buttons.values()
+        yield Static(id="action-why")
 
     def show(self, actions: Sequence[ActionState]) -> None:
         row = self.query_one("#action-buttons", Horizontal)
         if list(self.buttons) != [a.action for a in actions]:  # another set of actions: new buttons
             row.remove_children()
-            self.buttons = {
-                a.action: Button(a.label, action=f"screen.step6_{a.action}", compact=True, classes=f"act-{a.action}")
-                for a in actions
-            }
+            self.buttons = self._buttons(actions)
             row.mount_all(self.buttons.values())
         for a in actions:
             button = self.buttons[a.action]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 from textual import on
@@ -197,7 +196,3 @@ class FailureDetailsDialog(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-def existing(paths: Sequence[str]) -> list[Path]:
-    return [Path(p) for p in paths if Path(p).exists()]

@@ -48,20 +48,28 @@ class MonitorStep(LifecycleStepScreen):
                 yield Static(Content.styled("Toward enforce", "bold"), id="checklist-title")
                 yield ChecklistView(id="checklist")
                 yield Static(id="report-counts")
-        yield ActionBar(id="action-bar")
+        yield ActionBar(self.step6_actions(), id="action-bar")
         yield Static(id="step6-result")
         yield Static(id="verdict-reasons")
         yield Vertical(id="step6-records")
         yield DailyChart(id="daily-chart")
         yield Static(Content.styled("Failures (Enter: details · s: sort)", "bold"), id="failures-title")
-        yield FailureTables(id="failure-tables")
+        yield Vertical(id="failure-box")
         yield Static(id="monitor-history")
 
     def on_mount(self) -> None:
         self.can_advance = True
         self._shown_reading: object = None
         self._records: list[dashboard.Record] = []
+        self._breakdowns: dict[str, list[dashboard.BreakdownRow]] = {}
         self.refresh_state()
+        # The tables (a TabbedContent of four DataTables) are the costliest widgets here and sit
+        # below the fold at 80x24: they are mounted after the first frame, which they would
+        # otherwise delay by tens of milliseconds.
+        self.call_after_refresh(self._mount_tables)
+
+    def _mount_tables(self) -> None:
+        self.query_one("#failure-box", Vertical).mount(FailureTables(self._breakdowns, id="failure-tables"))
 
     def on_resize(self) -> None:
         chart = self.query_one(DailyChart)
@@ -120,9 +128,9 @@ class MonitorStep(LifecycleStepScreen):
         if reading is not self._shown_reading:  # the chart and tables change only with a new reading
             self._shown_reading = reading
             self.query_one(DailyChart).show(dashboard.chart_points(evidence))
-            self.query_one(FailureTables).show(
-                {kind: dashboard.breakdown(evidence, kind) for kind, _ in dashboard.BREAKDOWNS}
-            )
+            self._breakdowns = {kind: dashboard.breakdown(evidence, kind) for kind, _ in dashboard.BREAKDOWNS}
+            for tables in self.query(FailureTables):  # none yet on the first frame: it shows them when mounted
+                tables.show(self._breakdowns)
 
     def _show_records(self, records: list[dashboard.Record]) -> None:
         """The records and files to publish, each copyable and savable; rebuilt only when they change."""
@@ -140,8 +148,10 @@ class MonitorStep(LifecycleStepScreen):
 
     def action_sort_failures(self) -> None:
         """Sort the shown failure table: by failed sessions (most first), again by name."""
-        tables = self.query_one(FailureTables)
-        column = tables.toggle_sort()
+        found = self.query(FailureTables)
+        if not found:
+            return
+        column = found.first().toggle_sort()
         self.notify(f"sorted by {column}", markup=False, title="Failures")
 
 
