@@ -36,7 +36,7 @@ class MonitorStep(LifecycleStepScreen):
 
     STEP = 6
     TITLE_TEXT = "Monitor, then enforce"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 (typed by Textual without ClassVar)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sort_failures", "Sort table", show=False),
     ]
