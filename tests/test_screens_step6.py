@@ -552,3 +552,30 @@ async def test_a_one_day_chart_writes_its_figures(tmp_path: Path) -> None:
         chart = app.screen.query_one(DailyChart).render().plain
         assert "2026-11-27: 5.26% failed, 50 of 950 sessions" in chart
         assert "0% ──────────" in chart and "enforce threshold" in chart
+
+
+async def test_imap_import_from_the_wizard_uses_the_masked_password_once_and_saves_it_nowhere(tmp_path: Path) -> None:
+    name = "example.com"
+    saved_domain(tmp_path, name, policy_for(name), 20)
+    secret = "pa55-w0rd-never-saved"
+    app = make_app(tmp_path, name, offline=True)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m")
+        await pilot.pause()
+        dialog = app.screen
+        dialog.query_one("#imap-host", Input).value = "127.0.0.1"  # nothing listens there on 993
+        dialog.query_one("#imap-user", Input).value = "reports"
+        password = dialog.query_one("#imap-password", Input)
+        assert password.password  # typed masked
+        password.focus()
+        await pilot.press(*secret)
+        assert secret not in password.render_line(0).text  # never on screen
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "import failed:" in screen_text(app), timeout=30)
+        await settle(app, pilot)
+        assert isinstance(app.screen, MonitorStep)
+        assert secret not in screen_text(app)
+    for file in tmp_path.rglob("*"):
+        if file.is_file():
+            assert secret.encode() not in file.read_bytes(), file
