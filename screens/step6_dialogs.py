@@ -78,14 +78,18 @@ class ImportDialog(ModalScreen[ImportRequest | None]):
         with VerticalScroll(id="import-dialog", classes="dialog"):
             yield Label(Content.styled("Import TLS reports", "bold"))
             yield Label("Files, folders, mbox or Maildir (commas between several; → completes):")
-            yield Input(self.start, id="import-paths", suggester=PathSuggester(), placeholder="~/Downloads/tlsrpt")
+            yield Input(
+                self.start, id="import-paths", suggester=PathSuggester(), placeholder="~/Downloads/tlsrpt", compact=True
+            )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Import files", id="import-files", variant="primary", compact=True)
             yield Label("Or an IMAP mailbox over TLS (the password is used once, never saved):")
-            yield Input(id="imap-host", placeholder="IMAP server, e.g. imap.example.com")
-            yield Input(id="imap-user", placeholder="login name")
-            yield Input("INBOX", id="imap-folder", placeholder="folder")
-            yield Input(id="imap-password", password=True, placeholder="password")
+            with Horizontal(classes="dialog-row"):
+                yield Input(id="imap-host", placeholder="IMAP server", compact=True)
+                yield Input(id="imap-user", placeholder="login name", compact=True)
+            with Horizontal(classes="dialog-row"):
+                yield Input("INBOX", id="imap-folder", placeholder="folder", compact=True)
+                yield Input(id="imap-password", password=True, placeholder="password (masked)", compact=True)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Import from IMAP", id="import-imap", compact=True)
                 yield Button("Cancel (Esc)", id="import-cancel", compact=True)
