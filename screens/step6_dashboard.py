@@ -49,6 +49,30 @@ def _age(seconds: int | None) -> str:
     return f"{seconds} s"
 
 
+#: A three-row block font for the verdict words (the word is also written in plain text below it).
+_BIG = {
+    "A": ("▄▀▄", "█▀█", "▀ ▀"),
+    "B": ("█▀▄", "█▀▄", "▀▀ "),
+    "C": ("█▀▀", "█  ", "▀▀▀"),
+    "D": ("█▀▄", "█ █", "▀▀ "),
+    "E": ("█▀▀", "█▀ ", "▀▀▀"),
+    "K": ("█▄▀", "█▀▄", "▀ ▀"),
+    "L": ("█  ", "█  ", "▀▀▀"),
+    "N": ("█▄ █", "█ ▀█", "▀  ▀"),
+    "O": ("█▀█", "█ █", "▀▀▀"),
+    "R": ("█▀█", "█▀▄", "▀ ▀"),
+    "T": ("▀█▀", " █ ", " ▀ "),
+    "Y": ("█ █", "▀█▀", " ▀ "),
+    " ": ("  ", "  ", "  "),
+}
+
+
+def big_text(word: str) -> str:
+    """`word` in the three-row block font; letters it lacks are left out."""
+    glyphs = [_BIG[c] for c in word.upper() if c in _BIG]
+    return "\n".join(" ".join(g[row] for g in glyphs) for row in range(3))
+
+
 class VerdictCard(Vertical):
     """Ready / not yet / blocked as a large word on its colour, then the facts that go with it."""
 
@@ -65,11 +89,10 @@ class VerdictCard(Vertical):
         self.set_class(card.status == "ready", "-ready")
         self.set_class(card.status == "not-yet", "-not-yet")
         self.set_class(card.status == "blocked", "-blocked")
-        word = f"{_STATUS_MARK.get(card.status, '')} {card.word}"
-        self.query_one("#verdict-word", Static).update(Content(word))
+        self.query_one("#verdict-word", Static).update(Content(big_text(card.word)))
         so_far = "-" if card.days_so_far is None else str(card.days_so_far)
         facts = [
-            ("", card.meaning),
+            ("", f"{_STATUS_MARK.get(card.status, '')} {card.word}: {card.meaning}"),
             ("mode ", f"{card.mode} (served: {card.live_mode})"),
             ("id ", card.policy_id),
             ("max_age ", _age(card.max_age)),
@@ -83,7 +106,7 @@ class VerdictCard(Vertical):
                 parts.append("\n")
             if label:
                 parts.append((label, "$text-muted"))
-            parts.append((value, "bold" if label else "italic"))
+            parts.append((value, "bold"))
         self.query_one("#verdict-facts", Static).update(Content.assemble(*parts))
 
 
@@ -100,7 +123,7 @@ class ChecklistView(Static):
             else:
                 parts.append(("☐ ", "bold $warning"))
             parts.append((item.label, "bold"))
-            parts.append(("  " + item.detail, "$text-muted"))
+            parts.append(("  " + shown(item.detail), "$text-muted"))  # may name MX hosts from reports
         self.update(Content.assemble(*parts))
 
 
@@ -357,5 +380,5 @@ class ActionBar(Vertical):
                 if why:
                     why.append(" · ")
                 mark = "✗ " if a.reason else "! "
-                why += [(mark + a.key, "bold"), (f" {a.label}: {a.reason or a.advice}", "$text-muted")]
+                why += [(mark + a.key, "bold"), (f" {a.label}: {shown(a.reason or a.advice)}", "$text-muted")]
         self.query_one("#action-why", Static).update(Content.assemble(*why))

@@ -138,6 +138,9 @@ async def test_step6_guided_switch_refuses_the_id_until_the_file_is_served(tmp_p
         assert new_id != policy_id
         assert f"v=STSv1; id={new_id}" in screen_text(app)
         assert "[>] 4. the new id is live" in screen_text(app)
+        records = {v.title: v.value for v in app.screen.query("#step6-records CopyableValue").results(CopyableValue)}
+        assert records[f"New TXT record at _mta-sts.{name}"] == f"v=STSv1; id={new_id}"  # copyable, savable
+        assert "mode: enforce" in records["New policy file (mta-sts.txt)"]
 
         await _publish_id(app, pilot, world, name, new_id, "done: the change is live and recorded")
         assert "mode enforce (served: enforce)" in screen_text(app)
