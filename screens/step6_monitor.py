@@ -38,7 +38,7 @@ class MonitorStep(LifecycleStepScreen):
     TITLE_TEXT = "Monitor, then enforce"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 (typed by Textual without ClassVar)
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "sort_failures", "Sort table", show=False),
+        Binding("s", "sort_failures", "Sort table"),
     ]
 
     def compose_body(self) -> ComposeResult:

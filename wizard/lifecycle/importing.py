@@ -67,7 +67,7 @@ def import_from_paths(
     """`reports import PATH...` into the state dir's store (blocking: call it in a thread)."""
     try:
         with ReportStore(store_path(state_dir)) as store, use_key_lookup(DnsKeyLookup(tuple(nameservers), timeout)):
-            outcome = import_paths(store, list(paths), progress=progress, commit_every=COMMIT_EVERY, workers=0)
+            outcome = import_paths(store, list(paths), progress=progress, commit_every=COMMIT_EVERY)
     except StoreError as exc:
         return ImportResult(None, str(exc))
     except OSError as exc:
