@@ -28,7 +28,7 @@ from screens.base import StepScreen
 from screens.step6_dialogs import FailureDetails, FailureDetailsDialog, ImportDialog, ImportRequest
 from wizard.engine import CheckOptions
 from wizard.lifecycle import switch
-from wizard.lifecycle.dashboard import ActionState, actions, covering_patterns
+from wizard.lifecycle.dashboard import ActionState, absent_reason, actions, covering_patterns
 from wizard.lifecycle.evidence import ReportEvidence
 from wizard.lifecycle.failure_details import load_failure_details
 from wizard.lifecycle.hooks import Saved, evidence_for, verdict_for
@@ -209,11 +209,16 @@ class LifecycleStepScreen(StepScreen):
             if item.action == action:
                 if item.enabled:
                     return False
-                line = f"{item.label}: not available now: {item.reason}"
-                self._say([line], save=False)
-                self.app.notify(line, markup=False, title="Not now", severity="warning")
-                return True
-        return False
+                label, reason = item.label, item.reason
+                break
+        else:  # not in the bar now: the key still says why
+            bindings = (b for keyed in self._bindings.key_to_bindings.values() for b in keyed)
+            label = next((b.description for b in bindings if b.action == f"step6_{action}"), action)
+            reason = absent_reason(action)
+        line = f"{label}: not available now: {reason}"
+        self._say([line], save=False)
+        self.app.notify(line, markup=False, title="Not now", severity="warning")
+        return True
 
     # ------------------------------------------------------------------ rendering
 

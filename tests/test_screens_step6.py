@@ -248,7 +248,7 @@ async def test_step6_turn_off_plans_mode_none_and_removal_waits_for_the_countdow
         assert app.screen.query_one(".act-remove").disabled  # one change at a time
         await pilot.press("k")  # "records removed" while 'mode: none' is not even published: refused
         await pilot.pause()
-        assert "not yet" in screen_text(app)
+        assert "Done: not available now: no MX change is waiting, and removal is not due" in screen_text(app)
         assert app.state.steps[6].status != "verified"
 
 
@@ -582,3 +582,21 @@ async def test_imap_import_from_the_wizard_uses_the_masked_password_once_and_sav
     for file in tmp_path.rglob("*"):
         if file.is_file():
             assert secret.encode() not in file.read_bytes(), file
+
+
+async def test_the_keys_of_a_change_say_why_when_no_change_is_in_progress(tmp_path: Path) -> None:
+    name = "example.com"
+    saved_domain(tmp_path, name, policy_for(name), 20)
+    app = make_app(tmp_path, name, offline=True)
+    async with app.run_test(size=(120, 60)) as pilot:
+        await settle(app, pilot)
+        for key, said in (
+            ("p", "Published: verify: not available now: no change is in progress"),
+            ("z", "Cancel change: not available now: no change is in progress"),
+            ("t", "Roll back: not available now: only in enforce mode, with no change in progress"),
+            ("k", "Done: not available now: no MX change is waiting, and removal is not due"),
+        ):
+            await pilot.press(key)
+            await pilot.pause()
+            assert said in screen_text(app)
+        assert app.state.pending_change is None

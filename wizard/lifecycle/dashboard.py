@@ -370,3 +370,17 @@ def actions(
     if pending is None and removal_status(state, now).stage == "safe":
         out.append(ActionState("confirm", "k", "Records removed", writing))
     return out
+
+
+#: Why an action missing from the bar cannot run (its key still works, and says this).
+_ABSENT = {
+    "served": "no change is in progress",
+    "id_live": "no change is in progress",
+    "cancel": "no change is in progress",
+    "confirm": "no MX change is waiting, and removal is not due",
+    "rollback": "only in enforce mode, with no change in progress",
+}
+
+
+def absent_reason(action: str) -> str:
+    return _ABSENT.get(action, "it does not apply now")
