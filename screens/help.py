@@ -33,7 +33,7 @@ Keys
   Tab            move between fields; Escape leaves a text field
   r              re-run the full check (step 5); Enter on a row shows its fix
   c              step 6: a fresh full check
-  m              step 6: import TLS reports (files, folders, mailboxes, IMAP)
+  r              step 6: import TLS reports (files, folders, mailboxes, IMAP)
   e / a / g / d  step 6: switch to enforce / raise max_age / MX change / turn off
   p / i / k / z  step 6, during a change: file published / id published / done / cancel
   t              step 6, in enforce: roll back to testing

@@ -116,7 +116,7 @@ class LifecycleStepScreen(StepScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "step6_check", "Fresh check"),
-        Binding("m", "step6_import", "Import reports"),
+        Binding("r", "step6_import", "Import reports"),
         Binding("e", "step6_enforce", "Enforce"),
         Binding("a", "step6_ladder", "Raise max_age"),
         Binding("g", "step6_mx", "MX change"),

@@ -432,7 +432,7 @@ async def test_import_from_the_wizard_shows_progress_then_the_counts_and_skipped
     async with app.run_test(size=(120, 60), message_hook=messages.append) as pilot:
         await settle(app, pilot)
         assert "TLS reports: no reports imported yet" in screen_text(app)
-        await pilot.press("m")
+        await pilot.press("r")
         await pilot.pause()
         assert isinstance(app.screen, ImportDialog)
         field = app.screen.query_one("#import-paths", Input)
@@ -459,7 +459,7 @@ async def test_import_dialog_refuses_a_missing_path_and_keeps_the_imap_password_
     app = make_app(tmp_path, name, offline=True)
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)
-        await pilot.press("m")
+        await pilot.press("r")
         await pilot.pause()
         app.screen.query_one("#import-paths", Input).value = str(tmp_path / "nowhere")
         await pilot.press("enter")
@@ -564,7 +564,7 @@ async def test_imap_import_from_the_wizard_uses_the_masked_password_once_and_sav
     app = make_app(tmp_path, name, offline=True)
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)
-        await pilot.press("m")
+        await pilot.press("r")
         await pilot.pause()
         dialog = app.screen
         dialog.query_one("#imap-host", Input).value = "127.0.0.1"  # nothing listens there on 993

@@ -111,6 +111,8 @@ def themed(app, before, theme: str):  # type: ignore[no-untyped-def]
         await app.workers.wait_for_complete()  # the report store is read in a thread worker
         await pilot.pause()
         await pilot.pause()
+        await pilot.wait_for_scheduled_animations()  # the failure tabs' underline slides in
+        await pilot.pause()
 
     return run_before
 

@@ -325,7 +325,7 @@ def actions(
         out.append(
             ActionState("cancel", "z", "Cancel change", "" if current in (2, 3) else "the new id was given out already")
         )
-    out.append(ActionState("import", "m", "Import reports", writing or ("an import is running" if importing else "")))
+    out.append(ActionState("import", "r", "Import reports", writing or ("an import is running" if importing else "")))
     out.append(ActionState("check", "c", "Fresh check", "a full check is running" if check_running else ""))
 
     enforce_reason = writing or busy
