@@ -38,7 +38,7 @@ from wizard.lifecycle.readiness import Verdict
 from wizard.lifecycle.removal import confirm_removed
 from wizard.lifecycle.step_state import StepState, step_state
 from wizard.lifecycle.switch import SwitchError
-from wizard.reports.inputs import ImportOutcome
+from wizard.reports import ImportOutcome
 from wizard.reports.store import ReportStore, StoreError, store_path
 from wizard.state import DomainState
 

@@ -576,6 +576,7 @@ async def test_imap_import_from_the_wizard_uses_the_masked_password_once_and_sav
         assert secret not in password.render_line(0).text  # never on screen
         await pilot.press("enter")
         await wait_until(pilot, lambda: "import failed:" in screen_text(app), timeout=30)
+        assert "import failed: cannot connect to 127.0.0.1:993" in screen_text(app)  # the session's own words
         await settle(app, pilot)
         assert isinstance(app.screen, MonitorStep)
         assert secret not in screen_text(app)

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from wizard.reports import ImportOutcome, import_paths
 from wizard.reports.dkim import DnsKeyLookup, use_key_lookup
-from wizard.reports.inputs import ImportOutcome, import_candidates, import_paths
 from wizard.reports.store import ReportStore, StoreError, store_path
 
 Progress = Callable[[ImportOutcome], None]
@@ -104,6 +104,7 @@ def import_from_imap(
 ) -> ImportResult:
     """`reports fetch-imap` into the state dir's store (blocking: call it in a thread)."""
     from wizard.reports.imap import ImapError, ImapSession, ImapSettings
+    from wizard.reports.inputs import import_candidates  # where `reports fetch-imap` takes it from
 
     settings = ImapSettings(
         host=request.host.strip(),
