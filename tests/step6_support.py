@@ -74,7 +74,7 @@ def write_reports(
 
 def import_folder(root: Path, folder: Path) -> int:
     with ReportStore(store_path(root)) as store:
-        return import_paths(store, [folder], workers=0).imported
+        return import_paths(store, [folder]).imported
 
 
 def policy_for(name: str, mode: str = "testing", max_age: int = 86400) -> PolicyFile:

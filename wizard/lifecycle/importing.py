@@ -104,7 +104,10 @@ def import_from_imap(
 ) -> ImportResult:
     """`reports fetch-imap` into the state dir's store (blocking: call it in a thread)."""
     from wizard.reports.imap import ImapError, ImapSession, ImapSettings
-    from wizard.reports.inputs import import_candidates  # where `reports fetch-imap` takes it from
+    try:  # where `reports fetch-imap` takes it from once the reports rewrite (wizard.reports.ingest) is merged
+        from wizard.reports.ingest import import_candidates
+    except ImportError:  # before it: the one-module pipeline
+        from wizard.reports.inputs import import_candidates  # type: ignore[no-redef]
 
     settings = ImapSettings(
         host=request.host.strip(),
