@@ -104,6 +104,7 @@ def import_from_imap(
 ) -> ImportResult:
     """`reports fetch-imap` into the state dir's store (blocking: call it in a thread)."""
     from wizard.reports.imap import ImapError, ImapSession, ImapSettings
+
     try:  # where `reports fetch-imap` takes it from once the reports rewrite (wizard.reports.ingest) is merged
         from wizard.reports.ingest import import_candidates
     except ImportError:  # before it: the one-module pipeline
