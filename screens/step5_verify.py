@@ -47,11 +47,7 @@ def check_rows(attempt: Attempt) -> list[CheckRow]:
     """The findings and the passing checks of one full check, errors first, then by step."""
     at = format_clock(attempt.at)
     rows = [CheckRow(f.step, f.code, f.address or f.subject or "-", f.severity, at, f) for f in attempt.findings]
-    rows += [
-        CheckRow(step, cid, "-", "ok", f"{at} ({ms} ms)")
-        for cid, step, status, ms in attempt.checks
-        if status == "pass"
-    ]
+    rows += [CheckRow(step, cid, "-", "ok", at) for cid, step, status, _ms in attempt.checks if status == "pass"]
     return sorted(rows, key=lambda r: (_ORDER.get(r.result, 9), r.step))
 
 
@@ -92,18 +88,35 @@ class VerifyStep(StepScreen):
         yield Vertical(id="check-detail")
 
     def on_mount(self) -> None:
-        table = self.query_one("#check-table", DataTable)
-        for key, label in (
-            ("step", "Step"),
-            ("what", "What"),
-            ("where", "Address"),
-            ("result", "Result"),
-            ("time", "Time"),
-        ):
-            table.add_column(label, key=key)
         self._rows: list[CheckRow] = []
         self._shown: Attempt | None = None
+        self._what_width = 0
+        self._columns(_MIN_WHAT)
         self.show_latest()
+        self.call_after_refresh(self._fit)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _columns(self, what_width: int) -> None:
+        table = self.query_one("#check-table", DataTable)
+        table.clear(columns=True)
+        table.add_column("Step", key="step", width=4)
+        table.add_column("What", key="what", width=what_width)
+        table.add_column("Address", key="where", width=_WHERE_WIDTH)
+        table.add_column("Result", key="result", width=9)
+        table.add_column("Time", key="time", width=8)
+        self._what_width = what_width
+
+    def _fit(self) -> None:
+        """The What column (the check and its message, wrapped) takes the rest of the table's width."""
+        table = self.query_one("#check-table", DataTable)
+        available = table.scrollable_content_region.width or self.size.width - 4
+        width = max(_MIN_WHAT, available - (4 + _WHERE_WIDTH + 9 + 8) - 5 * 2 * table.cell_padding - 1)
+        if width == self._what_width:
+            return
+        self._columns(width)
+        self._fill(table)
         self._check_if_never_checked()
 
     def resumed(self) -> None:
@@ -140,17 +153,25 @@ class VerifyStep(StepScreen):
             return
         self._shown = latest
         self._rows = check_rows(latest)
+        self._fill(table)
+        self.query_one("#check-detail", Vertical).remove_children()
+
+    def _fill(self, table: DataTable) -> None:
+        """One row per check: its code and (wrapped, under it) what it found; received text escaped."""
         table.clear()
         for i, row in enumerate(self._rows):
+            what = Text(shown(row.what), "bold")
+            if row.finding is not None:
+                what.append("\n" + shown(row.finding.message), "")
             table.add_row(
                 str(row.step),
-                Text(shown(row.what)),
+                what,
                 Text(shown(row.where)),
                 Text(_RESULT.get(row.result, row.result), _RESULT_STYLE.get(row.result, "")),
                 row.time,
                 key=str(i),
+                height=None,
             )
-        self.query_one("#check-detail", Vertical).remove_children()
 
     @on(DataTable.RowSelected, "#check-table")
     def _expand(self, event: DataTable.RowSelected) -> None:
@@ -183,5 +204,8 @@ class VerifyStep(StepScreen):
             widgets.append(CopyableValue(f"Record the fix names ({i + 1})", value, f"{f.code}-record.txt"))
         return widgets
 
+
+_MIN_WHAT = 24
+_WHERE_WIDTH = 16
 
 _RESULT_STYLE_VAR = {"error": "bold $error", "warning": "bold $warning", "info": "$accent"}
