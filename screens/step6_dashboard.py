@@ -226,7 +226,7 @@ class DailyChart(Widget):
 
 class FailureTables(Vertical):
     """Failed sessions by result type, receiving MX, sending organisation and sending IP; sortable
-    (press the column's key or click its header), Enter opens a row's details."""
+    (s, or a click on a column's header), Enter opens a row's details."""
 
     class Selected(Message):
         """A row was chosen: `kind` is the breakdown, `key` the value the row stands for."""
@@ -291,12 +291,10 @@ class FailureTables(Vertical):
         self._sorted[table.id or ""] = (column, reverse)
 
     def toggle_sort(self) -> str:
-        """The `s` key: failed sessions, then name, then failed sessions again."""
+        """The `s` key: by name, then by failed sessions, and so on (rows arrive by failed sessions)."""
         table = self.current_table()
         last = self._sorted.get(table.id or "")
         column = "key" if last is None or last[0] == "failures" else "failures"
-        if last is None:
-            column = "key"  # the rows arrive sorted by failures already
         self.sort_by(column)
         return {"key": "name", "failures": "failed sessions"}[column]
 
