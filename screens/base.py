@@ -22,14 +22,15 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from screens.footer import KeyBar
 from screens.messages import StepUpdated
-from wizard.lifecycle.adopt import live_mode
-from wizard.state import STEP_NAMES
+from wizard.lifecycle.step_state import StepState, live_mode, step_state
+from wizard.state import STEP_NAMES, DomainState
 
 if TYPE_CHECKING:
     from screens.app import WizardApp
@@ -104,20 +105,28 @@ class StepScreen(Screen):
         """Subclasses yield their widgets here."""
         yield from ()
 
-    def header_text(self) -> Text:
+    def header_text(self) -> Content:
+        """Step, domain, the mode senders are served now, and this step's real state (a mark and a word)."""
         domain = self.wizard.domain.display() if self.wizard.domain else ""
-        out = Text()
-        out.append(f"Step {self.STEP} of 6 · {self.TITLE_TEXT or STEP_NAMES[self.STEP]}", "bold")
-        out.append(f"  ·  {domain}")
-        status = self.wizard.step_status(self.STEP)
-        live = live_mode(self.wizard.state) if self.wizard.session is not None else None
-        if live is not None:  # first: the mode in force matters more than the step's status
-            out.append(f"  ·  live: {live}", _LIVE_STYLE.get(live, ""))
-        if status != "not-started" or live is None:
-            out.append(f"  ·  {status}", _STATUS_STYLE.get(status, ""))
+        parts: list[Content | str | tuple[str, str]] = [
+            (f"Step {self.STEP} of 6 · {self.TITLE_TEXT or STEP_NAMES[self.STEP]}", "bold"),
+            f" · {domain}",
+        ]
+        if self.wizard.session is not None:
+            word = self.step_state()
+            parts += [
+                " · ",
+                (f"{STATE_MARKS[word]} {word}", STATE_STYLES[word]),
+                " · ",
+                live_content(self.wizard.state),
+            ]
         if self.wizard.placing:
-            out.append("  ·  checking what is live…", "dim")
-        return out
+            parts.append((" · checking what is live…", "$text-muted"))
+        return Content.assemble(*parts)
+
+    def step_state(self) -> StepState:
+        """This step's real state (step 6 adds its verdict)."""
+        return step_state(self.wizard.state, self.STEP)
 
     def refresh_header(self) -> None:
         self.query_one("#step-header", Static).update(self.header_text())
@@ -193,7 +202,6 @@ READ_ONLY_OFF = frozenset(
     | {"step6_served", "step6_id_live", "step6_ladder", "step6_rollback", "step6_remove", "step6_mx"}
     | {"step6_confirm", "step6_cancel"}
 )
-_LIVE_STYLE = {"enforce": "bold green", "testing": "bold cyan", "none": "bold yellow"}
 _STATUS_STYLE = {
     "verified": "bold green",
     "warning": "bold yellow",
@@ -201,6 +209,24 @@ _STATUS_STYLE = {
     "waiting": "bold cyan",
     "not-started": "dim",
 }
+
+
+#: Each state has a mark as well as a colour, so it reads without colour too.
+STATE_MARKS = {"verified": "✓", "waiting": "…", "failing": "✗", "not started": "○"}
+STATE_STYLES = {
+    "verified": "bold $success",
+    "waiting": "bold $accent",
+    "failing": "bold $error",
+    "not started": "$text-muted",
+}
+
+
+def live_content(state: DomainState) -> Content:
+    """ "live: enforce" (the mode last seen served), or "nothing live"."""
+    mode = live_mode(state)
+    if mode is None:
+        return Content.styled("nothing live", "$text-muted")
+    return Content.assemble(("live: ", "$text-muted"), (mode, "bold"))
 
 
 def status_style(status: str) -> str:

@@ -103,6 +103,8 @@ class Attempt:
     """The source already serves another value than expected (wizard.publication.Seen.mismatch)."""
     report: Any = None
     """The full check only: the engine's DomainReport (wizard.lifecycle.adopt places the domain from it)."""
+    checks: list[tuple[str, int, str, int]] = field(default_factory=list)
+    """The full check: each verification that ran as (id, step, status, elapsed ms)."""
 
     def __post_init__(self) -> None:
         # The lines quote answers (TXT values, HTTP statuses and headers): escaped once here, so
@@ -203,8 +205,17 @@ async def full_check(ctx: CheckContext, clock: Callable[[], datetime]) -> Attemp
 
     report = await off_loop(job)
     lines = [f"{c.id} (step {c.step}): {c.status}, {c.elapsed_ms} ms" for c in report.checks]
+    checks = [(c.id, c.step, c.status, c.elapsed_ms) for c in report.checks]
     return Attempt(
-        5, ctx.domain.ascii, clock(), True, list(report.findings), lines, served_policy=report.policy, report=report
+        5,
+        ctx.domain.ascii,
+        clock(),
+        True,
+        list(report.findings),
+        lines,
+        served_policy=report.policy,
+        report=report,
+        checks=checks,
     )
 
 

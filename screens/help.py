@@ -33,7 +33,13 @@ Keys
   e / a / d / g  step 6: enforce / raise max_age / turn off / add MX patterns (each asks first)
   c / s          copy the focused value / save it to a file
   Tab            move between fields; Escape leaves a text field
-  r              re-run the full check (step 5)
+  r              re-run the full check (step 5); Enter on a row shows its fix
+  c              step 6: a fresh full check
+  r              step 6: import TLS reports (files, folders, mailboxes, IMAP)
+  e / a / g / d  step 6: switch to enforce / raise max_age / MX change / turn off
+  p / i / k / z  step 6, during a change: file published / id published / done / cancel
+  t              step 6, in enforce: roll back to testing
+  s              step 6: sort the failure table (Enter on a row: its failure details)
   ctrl+p         command palette (jump to any step)
   ctrl+t         switch between dark and light theme
   ?              this help        q  quit (your progress is saved)

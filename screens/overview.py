@@ -6,6 +6,7 @@ not yet verified.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -13,14 +14,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from screens.base import status_style
+from screens.base import live_content
 from screens.footer import KeyBar
 from screens.messages import StepUpdated
 from screens.widgets import mx_text
-from wizard.state import STEP_NAMES, first_unverified_step
+from wizard.lifecycle.step_state import step_state
+from wizard.state import STEP_NAMES, DomainState, first_unverified_step
 from wizard.text import shown
 
 if TYPE_CHECKING:
@@ -32,6 +35,20 @@ STATUS_WORDS = {
     "verified": "verified",
     "warning": "warning",
     "failed": "failed",
+}
+#: The badge of each saved status: a mark and a word on the theme's colour (readable without colour).
+BADGES = {
+    "not-started": ("○ not started", "$text-muted"),
+    "waiting": ("… waiting", "bold $accent"),
+    "verified": ("✓ verified", "bold $success"),
+    "warning": ("! warning", "bold $warning"),
+    "failed": ("✗ failing", "bold $error"),
+}
+STEP6_BADGES = {
+    "verified": ("✓ enforced", "bold $success"),
+    "waiting": ("… monitoring", "bold $accent"),
+    "failing": ("✗ failing", "bold $error"),
+    "not started": ("○ not started", "$text-muted"),
 }
 
 
@@ -58,9 +75,12 @@ class OverviewScreen(Screen):
             yield Static(id="overview-regressions")
         yield KeyBar()
 
-    def _title(self) -> Text:
+    def _title(self) -> Content:
         domain = self.wizard.domain.display() if self.wizard.domain else ""
-        return Text(f"Overview · {domain}", style="bold")
+        title = Content.styled(f"Overview · {domain}", "bold")
+        if self.wizard.session is None:
+            return title
+        return Content.assemble(title, " · ", live_content(self.wizard.state))
 
     def on_mount(self) -> None:
         table = self.query_one("#steps-table", DataTable)
@@ -76,9 +96,10 @@ class OverviewScreen(Screen):
         table.add_column("Step", key="step", width=_STEP_WIDTH)
         table.add_column("What", key="what", width=_WHAT_WIDTH)
         table.add_column("Status", key="status", width=_STATUS_WIDTH)
+        table.add_column("When", key="checked", width=_CHECKED_WIDTH)
         table.add_column("Detail", key="detail", width=detail_width)
-        for step, name in STEP_NAMES.items():
-            table.add_row(str(step), name, "", "", key=str(step), height=None)
+        for step, name in _SHORT_NAMES.items():
+            table.add_row(str(step), name, "", "", "", key=str(step), height=None)
         self._detail_width = detail_width
 
     def _fit_detail(self) -> None:
@@ -88,7 +109,7 @@ class OverviewScreen(Screen):
         available = table.scrollable_content_region.width
         if available <= 0:
             return
-        fixed = _STEP_WIDTH + _WHAT_WIDTH + _STATUS_WIDTH + 4 * 2 * table.cell_padding
+        fixed = _STEP_WIDTH + _WHAT_WIDTH + _STATUS_WIDTH + _CHECKED_WIDTH + 5 * 2 * table.cell_padding
         width = max(_MIN_DETAIL, available - fixed - 1)
         if width == self._detail_width:
             return
@@ -111,13 +132,19 @@ class OverviewScreen(Screen):
         state = self.wizard.state
         suggested = first_unverified_step(state)
         table = self.query_one("#steps-table", DataTable)
+        self.query_one("#step-header", Static).update(self._title())
         for step in STEP_NAMES:
             record = state.steps[step]
-            status = Text(STATUS_WORDS[record.status], style=status_style(record.status))
+            table.update_cell(str(step), "status", badge(state, step))
+            checked = record.checked_at
+            if step == 6 and checked is None and state.last_check is not None:
+                checked = state.last_check.checked_at  # step 6 is judged from the last full check
+            table.update_cell(str(step), "checked", Text(_checked(checked, self.wizard.clock())))
             detail = record.detail
+            if step == 6 and not detail:
+                detail = step6_detail(state)
             if step == suggested:
                 detail = f"→ next. {detail}" if detail else "→ next"
-            table.update_cell(str(step), "status", status)
             table.update_cell(str(step), "detail", Text(shown(detail)))
         policy = state.policy
         summary = Text()
@@ -153,9 +180,39 @@ class OverviewScreen(Screen):
 
 
 _STEP_WIDTH = 4
-_WHAT_WIDTH = 19  # "monitor and enforce"
-_STATUS_WIDTH = 15  # "waiting for you"
+_WHAT_WIDTH = 17  # "monitor & enforce"
+#: Step names as the table shows them (the longest shortened so the Detail column keeps its room).
+_SHORT_NAMES = {**STEP_NAMES, 6: "monitor & enforce"}
+_STATUS_WIDTH = 13  # "○ not started"
+_CHECKED_WIDTH = 5  # "09:30" today, "11-27" before
 _MIN_DETAIL = 12
+
+
+def badge(state: DomainState, step: int) -> Content:
+    """The step's status as a badge; step 6's from the live mode (it has no saved status until removal)."""
+    if step == 6:
+        word, style = STEP6_BADGES[step_state(state, 6)]
+    else:
+        word, style = BADGES.get(state.steps[step].status, (state.steps[step].status, ""))
+    return Content.styled(word, style)
+
+
+def step6_detail(state: DomainState) -> str:
+    started = state.mode_history.testing_started_at
+    if state.pending_change is not None:
+        return f"change in progress: {state.pending_change.kind}"
+    if state.mode == "enforce":
+        return "enforced"
+    if started is not None:
+        return f"testing since {started:%Y-%m-%d}"
+    return ""
+
+
+def _checked(moment: datetime | None, now: datetime) -> str:
+    """When the step was last checked: the time today (UTC), the day before, "-" never."""
+    if moment is None:
+        return "-"
+    return f"{moment:%H:%M}" if moment.date() == now.date() else f"{moment:%m-%d}"
 
 
 def _days(seconds: int) -> str:

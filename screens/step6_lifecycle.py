@@ -1,48 +1,49 @@
-"""Step 6 widgets: the readiness verdict with its evidence, the daily failure-rate chart, the guided
-switch (with its refusal), the max_age ladder, the MX change guide, removal countdown and rollback.
+"""Step 6's engine room: reading the report store in a thread, the bindings and the workers of
+the guided switch, the max_age ladder, the MX change and removal, and importing reports.
 
-Every decision comes from wizard.lifecycle; this module only shows results and starts the
-network steps in workers. Workers do not touch widgets: they return, and the handler saves
-the state and re-renders.
+Every decision comes from wizard.lifecycle (the verdict, the checklist and which action is
+available, in wizard.lifecycle.dashboard); this module only starts work and re-renders.
+Workers do not touch widgets: they return or post a message, and the handler saves the state
+and re-renders.
 
 The report store (SQLite) is never read on the UI loop: a thread worker reads it and posts
 `ReportsRead`; renders use the last reading (kept on the App per domain, so a revisit shows it
-at once while it is re-read) and show "loading reports…" until there is one.
+at once while it is re-read) and show "loading reports…" until there is one. Imports and a
+failure row's details are read in thread workers too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Sparkline, Static
 from textual.worker import Worker, WorkerState
 
 from screens.base import StepScreen
 from screens.confirm import gate_dialog
+from screens.step6_dialogs import FailureDetails, FailureDetailsDialog, ImportDialog, ImportRequest
 from wizard.engine import CheckOptions
 from wizard.lifecycle import switch
+from wizard.lifecycle.dashboard import ActionState, absent_reason, actions, covering_patterns
 from wizard.lifecycle.evidence import ReportEvidence
+from wizard.lifecycle.failure_details import load_failure_details
 from wizard.lifecycle.gate import gate_for
-from wizard.lifecycle.hooks import Saved, evidence_for, step6_lines, verdict_for
+from wizard.lifecycle.hooks import Saved, evidence_for, verdict_for
+from wizard.lifecycle.importing import ImportResult, import_from_imap, import_from_paths
 from wizard.lifecycle.mx_change import confirm_mx_changed, mx_guide, plan_mx_change
 from wizard.lifecycle.readiness import Verdict
-from wizard.lifecycle.removal import confirm_removed, removal_status
+from wizard.lifecycle.removal import confirm_removed
+from wizard.lifecycle.step_state import StepState, step_state
 from wizard.lifecycle.switch import SwitchError
+from wizard.reports import ImportOutcome
 from wizard.reports.store import ReportStore, StoreError, store_path
 from wizard.state import DomainState
-from wizard.text import shown
 
-_STATUS_STYLE = {"ready": "bold green", "not-yet": "bold yellow", "blocked": "bold red"}
 LOADING = "loading reports…"
 
 
@@ -86,96 +87,45 @@ class ReportsRead(Message):
         self.reading = reading
 
 
-class LifecyclePanel(Vertical):
-    """The step 6 evidence and actions, rendered from the saved state and the report store."""
+class ImportProgress(Message):
+    """An import running in a thread committed another batch (only the latest one matters)."""
 
-    DEFAULT_CSS = """
-    LifecyclePanel { height: auto; }
-    LifecyclePanel Sparkline { height: 3; margin: 0 0 1 0; }
-    LifecyclePanel Static { height: auto; }
-    """
+    def __init__(self, imported: int, duplicates: int, skipped: int) -> None:
+        super().__init__()
+        self.imported = imported
+        self.duplicates = duplicates
+        self.skipped = skipped
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="step6-verdict")
-        yield Static(id="step6-chart-title")
-        yield Sparkline([], id="step6-chart")
-        yield Static(id="step6-change")
-        yield Static(id="step6-actions")
-
-    def show_loading(self, state: DomainState, now: datetime, last_result: list[str]) -> None:
-        """Before the first reading of the report store: say so where the verdict and the chart go."""
-        self.query_one("#step6-verdict", Static).update(Text("Readiness for enforce: " + LOADING, "bold dim"))
-        title = Text("Daily failure rate (%), from the TLS reports: ", "bold")
-        title.append(LOADING, "dim")
-        self.query_one("#step6-chart-title", Static).update(title)
-        self.query_one("#step6-chart", Sparkline).display = False
-        self.query_one("#step6-change", Static).update(Text("\n".join(shown(line) for line in last_result)))
-        self.query_one("#step6-actions", Static).update(_actions_text(state, None, now))
-
-    def show(self, saved: Saved, verdict: Verdict, now: datetime, mx_hosts: Any, last_result: list[str]) -> None:
-        lines = [shown(line) for line in step6_lines(saved, verdict, now, mx_hosts=mx_hosts)]  # quotes reports
-        head = Text(lines[0] + "\n", _STATUS_STYLE.get(verdict.status, "bold"))
-        head.append("\n".join(lines[1:]))
-        self.query_one("#step6-verdict", Static).update(head)
-        daily = saved.evidence.summary.daily if saved.evidence else []
-        rates = [(d.rate or 0.0) * 100 for d in daily]
-        title = Text("Daily failure rate (%), from the TLS reports: ", "bold")
-        if rates:
-            title.append(f"{len(rates)} day(s), {daily[0].date} to {daily[-1].date}, peak {max(rates):.2f}%")
-        else:
-            title.append("no reports yet", "yellow")
-        self.query_one("#step6-chart-title", Static).update(title)
-        chart = self.query_one("#step6-chart", Sparkline)
-        chart.data = rates or [0.0]
-        chart.display = bool(rates)  # a chart of no data would draw one full-height bar
-        self.query_one("#step6-change", Static).update(Text("\n".join(shown(line) for line in last_result)))
-        self.query_one("#step6-actions", Static).update(_actions_text(saved.state, verdict.status, now))
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ImportProgress)
 
 
-def _actions_text(state: DomainState, status: str | None, now: datetime) -> Text:
-    """The keys that apply now; `status` is the verdict's (None while the reports are read)."""
-    out = Text("Keys: ", "bold")
-    pending = state.pending_change
-    keys: list[str] = ["c fresh check"]
-    if pending is not None:
-        current = switch.phase(pending)
-        if current in (2, 3):
-            keys.append("p published: verify every address, then show the id")
-        elif current == 4:
-            keys.append("i id published: verify it is live")
-        elif current == 5:
-            keys.append("k MX records changed")
-        if current in (2, 3, 4):
-            keys.append("u publish it for me (the new id only once every address serves the new file)")
-        if current in (2, 3):
-            keys.append("z cancel the change")
-    elif state.mode == "testing":
-        advice = "" if status == "ready" else f" ({LOADING})" if status is None else " (not advised yet)"
-        keys.append("e switch to enforce" + advice)
-    if pending is None and state.mode == "enforce":
-        keys.append("t roll back to testing")
-        if switch.next_rung(state) is not None:
-            keys.append("a raise max_age")
-    if pending is None and state.mode != "none":
-        keys.append("d turn MTA-STS off")
-    if pending is None and removal_status(state, now).stage == "safe":
-        keys.append("k records removed")
-    out.append(" · ".join(keys))
-    return out
+class ImportDone(Message):
+    def __init__(self, domain: str, result: ImportResult) -> None:
+        super().__init__()
+        self.domain = domain
+        self.result = result
+
+
+class DetailsRead(Message):
+    def __init__(self, details: FailureDetails) -> None:
+        super().__init__()
+        self.details = details
 
 
 class LifecycleStepScreen(StepScreen):
-    """The step 6 screen's bindings and workers (screens/step6_monitor.py builds on it)."""
+    """The step 6 screen's bindings and workers (screens/step6_monitor.py lays the dashboard out)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "step6_check", "Fresh check"),
-        Binding("e", "step6_enforce", "Enforce", show=False),
+        Binding("r", "step6_import", "Import reports"),
+        Binding("e", "step6_enforce", "Enforce"),
+        Binding("a", "step6_ladder", "Raise max_age"),
+        Binding("g", "step6_mx", "MX change"),
+        Binding("d", "step6_remove", "Turn off"),
         Binding("p", "step6_served", "Published: verify", show=False),
         Binding("i", "step6_id_live", "Id published", show=False),
-        Binding("a", "step6_ladder", "Raise max_age", show=False),
         Binding("t", "step6_rollback", "Roll back", show=False),
-        Binding("d", "step6_remove", "Turn off", show=False),
-        Binding("g", "step6_mx", "Add MX patterns", show=False),
         Binding("k", "step6_confirm", "Done", show=False),
         Binding("z", "step6_cancel", "Cancel change", show=False),
         Binding("u", "step6_publish", "Publish it for me", show=False),
@@ -186,6 +136,9 @@ class LifecycleStepScreen(StepScreen):
         super().__init__(*args, **kwargs)
         self.step6_result: list[str] = []
         self._reports_generation = 0
+        self._importing = False
+        self._check_note: str | None = None
+        self.verdict: Verdict | None = None
 
     # ------------------------------------------------------------------ the report store
 
@@ -225,6 +178,50 @@ class LifecycleStepScreen(StepScreen):
         """Re-render what depends on the report store (step6_monitor.py shows more)."""
         self.step6_render()
 
+    # ------------------------------------------------------------------ the verdict and actions
+
+    def current_verdict(self) -> tuple[Saved, Verdict] | None:
+        """The verdict from the last reading of the reports and the latest full check (None while loading)."""
+        reading = self.reports
+        if reading is None:
+            return None
+        app = self.wizard
+        saved = Saved(app.state, reading.evidence, reading.problem)
+        return saved, verdict_for(saved, self.last_findings(), app.clock(), mx_hosts=app.mx_hosts)
+
+    def step_state(self) -> StepState:
+        return step_state(self.wizard.state, 6, self.verdict.status if self.verdict else None)
+
+    def step6_actions(self) -> list[ActionState]:
+        """The action bar, in order; each action's key runs `action_step6_<action>`."""
+        app = self.wizard
+        return actions(
+            app.state,
+            self.verdict,
+            app.clock(),
+            app.mx_hosts,
+            read_only=app.read_only_reason,
+            check_running=app.full_check_running(),
+            importing=self._importing,
+        )
+
+    def _unavailable(self, action: str) -> bool:
+        """Say why `action` cannot run now (on screen and as a notification); False when it can."""
+        for item in self.step6_actions():
+            if item.action == action:
+                if item.enabled:
+                    return False
+                label, reason = item.label, item.reason
+                break
+        else:  # not in the bar now: the key still says why
+            bindings = (b for keyed in self._bindings.key_to_bindings.values() for b in keyed)
+            label = next((b.description for b in bindings if b.action == f"step6_{action}"), action)
+            reason = absent_reason(action)
+        line = f"{label}: not available now: {reason}"
+        self._say([line], save=False)
+        self.app.notify(line, markup=False, title="Not now", severity="warning")
+        return True
+
     # ------------------------------------------------------------------ rendering
 
     def last_findings(self) -> Any:
@@ -233,25 +230,8 @@ class LifecycleStepScreen(StepScreen):
         full = self.wizard.attempts.get(5, [])
         return full[-1].findings if full else (state.last_check.findings if state.last_check else None)
 
-    def current_verdict(self) -> Verdict | None:
-        """The readiness verdict now (None until the report store has been read once)."""
-        reading = self.reports
-        if reading is None:
-            return None
-        saved = Saved(self.wizard.state, reading.evidence, reading.problem)
-        return verdict_for(saved, self.last_findings(), self.wizard.clock(), mx_hosts=self.wizard.mx_hosts)
-
     def step6_render(self) -> None:
-        app = self.wizard
-        state = app.state
-        now = app.clock()
-        reading = self.reports
-        verdict = self.current_verdict()
-        if reading is None or verdict is None:
-            self.query_one(LifecyclePanel).show_loading(state, now, self.step6_result)
-            return
-        saved = Saved(state, reading.evidence, reading.problem)
-        self.query_one(LifecyclePanel).show(saved, verdict, now, app.mx_hosts, self.step6_result)
+        """Subclasses lay the dashboard out."""
 
     def _gated(self, kind: str, proceed: Callable[[], None], detail: tuple[str, ...] = ()) -> None:
         """Run `proceed` after the confirmation dialog of a risky move (wizard.lifecycle.gate);
@@ -259,7 +239,9 @@ class LifecycleStepScreen(StepScreen):
         if self.wizard.read_only_reason:
             self._say([f"read-only: {self.wizard.read_only_reason}"])
             return
-        gate = gate_for(kind, self.wizard.state.domain, self.current_verdict(), self.last_findings(), detail)
+        judged = self.current_verdict()
+        verdict = judged[1] if judged is not None else None
+        gate = gate_for(kind, self.wizard.state.domain, verdict, self.last_findings(), detail)
         if gate is None:
             proceed()
             return
@@ -272,12 +254,14 @@ class LifecycleStepScreen(StepScreen):
 
         self.app.push_screen(gate_dialog(gate), answered)
 
-    def _say(self, lines: list[str]) -> None:
+    def _say(self, lines: list[str], *, save: bool = True) -> None:
         self.step6_result = lines
-        self.wizard.save()
+        if save:
+            self.wizard.save()
         self.refresh_header()  # the live mode may have changed (a change finished)
         self.step6_render()
-        self.reload_reports()  # the state changed: the evidence's window or MX patterns may have too
+        if save:
+            self.reload_reports()  # the state changed: the evidence's window or MX patterns may have too
 
     def _plan(self, kind: str, make: Callable[[], Any]) -> None:
         if self.wizard.read_only_reason:
@@ -289,13 +273,11 @@ class LifecycleStepScreen(StepScreen):
         except SwitchError as exc:
             self._say([str(exc)])
             return
-        text = self.wizard.state.pending_change.new_policy.text  # type: ignore[union-attr]
         self._say(
             [
-                f"{switch.KIND_TITLES[kind]}: the new policy file:",
-                *(f"    {line}" for line in text.splitlines()),
-                "Publish it at https://mta-sts." + self.wizard.state.domain + "/.well-known/mta-sts.txt on every "
-                "address, then press p. The new TXT id is shown only after that check passes.",
+                f"{switch.KIND_TITLES[kind]}: the new policy file: publish it (below) at "
+                f"https://mta-sts.{self.wizard.state.domain}/.well-known/mta-sts.txt on every address, "
+                "then press p. The new TXT id is shown only after that check passes.",
             ]
         )
 
@@ -318,21 +300,39 @@ class LifecycleStepScreen(StepScreen):
         elif event.state == WorkerState.ERROR:
             self._say([f"{event.worker.name} failed: {event.worker.error}"])
 
+    def check_finished(self) -> None:
+        """A full check ended: the "running" line becomes what it found."""
+        if self._check_note is None or self.wizard.full_check_running():
+            return
+        full = self.wizard.attempts.get(5, [])
+        if full:
+            last = full[-1]
+            self.step6_result = [f"fresh full check at {last.at:%H:%M:%S}: {last.headline}"]
+        else:
+            self.step6_result = ["fresh full check ended without a result (see the notification)"]
+        self._check_note = None
+
     # ------------------------------------------------------------------ actions
 
     def action_step6_check(self) -> None:
+        if self._unavailable("check"):
+            return
         self.wizard.run_check(5)
+        self._check_note = "running"
         self.step6_result = ["fresh full check running (every MX, the policy host, both TXT records)..."]
         self.step6_render()
 
     def action_step6_enforce(self) -> None:
-        self._gated("enforce", lambda: self._plan("enforce", lambda: switch.enforce_policy(self.wizard.state)))
+        if not self._unavailable("enforce"):
+            self._gated("enforce", lambda: self._plan("enforce", lambda: switch.enforce_policy(self.wizard.state)))
 
     def action_step6_rollback(self) -> None:
         """A lower mode than what is live: asked first, saying what it does to senders that cached it."""
         from screens.confirm import ConfirmScreen
         from wizard.lifecycle.adopt import downgrade_effects
 
+        if self._unavailable("rollback"):
+            return
         state = self.wizard.state
         try:
             lower = switch.rollback_policy(state)
@@ -348,15 +348,15 @@ class LifecycleStepScreen(StepScreen):
             else:
                 self._say(["Roll back to testing: cancelled; nothing changed"])
 
-        if self.wizard.read_only_reason:
-            self._say([f"read-only: {self.wizard.read_only_reason}"])
-            return
         self.app.push_screen(ConfirmScreen("Roll back to testing?", effects, confirm_label="Roll back"), answered)
 
     def action_step6_remove(self) -> None:
-        self._gated("remove", lambda: self._plan("remove", lambda: switch.removal_policy(self.wizard.state)))
+        if not self._unavailable("remove"):
+            self._gated("remove", lambda: self._plan("remove", lambda: switch.removal_policy(self.wizard.state)))
 
     def action_step6_ladder(self) -> None:
+        if self._unavailable("ladder"):
+            return
         rung = switch.next_rung(self.wizard.state)
         if rung is None:
             self._say(["no max_age step to propose now (enforce must be verified first)"])
@@ -368,6 +368,8 @@ class LifecycleStepScreen(StepScreen):
         )
 
     def action_step6_mx(self) -> None:
+        if self._unavailable("mx"):
+            return
         state = self.wizard.state
         guide = mx_guide(state, self.wizard.mx_hosts or [])
         if guide is None or not guide.uncovered:
@@ -389,10 +391,11 @@ class LifecycleStepScreen(StepScreen):
         except SwitchError as exc:
             self._say([str(exc)])
             return
-        text = state.pending_change.new_policy.text  # type: ignore[union-attr]
-        self._say([*guide.lines(), "The new policy file:", *(f"    {x}" for x in text.splitlines())])
+        self._say([*guide.lines(), "The new policy file is below: publish it, then press p."])
 
     def action_step6_served(self) -> None:
+        if self._unavailable("served"):
+            return
         state = self.wizard.state
 
         async def job(options: CheckOptions) -> list[str]:
@@ -402,6 +405,8 @@ class LifecycleStepScreen(StepScreen):
         self._network("verify the policy file", job)
 
     def action_step6_id_live(self) -> None:
+        if self._unavailable("id_live"):
+            return
         state = self.wizard.state
 
         async def job(options: CheckOptions) -> list[str]:
@@ -415,6 +420,8 @@ class LifecycleStepScreen(StepScreen):
         self._network("verify the new id", job)
 
     def action_step6_confirm(self) -> None:
+        if self._unavailable("confirm"):
+            return
         state = self.wizard.state
         try:
             if state.pending_change is not None and state.pending_change.kind == "mx-change":
@@ -429,17 +436,112 @@ class LifecycleStepScreen(StepScreen):
     def action_step6_publish(self) -> None:
         from screens.publish_dialog import publish_new_id
 
-        publish_new_id(self)
+        if not self._unavailable("publish"):
+            publish_new_id(self)
 
     def action_step6_monitor_setup(self) -> None:
         from screens.monitor_setup import MonitorSetup
 
+        if self._unavailable("monitor_setup"):
+            return
         state, root = self.wizard.state, Path(self.wizard.store.root)
         self.wizard.push_screen(MonitorSetup(state.domain, state.notify_urls, root, self.wizard.settings.timeout))
 
     def action_step6_cancel(self) -> None:
+        if self._unavailable("cancel"):
+            return
         try:
             switch.cancel_change(self.wizard.state)
             self._say(["change cancelled"])
         except SwitchError as exc:
             self._say([str(exc)])
+
+    # ------------------------------------------------------------------ importing reports
+
+    def action_step6_import(self) -> None:
+        if self._unavailable("import"):
+            return
+
+        def chosen(request: ImportRequest | None) -> None:
+            if request is not None:
+                self.start_import(request)
+
+        self.app.push_screen(ImportDialog(), chosen)
+
+    def start_import(self, request: ImportRequest) -> None:
+        what = ", ".join(request.paths) if request.paths else (request.imap.host if request.imap else "")
+        self._importing = True
+        self.step6_result = [f"importing reports from {what}: starting…"]
+        self.step6_render()
+        self._import(request, self.wizard.state.domain)
+
+    @work(thread=True, exclusive=True, group="step6-import", exit_on_error=False)
+    def _import(self, request: ImportRequest, domain: str) -> None:
+        app = self.wizard
+        root = Path(app.store.root)
+        settings = app.settings
+
+        def progress(outcome: ImportOutcome) -> None:
+            self.post_message(ImportProgress(outcome.imported, outcome.duplicates, len(outcome.rejected)))
+
+        try:
+            if request.imap is not None:
+                result = import_from_imap(
+                    root,
+                    request.imap,
+                    request.password,
+                    settings.nameservers,
+                    settings.timeout,
+                    settings.ca_bundle,
+                    progress,
+                )
+            else:
+                result = import_from_paths(root, request.paths, settings.nameservers, settings.timeout, progress)
+        except Exception as exc:  # shown on the screen, never a traceback
+            result = ImportResult(None, f"{type(exc).__name__}: {exc}")
+        self.post_message(ImportDone(domain, result))
+
+    @on(ImportProgress)
+    def _import_progress(self, message: ImportProgress) -> None:
+        if not self._importing:
+            return
+        self.step6_result = [
+            f"importing reports: {message.imported} new, {message.duplicates} already stored, "
+            f"{message.skipped} skipped so far…"
+        ]
+        self.step6_render()
+
+    @on(ImportDone)
+    def _import_done(self, message: ImportDone) -> None:
+        self._importing = False
+        if self.wizard.session is None or message.domain != self.wizard.state.domain:
+            return
+        self.step6_result = message.result.lines()
+        self.step6_render()
+        self.reload_reports()
+
+    # ------------------------------------------------------------------ a failure row's details
+
+    def show_failure_details(self, kind: str, key: str) -> None:
+        """Read the row's failure details in a thread, then show them in a dialog."""
+        app = self.wizard
+        state = app.state
+        started = state.mode_history.testing_started_at
+        self._read_details(Path(app.store.root), state, kind, key, started.date() if started else None)
+
+    @work(thread=True, exclusive=True, group="step6-details", exit_on_error=False)
+    def _read_details(self, root: Path, state: DomainState, kind: str, key: str, since: Any) -> None:
+        problem = None
+        try:
+            rows = load_failure_details(root, state.domain, kind, key, since)
+        except (StoreError, OSError) as exc:
+            rows, problem = [], f"could not read the report store: {exc}"
+        hosts = [key] if kind == "mx" else []
+        hosts += [r.receiving_mx for r in rows if r.receiving_mx and r.receiving_mx not in hosts]
+        coverage = {h: covering_patterns(state, h) for h in hosts}
+        self.post_message(DetailsRead(FailureDetails(kind, key, rows, coverage, problem)))
+
+    @on(DetailsRead)
+    def _details_read(self, message: DetailsRead) -> None:
+        if self.is_current:
+            self.app.push_screen(FailureDetailsDialog(message.details))

@@ -1,25 +1,34 @@
-"""Step 6: monitor in testing mode, then enforce. This screen shows where the domain stands.
+"""Step 6: monitor in testing mode, then enforce, laid out as a dashboard.
 
-Everything here is read from the saved state (when testing started, the policy served
-and its history) and the report store; the readiness verdict, the ordered switch to
-enforce and the max_age ladder are added to this screen by issue 7.
+The verdict card and the checklist toward enforce at the top, the actions under them, then
+what the last action said, the records to publish (copy / save), the daily chart and the
+failure tables. At 80 columns the card and the checklist stack; from 120 they sit side by side
+and the chart grows. Everything shown is decided in wizard.lifecycle.dashboard from the saved
+state and the last reading of the report store (read in a thread by step6_lifecycle.py).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
+from typing import ClassVar
 
-from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Static
 
-from screens.step6_lifecycle import LOADING, LifecyclePanel, LifecycleStepScreen
-from wizard.lifecycle.adopt import live_mode
+from screens.messages import StepUpdated
+from screens.step6_dashboard import ActionBar, ChecklistView, DailyChart, FailureTables, VerdictCard
+from screens.step6_lifecycle import LOADING, LifecycleStepScreen
+from screens.widgets import CopyableValue
+from wizard.lifecycle import dashboard
+from wizard.lifecycle.hooks import Saved, step6_lines
+from wizard.lifecycle.readiness import Verdict
 from wizard.state import DomainState
 from wizard.text import shown
-
-#: SPEC §5: watch the reports this long in testing before enforce.
-MIN_TESTING_DAYS = 14
 
 
 class MonitorStep(LifecycleStepScreen):
@@ -27,118 +36,153 @@ class MonitorStep(LifecycleStepScreen):
 
     STEP = 6
     TITLE_TEXT = "Monitor, then enforce"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 (typed by Textual without ClassVar)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "sort_failures", "Sort table"),
+    ]
 
     def compose_body(self) -> ComposeResult:
-        yield Static(id="monitor-since")
+        with Horizontal(id="dash-top"):
+            yield VerdictCard(id="verdict-card")
+            with Vertical(id="dash-side"):
+                yield Static(Content.styled("Toward enforce", "bold"), id="checklist-title")
+                yield ChecklistView(id="checklist")
+                yield Static(id="report-counts")
+        yield ActionBar(self.step6_actions(), id="action-bar")
+        yield Static(id="step6-result")
+        yield Static(id="verdict-reasons")
+        yield Vertical(id="step6-records")
+        yield DailyChart(id="daily-chart")
+        yield Static(Content.styled("Failures (Enter: details · s: sort)", "bold"), id="failures-title")
+        yield Vertical(id="failure-box")
         yield Static(id="monitor-history")
-        yield Static(id="monitor-reports")
-        yield Static(id="monitor-next")
-        yield LifecyclePanel()
 
     def on_mount(self) -> None:
         self.can_advance = True
+        self._shown_reading: object = None
+        self._records: list[dashboard.Record] = []
+        self._breakdowns: dict[str, list[dashboard.BreakdownRow]] = {}
         self.refresh_state()
+        # The tables (a TabbedContent of four DataTables) are the costliest widgets here and sit
+        # below the fold at 80x24: they are mounted after the first frame, which they would
+        # otherwise delay by tens of milliseconds.
+        self.call_after_refresh(self._mount_tables)
+
+    def _mount_tables(self) -> None:
+        self.query_one("#failure-box", Vertical).mount(FailureTables(self._breakdowns, id="failure-tables"))
+
+    def on_resize(self) -> None:
+        chart = self.query_one(DailyChart)
+        wide = self.size.width >= 120
+        chart.rate_rows, chart.volume_rows = (8, 3) if wide and self.size.height >= 40 else (4, 2)
+        chart.refresh(layout=True)
 
     def step_updated(self) -> None:
+        self.check_finished()
         self.refresh_state()
+
+    @on(StepUpdated)
+    def _full_check_updated(self, message: StepUpdated) -> None:
+        """The full check is step 5's: when it ends, step 6's "running" line and verdict follow."""
+        if message.step == 5:
+            self.step_updated()
 
     def refresh_state(self) -> None:
         """Show the state now (with the last reading of the reports) and re-read the reports in a thread."""
         self.reload_reports()
-        self.show_state()
-
-    def show_reports(self) -> None:
-        self.show_state()
-
-    def show_state(self) -> None:
-        state = self.wizard.state
-        now = self.wizard.clock()
-        self.query_one("#monitor-since", Static).update(since_text(state, now))
-        self.query_one("#monitor-history", Static).update(history_text(state))
-        self.query_one("#monitor-reports", Static).update(self.reports_text())
-        self.query_one("#monitor-next", Static).update(next_text(state, now))
         self.step6_render()
 
-    def reports_text(self) -> Text:
-        """The report count from the last reading of the store (read in a thread, never here)."""
-        out = Text()
-        out.append("TLS reports imported: ", "dim")
+    def step6_render(self) -> None:
+        app = self.wizard
+        state = app.state
+        now = app.clock()
         reading = self.reports
-        if reading is None:
-            out.append(LOADING, "dim")
-        elif reading.count_problem:
-            out.append(shown(reading.count_problem), "red")  # names the store's path
-        elif reading.count is None:
-            out.append("none yet", "yellow")
-        else:
-            out.append(str(reading.count), "bold" if reading.count else "yellow")
-        return out
+        self.query_one("#monitor-history", Static).update(history_content(state))
+        self._show_records(dashboard.records(state))
+        result = self.query_one("#step6-result", Static)
+        result.update(Content("\n".join(shown(line) for line in self.step6_result)))
+        result.display = bool(self.step6_result)
+        judged = self.current_verdict()
+        card = self.query_one(VerdictCard)
+        if judged is None or reading is None:
+            self.verdict = None
+            card.show_loading("Readiness for enforce: " + LOADING)
+            self.query_one(ChecklistView).update(Content.styled(LOADING, "$text-muted"))
+            self.query_one("#report-counts", Static).update(Content.styled("TLS reports: " + LOADING, "$text-muted"))
+            self.query_one("#verdict-reasons", Static).update("")
+            self.query_one(DailyChart).show([], LOADING)
+            self.query_one(ActionBar).show(self.step6_actions())
+            return
+        saved, verdict = judged
+        if self.verdict is None or self.verdict.status != verdict.status:
+            self.verdict = verdict
+            self.refresh_header()
+        self.verdict = verdict
+        evidence = reading.evidence
+        card.show(dashboard.card(state, verdict, evidence))
+        self.query_one(ChecklistView).show(dashboard.checklist(state, verdict, evidence, now))
+        counts = reading.count_problem or dashboard.count_line(reading.count, evidence)
+        self.query_one("#report-counts", Static).update(Content.assemble(("TLS reports: ", "$text-muted"), counts))
+        self.query_one("#verdict-reasons", Static).update(reasons_content(saved, verdict, now, app.mx_hosts))
+        self.query_one(ActionBar).show(self.step6_actions())
+        if reading is not self._shown_reading:  # the chart and tables change only with a new reading
+            self._shown_reading = reading
+            self.query_one(DailyChart).show(dashboard.chart_points(evidence))
+            self._breakdowns = {kind: dashboard.breakdown(evidence, kind) for kind, _ in dashboard.BREAKDOWNS}
+            for tables in self.query(FailureTables):  # none yet on the first frame: it shows them when mounted
+                tables.show(self._breakdowns)
+
+    def _show_records(self, records: list[dashboard.Record]) -> None:
+        """The records and files to publish, each copyable and savable; rebuilt only when they change."""
+        if records == self._records:
+            return
+        self._records = records
+        box = self.query_one("#step6-records", Vertical)
+        box.remove_children()
+        box.mount_all(CopyableValue(r.title, r.value, r.filename) for r in records)
+        box.display = bool(records)
+
+    @on(FailureTables.Selected)
+    def _failure_selected(self, message: FailureTables.Selected) -> None:
+        self.show_failure_details(message.kind, message.key)
+
+    def action_sort_failures(self) -> None:
+        """Sort the shown failure table: by failed sessions (most first), again by name."""
+        found = self.query(FailureTables)
+        if not found:
+            return
+        column = found.first().toggle_sort()
+        self.notify(f"sorted by {column}", markup=False, title="Failures")
 
 
-def since_text(state: DomainState, now: datetime) -> Text:
-    out = Text()
-    started = state.mode_history.testing_started_at
-    mode = state.mode
-    enforced = state.mode_history.enforce_started_at
-    if live_mode(state) == "enforce" and enforced is not None:
-        out.append("Enforce mode is live", "bold green")
-        out.append(f", seen since {enforced:%Y-%m-%d %H:%M UTC}; id {state.policy_id or '-'}.")
-        return out
-    if started is None:
-        out.append("Testing has not started yet: ", "bold yellow")
-        out.append("it starts when step 5 sees your testing policy served. Finish steps 1 to 5 first.")
-        return out
-    days = max(0, (now - started).days)
-    out.append("Testing started ", "dim")
-    out.append(started.strftime("%Y-%m-%d %H:%M UTC"), "bold")
-    out.append(f" ({days} day{'s' if days != 1 else ''} ago).", "dim")
-    if mode:
-        out.append(f"\nThe saved policy is in {mode} mode, id {state.policy_id or '-'}.")
-    return out
+def reasons_content(saved: Saved, verdict: Verdict, now: datetime, mx_hosts: Sequence[str] | None) -> Content:
+    """What blocks or is missing, each with its fix, then where a change or removal stands."""
+    parts: list[Content | str | tuple[str, str]] = []
+    for group in verdict.failures:
+        if parts:
+            parts.append("\n")
+        parts += [("✗ ", "bold $error"), (shown(group.render()), "")]
+    for item in verdict.missing:
+        if parts:
+            parts.append("\n")
+        parts += [("☐ missing: ", "bold $warning"), shown(item)]
+    rest = step6_lines(saved, verdict, now, mx_hosts=mx_hosts)[len(verdict.lines()) :]
+    for line in rest:
+        if parts:
+            parts.append("\n")
+        parts.append(shown(line))
+    return Content.assemble(*parts)
 
 
-def history_text(state: DomainState) -> Text:
-    out = Text()
+def history_content(state: DomainState) -> Content:
     served = state.mode_history.served
     if not served:
-        return out
-    out.append("Policies seen served:\n", "bold")
+        return Content("")
+    parts: list[Content | str | tuple[str, str]] = [("Policies seen served", "bold")]
     for entry in served[-5:]:
         until = "now" if entry.current else entry.last_served_at.strftime("%Y-%m-%d")
-        out.append(
-            f"  {entry.first_served_at.strftime('%Y-%m-%d')} – {until}: mode {entry.mode}, "
-            f"max_age {entry.max_age} s, id {entry.policy_id}\n"
+        parts.append(
+            f"\n  {entry.first_served_at:%Y-%m-%d} – {until}: mode {entry.mode}, "
+            f"max_age {entry.max_age} s, id {entry.policy_id}"
         )
-    return out
-
-
-def next_text(state: DomainState, now: datetime) -> Text:
-    """What comes next, in the order that cannot break mail delivery (SPEC §5)."""
-    out = Text()
-    out.append("What comes next\n", "bold")
-    started = state.mode_history.testing_started_at
-    # "Enforced" only once enforce is live (every address serves it and its id is seen everywhere:
-    # wizard.lifecycle.switch records that), not when the saved policy merely says enforce.
-    if state.pending_change is not None:
-        out.append("  Finish the change in progress below, one phase at a time.\n")
-        return out
-    if live_mode(state) == "enforce":
-        out.append(
-            "  The policy is enforced. Keep the certificates of mta-sts and every MX renewed, and re-run the "
-            "check (step 5) after any change to MX hosts or the web server.\n"
-        )
-        return out
-    earliest = (started + timedelta(days=MIN_TESTING_DAYS)) if started else None
-    when = earliest.strftime("%Y-%m-%d") if earliest else f"{MIN_TESTING_DAYS} days after testing starts"
-    out.append(f"  1. Keep testing mode until at least {when}, and read the daily TLS reports.\n")
-    out.append("  2. Import them: mta-sts-wizard reports import PATH (files, mbox or Maildir).\n")
-    out.append("     See them: mta-sts-wizard reports summary " + state.domain + "\n")
-    out.append("  3. Fix every failure the reports show (expired certificate, MX not in the policy, no STARTTLS).\n")
-    out.append(
-        "  4. Then switch to enforce in this order: publish the new policy file with mode enforce, check that "
-        "every address serves it, and only then publish the new TXT id.\n"
-    )
-    if earliest and now < earliest:
-        left = earliest - now
-        out.append(f"  {left.days} day{'s' if left.days != 1 else ''} of testing left.", "dim")
-    return out
+    return Content.assemble(*parts)

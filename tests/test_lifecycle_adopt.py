@@ -11,6 +11,7 @@ from tests.world.world import World
 from wizard.engine import check_domain
 from wizard.lifecycle import adopt
 from wizard.lifecycle.gate import moves
+from wizard.lifecycle.step_state import live_mode
 from wizard.policy import PolicyFile
 from wizard.state import new_state, record_policy
 
@@ -50,7 +51,7 @@ def test_adopting_copies_the_live_policy_id_and_rua_and_verifies_live_steps(worl
     assert state.rua == [f"mailto:tlsrpt@{name}"]
     assert lines[0].startswith("policy: mode enforce, max_age 1209600")
     assert state.steps[3].status == "verified" and state.steps[6].status == "verified"
-    assert adopt.open_step(state, live) == 6 and adopt.live_mode(state) == "enforce"
+    assert adopt.open_step(state, live) == 6 and live_mode(state) == "enforce"
     assert adopt.disagreement(state, live) is None
     assert adopt.adopt(state, live, NOW) == []  # saved progress exists now: never adopted twice
 

@@ -41,9 +41,32 @@ async def test_overview_detail_column_is_not_cut(tmp_path: Path, size: tuple[int
         if size[0] >= 100:
             assert any("→ next. publish the file, then check it (p)" in line for line in lines), lines
         assert all(len(line.rstrip()) <= size[0] for line in lines)
-        assert any("monitor and enforce" in line for line in lines)
+        assert any("monitor & enforce" in line for line in lines)
 
         await pilot.resize_terminal(size[0] + 20, size[1])  # wider terminal: still the full text
         await pilot.pause()
         await pilot.pause()
         assert any("→ next. publish the file, then check it (p)" in line for line in _table_lines(app))
+
+
+async def test_overview_and_headers_show_the_live_mode_and_each_steps_real_state(tmp_path: Path) -> None:
+    from tests.step6_support import policy_for, saved_domain
+
+    saved_domain(tmp_path, "example.com", policy_for("example.com", "enforce", 604800), 30)
+    app = make_app(tmp_path, "example.com", offline=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        header = app.screen.query_one("#step-header").render().plain  # type: ignore[attr-defined]
+        assert header.startswith("Step 6 of 6") and "✓ verified · live: enforce" in header
+        assert "not-started" not in header and "not started" not in header
+        app.show_overview()
+        await pilot.pause()
+        await pilot.pause()
+        lines = _table_lines(app)
+        row6 = next(line for line in lines if "monitor & enforce" in line)
+        assert "✓ enforced" in row6 and "11:00" in row6  # the badge and the time of the last check
+        assert all("✓ verified" in line for line in lines if line.strip()[:1] in "12345" and "│" not in line)
+        title = app.screen.query_one("#step-header").render().plain  # type: ignore[attr-defined]
+        assert "live: enforce" in title

@@ -1,4 +1,8 @@
-"""Snapshot tests of every screen at 100x30: fixed clock, fixed ids, no network, cursor blink off."""
+"""Snapshot tests: fixed clock, fixed ids, no network, cursor blink off.
+
+Every screen at 100x30; the overview, step 5 and step 6 (each of its verdicts) also at 80x24
+and 160x50, in the dark and the light theme: each state once per size, the themes alternating,
+so both sizes and both themes are covered without the full cross product."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import pytest
 
 from screens.checks import Attempt
 from tests.screens_support import FIXED_NOW, make_app
+from tests.step6_support import import_folder, policy_for, saved_domain, write_reports
 from wizard.findings import finding
 from wizard.policy import PolicyFile
 from wizard.state import StateStore, record_policy, record_served, set_step
@@ -69,18 +74,6 @@ def test_start_screen(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
 
-def test_overview(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    seed(tmp_path, 3)
-    app, before = opened(tmp_path)
-
-    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await before(pilot)
-        app.show_overview()
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
-
-
 def test_step1_policy(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     app, before = opened(tmp_path, 1)
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
@@ -93,35 +86,6 @@ def test_steps_2_to_4(snap_compare, tmp_path: Path, step: int) -> None:  # type:
     assert snap_compare(app, terminal_size=SIZE, run_before=before)
 
 
-def test_step5_with_findings(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    seed(tmp_path, 5)
-    app, before = opened(tmp_path, 5)
-    findings = [
-        finding("policy-mode-testing", "the policy is in testing mode", "watch the reports", subject="x"),
-        finding(
-            "mx-tls-expiring",
-            "the certificate of mx2.example.com expires in 9 days",
-            "renew it",
-            subject="mx2.example.com",
-            address="192.0.2.25",
-        ),
-    ]
-
-    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
-        await before(pilot)
-        app.attempts[5] = [Attempt(5, DOMAIN, FIXED_NOW, True, findings, [])]
-        app.broadcast(5)
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
-
-
-def test_step6_monitor(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    seed(tmp_path, 6)
-    app, before = opened(tmp_path, 6)
-    assert snap_compare(app, terminal_size=SIZE, run_before=before)
-
-
 def test_help(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     app, before = opened(tmp_path, 1)
 
@@ -131,3 +95,132 @@ def test_help(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+#: (terminal size, theme) pairs: each state is taken at both sizes, the themes alternating.
+SMALL_DARK = ((80, 24), "textual-dark")
+SMALL_LIGHT = ((80, 24), "textual-light")
+LARGE_DARK = ((160, 50), "textual-dark")
+LARGE_LIGHT = ((160, 50), "textual-light")
+
+
+def themed(app, before, theme: str):  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        app.theme = theme
+        await before(pilot)
+        await app.workers.wait_for_complete()  # the report store is read in a thread worker
+        await pilot.pause()
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()  # the failure tabs' underline slides in
+        await pilot.pause()
+
+    return run_before
+
+
+@pytest.mark.parametrize(("size", "theme"), [SMALL_DARK, LARGE_LIGHT], ids=["80x24-dark", "160x50-light"])
+def test_overview(snap_compare, tmp_path: Path, size, theme) -> None:  # type: ignore[no-untyped-def]
+    seed(tmp_path, 6)
+    app, before = opened(tmp_path)
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await before(pilot)
+        app.show_overview()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=themed(app, run_before, theme))
+
+
+def _step5_findings(errors: bool) -> list:  # type: ignore[type-arg]
+    found = [finding("policy-mode-testing", "the policy is in testing mode", "watch the reports", subject="x")]
+    if errors:
+        found += [
+            finding(
+                "mx-not-covered",
+                "the MX host mx3.example.com matches no mx pattern of the policy",
+                "add 'mx: mx3.example.com' to the policy, publish it, then change the TXT id",
+                subject="mx3.example.com",
+            ),
+            finding(
+                "mx-tls-expiring",
+                "the certificate of mx2.example.com expires in 9 days",
+                "renew it",
+                subject="mx2.example.com",
+                address="192.0.2.25",
+            ),
+        ]
+    return found
+
+
+_CHECKS = [
+    ("mx-records", 1, "pass", 4),
+    ("policy-fetch", 2, "pass", 31),
+    ("sts-txt", 3, "pass", 6),
+    ("tlsrpt-txt", 4, "pass", 5),
+    ("mx-starttls", 5, "pass", 120),
+]
+
+
+@pytest.mark.parametrize(
+    ("errors", "size", "theme"),
+    [(False, *SMALL_DARK), (False, *LARGE_LIGHT), (True, *SMALL_LIGHT), (True, *LARGE_DARK)],
+    ids=["clean-80x24-dark", "clean-160x50-light", "errors-80x24-light", "errors-160x50-dark"],
+)
+def test_step5_checklist(snap_compare, tmp_path: Path, errors: bool, size, theme) -> None:  # type: ignore[no-untyped-def]
+    seed(tmp_path, 5)
+    app, before = opened(tmp_path, 5)
+    checks = [c for c in _CHECKS if not (errors and c[0] in ("mx-records", "mx-starttls"))]
+
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await before(pilot)
+        app.attempts[5] = [Attempt(5, DOMAIN, FIXED_NOW, True, _step5_findings(errors), [], checks=checks)]
+        app.broadcast(5)
+        await pilot.pause()
+        if errors:  # Enter on the first row (the error): its fix and the record to copy
+            app.screen.query_one("#check-table").focus()
+            await pilot.press("enter")
+            await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=themed(app, run_before, theme))
+
+
+def _step6_state(root: Path, state: str) -> None:
+    """no-reports / failures (old ones, testing too short: not yet) / ready / blocked (failing now)."""
+    policy = policy_for(DOMAIN)
+    if state == "failures":
+        saved_domain(root, DOMAIN, policy, 10)
+        import_folder(root, write_reports(root / "in", DOMAIN, 9, failing={1, 2, 3}, orgs=2))
+    elif state == "no-reports":
+        saved_domain(root, DOMAIN, policy, 20)
+    else:
+        saved_domain(root, DOMAIN, policy, 20)
+        failing = {12, 13, 14} if state == "blocked" else set()
+        import_folder(root, write_reports(root / "in", DOMAIN, 15, failing=failing, orgs=2))
+
+
+@pytest.mark.parametrize(
+    ("state", "size", "theme"),
+    [
+        ("no-reports", *SMALL_DARK),
+        ("no-reports", *LARGE_LIGHT),
+        ("failures", *SMALL_LIGHT),
+        ("failures", *LARGE_DARK),
+        ("ready", *SMALL_DARK),
+        ("ready", *LARGE_LIGHT),
+        ("blocked", *SMALL_LIGHT),
+        ("blocked", *LARGE_DARK),
+    ],
+    ids=[
+        "no-reports-80x24-dark",
+        "no-reports-160x50-light",
+        "failures-80x24-light",
+        "failures-160x50-dark",
+        "ready-80x24-dark",
+        "ready-160x50-light",
+        "blocked-80x24-light",
+        "blocked-160x50-dark",
+    ],
+)
+def test_step6_dashboard(snap_compare, tmp_path: Path, state: str, size, theme) -> None:  # type: ignore[no-untyped-def]
+    _step6_state(tmp_path, state)
+    app, before = opened(tmp_path, 6)
+    assert snap_compare(app, terminal_size=size, run_before=themed(app, before, theme))

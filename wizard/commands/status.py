@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from wizard.commands.common import EXIT_OK, PROG, UsageError, add_network_options, state_dir
-from wizard.lifecycle.adopt import live_mode
 from wizard.lifecycle.hooks import step6_status
+from wizard.lifecycle.step_state import live_mode
 from wizard.state import (
     STEP_NAMES,
     DomainState,

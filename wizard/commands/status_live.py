@@ -16,7 +16,8 @@ import sys
 from typing import Any
 
 from wizard.commands.common import EXIT_CANNOT_RUN, EXIT_OK, network_settings
-from wizard.lifecycle.adopt import disagreement, live_mode, read_live
+from wizard.lifecycle.adopt import disagreement, read_live
+from wizard.lifecycle.step_state import live_mode
 from wizard.state import StateError, StateStore
 from wizard.text import shown
 

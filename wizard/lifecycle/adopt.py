@@ -380,20 +380,3 @@ def live_policy_of(state: DomainState) -> PolicyFile | None:
     if current is None or state.policy is None:
         return None
     return PolicyFile(current.mode, current.max_age, tuple(state.policy.mx))
-
-
-def live_mode(state: DomainState) -> str | None:
-    """The mode in force (the header, step 6 and `status` show it), or None when none was seen served.
-
-    During an ordered update the old mode stays in force until the new id is live everywhere
-    (wizard.lifecycle.switch): senders that cached the old policy fetch the new one only then.
-    """
-    current = state.mode_history.current
-    if current is None:
-        return None
-    pending = state.pending_change
-    if pending is not None and pending.previous_id:
-        for entry in reversed(state.id_history):
-            if entry.id == pending.previous_id and entry.mode:
-                return entry.mode
-    return current.mode

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from wizard.lifecycle.adopt import live_mode
 from wizard.lifecycle.causes import Cause, cause_for_code, cause_for_result_type
 from wizard.lifecycle.evidence import FailurePair
+from wizard.lifecycle.step_state import live_mode
 from wizard.reports.summary import Summary
 from wizard.state import DomainState
 from wizard.state.model import as_utc
