@@ -161,9 +161,10 @@ async def test_screens_show_hostile_peers_escaped(world, tmp_path: Path) -> None
         app.goto_step(5)  # the full check runs on arrival
         await wait_until(pilot, lambda: getattr(app.screen, "STEP", 0) == 5)
         await wait_until(pilot, lambda: bool(app.attempts.get(5)), timeout=30)
-        await wait_until(pilot, lambda: "TLS off" in painted_text(app))
-        text = painted_text(app)
-        assert_safe(text)
+        # Step 5's table wraps long messages inside their cells: compare with whitespace runs as one space.
+        await wait_until(pilot, lambda: "TLS off" in " ".join(painted_text(app).split()))
+        text = " ".join(painted_text(app).split())
+        assert_safe(painted_text(app))
         assert "TLS off\\x1b]0;owned\\x07\\x1b[2J\\x0derror: forged line \\x9b2J \\u202eevil" in text
         assert "issued by O=Evil CA\\x1b]0\\;owned\\x07\\x1b[2J\\x0d\\x0aerror: forged line" in text
 

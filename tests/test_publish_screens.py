@@ -141,7 +141,7 @@ async def test_step6_switch_publishes_the_new_id_only_after_the_file_is_served(t
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.click("#confirm-ok")  # the switch asks first (issue 13)
-        await wait_until(pilot, lambda: "u publish it for me" in step6_text(app))
+        await wait_until(pilot, lambda: "u Publish it for me" in step6_text(app))
 
         await pilot.press("u")  # the world still serves the testing file: no id, no dialog, no update
         await settle(app, pilot)

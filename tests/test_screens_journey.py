@@ -48,7 +48,8 @@ async def test_a_domain_live_in_enforce_is_adopted_and_opens_at_step_6(tmp_path:
         await _opened(app, pilot, 6)
         text = screen_text(app)
         assert "live: enforce" in text
-        assert "Enforce mode is live" in text
+        flat = " ".join(text.split())  # the verdict card wraps its lines
+        assert "mode enforce (served: enforce)" in flat and "enforced" in flat
         assert "Testing has not started yet" not in text
         state = app.state
         assert state.policy is not None
@@ -75,9 +76,9 @@ async def test_a_domain_live_in_testing_is_adopted_and_step_6_says_not_yet(tmp_p
     app = make_app(tmp_path, name, world=world)
     async with app.run_test(size=(120, 60)) as pilot:
         await _opened(app, pilot, 6)
-        await wait_until(pilot, lambda: "Not yet" in screen_text(app))
+        await wait_until(pilot, lambda: "NOT YET" in screen_text(app))
         text = screen_text(app)
-        assert "live: testing" in text and "Testing started" in text
+        assert "live: testing" in text and "mode testing (served: testing)" in " ".join(text.split())
         assert app.state.policy is not None and app.state.policy.max_age == 172800
         assert app.state.policy_id == LIVE_ID
 
@@ -156,7 +157,7 @@ async def test_overriding_a_blocked_verdict_takes_the_domain_name_typed(tmp_path
     app = make_app(tmp_path, name, offline=True)
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)
-        assert "Blocked: 1 problem(s)" in screen_text(app)
+        assert "BLOCKED" in screen_text(app)
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         text = screen_text(app)

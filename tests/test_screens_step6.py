@@ -426,7 +426,7 @@ async def test_each_unavailable_action_says_why(tmp_path: Path) -> None:
         assert app.state.pending_change is None
 
         await pilot.press("e")  # a change in progress: now the others say why
-        await pilot.pause()
+        await _confirm(app, pilot)
         unavailable = {a.action: a for a in screen.step6_actions() if not a.enabled}
         assert {"id_live", "enforce", "ladder", "mx", "remove"} <= set(unavailable)
         for action in ("id_live", "enforce", "remove"):
@@ -501,7 +501,7 @@ async def test_step6_records_copy_and_save(tmp_path: Path, monkeypatch) -> None:
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)
         await pilot.press("e")
-        await pilot.pause()
+        await _confirm(app, pilot)
         value = app.screen.query_one("#step6-records CopyableValue", CopyableValue)
         assert value.title == "New policy file (mta-sts.txt)" and "mode: enforce" in value.value
         value.focus()

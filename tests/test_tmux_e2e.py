@@ -138,8 +138,8 @@ def test_a_live_enforce_domain_with_an_empty_state_dir_opens_at_step_6(tmp_path:
     tmux = Tmux(f"mta-sts-e2e-live-{os.getpid()}", tmp_path, command, size=(120, 40))
     try:
         screen = tmux.wait_for("Step 6 of 6", timeout=60)
-        screen = tmux.wait_for("Enforce mode is live", timeout=30)
-        assert "live: enforce" in screen
+        screen = tmux.wait_for("mode enforce (served:", timeout=30)  # the verdict card: what is in force
+        assert "enforced" in screen
         assert "mode: testing" not in screen
         tmux.keys("q")
         deadline = time.monotonic() + 10

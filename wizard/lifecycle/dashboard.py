@@ -133,7 +133,7 @@ def card(
     state: DomainState, verdict: Verdict, evidence: ReportEvidence | None, min_days: int = DEFAULT_MIN_DAYS
 ) -> Card:
     policy = state.policy
-    meanings = ENFORCED_MEANING if state.mode == "enforce" else STATUS_MEANING
+    meanings = ENFORCED_MEANING if live_mode(state) == "enforce" else STATUS_MEANING  # in force, not planned
     return Card(
         status=verdict.status,
         word=STATUS_WORDS.get(verdict.status, verdict.status.upper()),
