@@ -104,7 +104,6 @@ def import_from_imap(
 ) -> ImportResult:
     """`reports fetch-imap` into the state dir's store (blocking: call it in a thread)."""
     from wizard.reports.imap import ImapError, ImapSession, ImapSettings
-
     from wizard.reports.ingest import import_candidates
 
     settings = ImapSettings(
