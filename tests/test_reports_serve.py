@@ -523,3 +523,79 @@ def test_an_address_in_use_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture
     assert rc == 3
     assert f"cannot listen on 127.0.7.4:{port}" in capsys.readouterr().err
     assert not (tmp_path / "reports.sqlite3").exists()
+
+
+# --- step 4: what must serve an https: rua ------------------------------------------------------
+
+
+def test_snippets_route_the_rua_path_to_the_receiver() -> None:
+    from wizard.hosting.receiver import receiver_snippets
+
+    what, snippets = receiver_snippets(
+        "https://Reports.Example.com:8443/v1/tls%20rpt?k=1", state_dir="/srv/my state", user="tlsrpt"
+    )
+    assert "reports.example.com:8443 must accept HTTPS POSTs to /v1/tls rpt" in what
+    nginx, caddy, unit, direct = (s.text for s in snippets)
+    assert "listen 8443 ssl;" in nginx and "server_name reports.example.com;" in nginx
+    assert 'location = "/v1/tls rpt" {' in nginx and "proxy_pass http://127.0.0.1:8460;" in nginx
+    assert "client_max_body_size 10m;" in nginx
+    assert "reports.example.com:8443 {" in caddy and 'handle "/v1/tls rpt" {' in caddy
+    assert "reverse_proxy 127.0.0.1:8460" in caddy and "max_size 10MB" in caddy
+    assert (
+        'ExecStart=/usr/local/bin/mta-sts-wizard reports serve --listen 127.0.0.1:8460 --state-dir "/srv/my state"'
+        in unit
+    )
+    assert "User=tlsrpt" in unit and "tls%%20rpt" in unit  # % is a systemd specifier
+    assert "--listen [::]:8443 --cert /etc/letsencrypt/live/reports.example.com/fullchain.pem" in direct
+    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in direct
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["mailto:tlsrpt@example.com", "https://ex;ample.com/x", "https://a.example/x%0aevil", "https://a.example/x%22y"],
+)
+def test_no_snippets_for_mailto_or_what_would_break_the_files(uri: str) -> None:
+    from wizard.hosting.receiver import receiver_snippets
+
+    assert receiver_snippets(uri, state_dir="/s", user="u") == ("", [])
+
+
+async def test_step4_offers_the_receiver_snippets_for_an_https_rua(tmp_path: Path) -> None:
+    from screens.receiver_panel import ReceiverPanel
+    from screens.widgets import CopyableValue
+    from tests.screens_support import make_app
+
+    app = make_app(tmp_path / "state", "example.com", offline=True)
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.goto_step(4)
+        await pilot.pause()
+        panel = app.screen.query_one("#receiver", ReceiverPanel)
+        assert not panel.children
+        await pilot.press(*"mailto:tlsrpt@example.com", "enter")
+        await pilot.pause()
+        assert not panel.children and not panel.display  # mail needs no receiver here
+        app.screen.query_one("#rua-input").focus()
+        await pilot.press(*"https://reports.example.com/v1/tlsrpt", "enter")
+        await pilot.pause()
+        assert panel.display
+        values = {v.title: v.value for v in panel.query(CopyableValue)}
+        assert list(values) == [
+            "nginx reverse proxy (TLS in nginx)",
+            "Caddy reverse proxy (Caddy gets the certificate)",
+            "systemd service behind the proxy",
+            "Or no proxy: a systemd service serving HTTPS itself",
+        ]
+        assert 'location = "/v1/tlsrpt" {' in values["nginx reverse proxy (TLS in nginx)"]
+        assert f"--state-dir {tmp_path / 'state'}" in values["systemd service behind the proxy"]
+        what = str(panel.query_one(".receiver-what").render())
+        assert "reports.example.com must accept HTTPS POSTs to /v1/tlsrpt" in what
+        # Saved like every other generated value.
+        nginx = panel.query(CopyableValue).first()
+        nginx.focus()
+        await pilot.press("s")
+        await pilot.pause()
+        target = tmp_path / "out" / "receiver.conf"
+        app.screen.query_one("#save-path").value = str(target)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert target.read_text() == nginx.value

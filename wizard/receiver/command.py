@@ -13,6 +13,7 @@ import re
 import sys
 
 from wizard.commands.common import EXIT_CANNOT_RUN, EXIT_OK, UsageError, add_state_dir_option, state_dir
+from wizard.receiver import DEFAULT_LISTEN, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from wizard.reports.parse import MAX_REPORT_BYTES
 from wizard.reports.store import StoreError, store_path
 
@@ -34,7 +35,6 @@ def max_bytes(text: str) -> int:
 
 def register(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from wizard.commands.common import positive_float
-    from wizard.receiver.server import DEFAULT_LISTEN, DEFAULT_TIMEOUT
 
     p = actions.add_parser(
         "serve",
@@ -57,7 +57,7 @@ def register(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-
     p.add_argument(
         "--max-bytes",
         type=max_bytes,
-        default=10 * 1024 * 1024,
+        default=DEFAULT_MAX_BYTES,
         metavar="N",
         help="largest report accepted, as sent (compressed); 10M by default, 20M at most",
     )

@@ -38,13 +38,11 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from wizard.receiver import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 from wizard.receiver.app import Limits, Receiver, Tally, make_app
 from wizard.receiver.writer import StoreWriter
 from wizard.text import shown
 
-DEFAULT_LISTEN = "127.0.0.1:8460"
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-DEFAULT_TIMEOUT = 30.0
 #: Open connections at most; a request arriving past it gets 503 (uvicorn's limit_concurrency).
 MAX_CONNECTIONS = 100
 #: Body bytes all requests together may hold at once: at least this, and two bodies at the cap.
