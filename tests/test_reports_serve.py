@@ -385,6 +385,7 @@ def test_idle_connections_cannot_hold_every_slot(shared: Served) -> None:
         # Every slot is taken: a request now is turned away by uvicorn's limit...
         full = httpx.post(shared.url, content=gz(report(report_id="while-full")), headers=GZ, timeout=10)
         assert full.status_code == 503
+        shared.lines_until(lambda line: line == "uvicorn: Exceeded concurrency limit.")
         # ...until the header deadline (1 s) closes the idle ones.
         time.sleep(2)
         later = httpx.post(shared.url, content=gz(report(report_id="after-idle")), headers=GZ, timeout=10)
@@ -395,6 +396,26 @@ def test_idle_connections_cannot_hold_every_slot(shared: Served) -> None:
     finally:
         for sock in socks:
             sock.close()
+
+
+def test_a_malformed_request_or_huge_headers_get_400_and_a_log_line(shared: Served) -> None:
+    with _raw(shared.host, shared.port, b"\x1b[2J NOT HTTP\r\n\r\n") as sock:
+        assert _read_all(sock).startswith(b"HTTP/1.1 400 ")
+    shared.lines_until(lambda line: line == "uvicorn: Invalid HTTP request received.")
+    # Headers are bounded too (h11 buffers at most 16 KB of an unfinished event past one read):
+    # 4 MB of them is refused, not buffered.
+    with socket.create_connection((shared.host, shared.port), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Pad: ")
+        sent = 0
+        with contextlib.suppress(OSError):  # the server closes while we are still sending
+            while sent < 4 * 1024 * 1024:
+                sent += sock.send(b"a" * 65536)
+        try:
+            answer = _read_all(sock)
+        except OSError:  # reset: the server closed with our bytes unread
+            answer = b""
+    assert answer.startswith(b"HTTP/1.1 400 ") or answer == b""
+    shared.lines_until(lambda line: line == "uvicorn: Invalid HTTP request received.")
 
 
 def test_the_log_line_escapes_what_the_sender_wrote(shared: Served) -> None:
