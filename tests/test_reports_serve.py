@@ -41,6 +41,8 @@ class Served:
 
     def __init__(self, state_dir: Path, *args: str, address: str = "127.0.7.1") -> None:
         self.state_dir = state_dir
+        self.errors = state_dir.with_name(state_dir.name + ".stderr")
+        self._errors = self.errors.open("w")  # a file, so a chatty stderr never fills a pipe
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
             [
@@ -56,7 +58,7 @@ class Served:
                 *args,
             ],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._errors,
             text=True,
             env=env,
             cwd=ROOT,
@@ -65,7 +67,7 @@ class Served:
         self.log: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
         first = self.next_line(15)
-        assert first.startswith("receiving TLS reports at "), first + self.proc.stderr.read()
+        assert first.startswith("receiving TLS reports at "), first + self.errors.read_text()
         self.url = first.split()[4]
         parts = urlsplit(self.url)
         self.host, self.port = parts.hostname or "", parts.port or 0
@@ -105,6 +107,8 @@ class Served:
             self.proc.kill()
             self.proc.wait(5)
             raise
+        finally:
+            self._errors.close()
         return rc
 
     def rest(self) -> list[str]:
@@ -417,6 +421,33 @@ def test_a_malformed_request_or_huge_headers_get_400_and_a_log_line(shared: Serv
             answer = b""
     assert answer.startswith(b"HTTP/1.1 400 ") or answer == b""
     shared.lines_until(lambda line: line == "uvicorn: Invalid HTTP request received.")
+
+
+def test_bodies_in_flight_are_bounded_in_memory(serve) -> None:
+    from wizard.receiver.server import BUFFERED_MOST
+
+    server = serve("--max-bytes", "2M", "--timeout", "10")
+    size = 2 * 1024 * 1024
+    head = (
+        f"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/tlsrpt+gzip\r\nContent-Length: {size}\r\n\r\n"
+    ).encode()
+    # Each declared body is counted against the budget as soon as its headers arrive, before any
+    # of it: enough of them fill it, and the next is turned away at once rather than buffered.
+    holding = [_raw(server.host, server.port, head) for _ in range(BUFFERED_MOST // size)]
+    try:
+        time.sleep(1)  # for the server to take their headers (it logs nothing until each ends)
+        with _raw(server.host, server.port, head) as sock:
+            answer = _read_all(sock)
+        assert answer.startswith(b"HTTP/1.1 503 ")
+        assert b"retry-after: 60" in answer.lower()
+    finally:
+        for sock in holding:
+            sock.close()
+    # Closing them (or their deadline) gives the budget back: a report goes in again.
+    server.lines_until(lambda line: " 499 " in line)
+    time.sleep(0.5)
+    ok = httpx.post(server.url, content=gz(report(report_id="after-budget")), headers=GZ, timeout=10)
+    assert ok.status_code == 201
 
 
 def test_the_log_line_escapes_what_the_sender_wrote(shared: Served) -> None:
