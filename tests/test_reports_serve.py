@@ -578,6 +578,13 @@ def test_an_address_in_use_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture
     assert not (tmp_path / "reports.sqlite3").exists()
 
 
+def test_an_unusable_store_exits_3_before_listening(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "reports.sqlite3").write_bytes(b"not a database")
+    assert main(["reports", "serve", "--listen", "127.0.7.4:0", "--state-dir", str(tmp_path)]) == 3
+    captured = capsys.readouterr()
+    assert "is not a usable report store" in captured.err and captured.out == ""
+
+
 # --- step 4: what must serve an https: rua ------------------------------------------------------
 
 
