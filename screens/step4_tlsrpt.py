@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from screens.base import LiveStepScreen
 from screens.publish_dialog import open_publish_dialog
+from screens.receiver_panel import ReceiverPanel
 from screens.widgets import CopyableValue, FindingsList, PollPanel
 from wizard.generate import DEFAULT_TTL, quote_txt
 from wizard.publish import wanted_records
@@ -66,6 +67,7 @@ class TlsRptStep(LiveStepScreen):
         yield Static("", id="rua-feedback")
         yield CopyableValue("Zone-file line", "", f"_smtp._tls.{domain.ascii}.zone", id="zone-line")
         yield CopyableValue("Value (name _smtp._tls, type TXT)", "", "value.txt", id="record-value")
+        yield ReceiverPanel(str(self.wizard.store.root), id="receiver")
         yield Label("Live check:")
         yield PollPanel(self.STEP, id="poll")
         yield FindingsList(id="findings", empty="")
@@ -89,6 +91,7 @@ class TlsRptStep(LiveStepScreen):
         zone = f"{domain.tlsrpt_name}. {DEFAULT_TTL} IN TXT {quote_txt(value)}" if value else ""
         self.query_one("#zone-line", CopyableValue).set_value(zone or "(add a report address first)")
         self.query_one("#record-value", CopyableValue).set_value(value or "(add a report address first)")
+        self.query_one("#receiver", ReceiverPanel).show(self.rua)
 
     @on(Input.Changed, "#rua-input")
     def _typed(self, event: Input.Changed) -> None:

@@ -16,6 +16,7 @@ import sys
 from wizard.commands.common import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, UsageError, add_state_dir_option, state_dir
 from wizard.domain import DomainError, normalise_domain
 from wizard.mx import validate_mx_pattern
+from wizard.receiver import command as receiver_command
 from wizard.reports.dkim import DnsKeyLookup, use_key_lookup
 from wizard.reports.ingest import import_paths
 from wizard.reports.store import ReportStore, StoreError, store_path
@@ -45,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.set_defaults(func=run_import)
 
     _register_fetch_imap(actions)
+    receiver_command.register(actions)
 
     summ = actions.add_parser("summary", help="success/failure counts by day, result type, MX and sending IP")
     summ.add_argument("domain", metavar="DOMAIN")
@@ -190,7 +192,8 @@ def _days(text: str) -> int:
 
 def _missing_action(args: argparse.Namespace) -> int:
     raise UsageError(
-        "say what to do: 'reports import PATH...', 'reports fetch-imap HOST --user USER' or 'reports summary DOMAIN'"
+        "say what to do: 'reports import PATH...', 'reports fetch-imap HOST --user USER', 'reports serve' or "
+        "'reports summary DOMAIN'"
     )
 
 

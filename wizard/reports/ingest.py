@@ -81,6 +81,9 @@ class StoreOutcome:
     reason: str | None = None
     #: What was dropped from a stored report (one line each).
     notes: tuple[str, ...] = ()
+    #: The report's organisation and id when it parsed (stored or duplicate), else "".
+    organisation: str = ""
+    report_id: str = ""
 
 
 def store_report_bytes(store: ReportStore, data: bytes, source: str, *, domain_hint: str | None = None) -> StoreOutcome:
@@ -99,7 +102,8 @@ def store_report_bytes(store: ReportStore, data: bytes, source: str, *, domain_h
     except ReportRejected as exc:
         return StoreOutcome("rejected", str(exc))
     (new,) = store.add_rows([report_rows(report, printable_path(source), domain_hint)])
-    return StoreOutcome("stored", None, report.notes) if new else StoreOutcome("duplicate")
+    status: Literal["stored", "duplicate"] = "stored" if new else "duplicate"
+    return StoreOutcome(status, None, report.notes if new else (), report.organisation, report.report_id)
 
 
 def import_paths(
