@@ -34,7 +34,7 @@ from wizard.lifecycle.evidence import ReportEvidence
 from wizard.lifecycle.failure_details import load_failure_details
 from wizard.lifecycle.gate import gate_for
 from wizard.lifecycle.hooks import Saved, evidence_for, verdict_for
-from wizard.lifecycle.importing import ImportResult, import_from_imap, import_from_paths
+from wizard.lifecycle.importing import ImportResult, import_from_imap, import_from_paths, remember_source
 from wizard.lifecycle.mx_change import confirm_mx_changed, mx_guide, plan_mx_change
 from wizard.lifecycle.readiness import Verdict
 from wizard.lifecycle.removal import confirm_removed
@@ -101,10 +101,11 @@ class ImportProgress(Message):
 
 
 class ImportDone(Message):
-    def __init__(self, domain: str, result: ImportResult) -> None:
+    def __init__(self, domain: str, result: ImportResult, request: ImportRequest) -> None:
         super().__init__()
         self.domain = domain
         self.result = result
+        self.request = request
 
 
 class DetailsRead(Message):
@@ -499,7 +500,7 @@ class LifecycleStepScreen(StepScreen):
                 result = import_from_paths(root, request.paths, settings.nameservers, settings.timeout, progress)
         except Exception as exc:  # shown on the screen, never a traceback
             result = ImportResult(None, f"{type(exc).__name__}: {exc}")
-        self.post_message(ImportDone(domain, result))
+        self.post_message(ImportDone(domain, result, request))
 
     @on(ImportProgress)
     def _import_progress(self, message: ImportProgress) -> None:
@@ -516,7 +517,14 @@ class LifecycleStepScreen(StepScreen):
         self._importing = False
         if self.wizard.session is None or message.domain != self.wizard.state.domain:
             return
-        self.step6_result = message.result.lines()
+        lines = message.result.lines()
+        if message.result.outcome is not None and not self.wizard.read_only_reason:
+            request = message.request
+            remembered = remember_source(self.wizard.state, request.paths, request.imap)
+            if remembered:
+                self.wizard.save()
+                lines += remembered
+        self.step6_result = lines
         self.step6_render()
         self.reload_reports()
 

@@ -466,6 +466,10 @@ async def test_import_from_the_wizard_shows_progress_then_the_counts_and_skipped
         # 45 days imported, testing started 20 days ago: the counts say why they differ
         assert "135 report(s) imported, 60 since testing started on 2026-11-08; the other 75 cover earlier days" in text
         assert "✗ BLOCKED" in text  # the fresh reports judge at once
+        # The folder is remembered for monitor's passes (issue 16), and said so.
+        assert f"monitor will import new reports from {folder.resolve()} on each pass" in " ".join(text.split())
+    saved = StateStore(tmp_path).read(name).state
+    assert saved is not None and saved.report_folders == [str(folder.resolve())]
 
 
 async def test_import_dialog_refuses_a_missing_path_and_keeps_the_imap_password_out_of_reprs(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from wizard.reports import ImportOutcome, import_paths
 from wizard.reports.dkim import DnsKeyLookup, use_key_lookup
 from wizard.reports.store import ReportStore, StoreError, store_path
+from wizard.state import DomainState
 
 Progress = Callable[[ImportOutcome], None]
 #: Commit (and report progress) this often, so a folder of a few hundred reports shows movement.
@@ -81,6 +82,24 @@ class ImapRequest:
     user: str
     folder: str = "INBOX"
     port: int = 993
+
+
+def remember_source(state: DomainState, paths: Sequence[str], imap: ImapRequest | None) -> list[str]:
+    """Save where reports were imported from, so each `monitor` pass imports new ones from there
+    too (folders as absolute paths; the IMAP mailbox without its password). Lines to show."""
+    if imap is not None:
+        saved = {"host": imap.host.strip(), "user": imap.user.strip(), "port": imap.port, "folder": imap.folder.strip()}
+        if state.report_imap == saved:
+            return []
+        state.report_imap = saved
+        return [
+            f"monitor will read new reports from {saved['user']}@{saved['host']} ({saved['folder']}) on each pass, "
+            "with the password from MTA_STS_WIZARD_IMAP_PASSWORD"
+        ]
+    folders = [str(Path(p).expanduser().resolve()) for p in paths if Path(p).expanduser().is_dir()]
+    new = [f for f in dict.fromkeys(folders) if f not in state.report_folders]
+    state.report_folders.extend(new)
+    return [f"monitor will import new reports from {folder} on each pass" for folder in new]
 
 
 def imap_problem(request: ImapRequest) -> str | None:
