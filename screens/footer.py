@@ -21,6 +21,8 @@ from textual.widget import Widget
 
 #: Between two keys.
 _GAP = " "
+#: Keys shown whatever else must give way: help and quit.
+_ALWAYS = frozenset({"question_mark", "q"})
 
 
 class KeyItem(NamedTuple):
@@ -89,13 +91,22 @@ class KeyBar(Widget):
         parts: list[Content] = []
         spans: list[tuple[int, int, KeyItem]] = []
         column = 0
-        for item in shown:
-            text = _key_content(item)
-            if column + text.cell_length > room:
+        texts = [(item, _key_content(item)) for item in shown]
+        # Help and Quit are kept when keys overflow: the screen's own keys give way first, whole.
+        kept = sum(text.cell_length + len(_GAP) for item, text in texts if item.key in _ALWAYS)
+        full = False
+        for item, text in texts:
+            if item.key not in _ALWAYS:
+                full = full or column + text.cell_length + kept > room
+                if full:  # this key and the screen's keys after it give way
+                    continue
+            elif column + text.cell_length > room:
                 break
             spans.append((column, column + text.cell_length, item))
             parts += [text, Content(_GAP)]
             column += text.cell_length + len(_GAP)
+            if item.key in _ALWAYS:
+                kept -= text.cell_length + len(_GAP)
         if palette is not None and palette_text is not None and width - palette_text.cell_length >= column:
             start = width - palette_text.cell_length
             parts += [Content(" " * (start - column)), palette_text]
