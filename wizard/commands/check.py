@@ -16,12 +16,11 @@ from wizard.commands.common import (
     EXIT_CANNOT_RUN,
     EXIT_FINDINGS,
     EXIT_OK,
-    UsageError,
     add_network_options,
+    domains_from_args,
     network_settings,
     state_dir,
 )
-from wizard.domain import DomainError, normalise_domain
 from wizard.engine import CheckOptions, DomainReport
 from wizard.lifecycle.command_hook import Step6Hook
 from wizard.text import shown
@@ -34,7 +33,6 @@ STEP_TITLES = {
     5: "Mail servers: addresses, STARTTLS, certificates",
     6: "Monitoring",
 }
-MAX_DOMAINS = 1000
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -48,15 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     settings = network_settings(args)
-    if len(args.domains) > MAX_DOMAINS:
-        raise UsageError(f"{len(args.domains)} domains given; check at most {MAX_DOMAINS} per run")
-    domains: list[str] = []
-    for text in args.domains:
-        try:
-            domains.append(normalise_domain(text).ascii)
-        except DomainError as exc:
-            raise UsageError(f"{text!r}: {exc}") from None
-    domains = list(dict.fromkeys(domains))
+    domains = domains_from_args(args.domains, "check")
     options = CheckOptions.from_settings(settings, probe_smtp=not args.no_smtp)
     step6 = Step6Hook(state_dir(args.state_dir), domains)
     reports = asyncio.run(step6.check(domains, options))

@@ -155,3 +155,24 @@ def network_settings(args: argparse.Namespace) -> NetworkSettings:
         servers.append(ns)
     deadline = getattr(args, "deadline", DEFAULT_DEADLINE)
     return NetworkSettings(tuple(servers), ca_bundle(args.ca_bundle), args.timeout, deadline)
+
+
+#: The most domains one `check` or `monitor` run takes.
+MAX_DOMAINS = 1000
+
+
+def domains_from_args(texts: list[str], what: str) -> list[str]:
+    """The domains given on the command line, normalised to A-labels, each once, in order; a bad
+    one is a usage error that names it (escaped: it may have been pasted from anywhere)."""
+    from wizard.domain import DomainError, normalise_domain
+    from wizard.text import shown
+
+    if len(texts) > MAX_DOMAINS:
+        raise UsageError(f"{len(texts)} domains given; {what} at most {MAX_DOMAINS} at a time")
+    domains: list[str] = []
+    for text in texts:
+        try:
+            domains.append(normalise_domain(text).ascii)
+        except DomainError as exc:
+            raise UsageError(f"{shown(text)!r}: {exc}") from None
+    return list(dict.fromkeys(domains))

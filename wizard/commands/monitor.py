@@ -28,16 +28,14 @@ from wizard.commands.common import (
     EXIT_OK,
     UsageError,
     add_network_options,
+    domains_from_args,
     network_settings,
     state_dir,
 )
-from wizard.domain import DomainError, normalise_domain
 from wizard.text import shown
 
 if TYPE_CHECKING:
     from wizard.monitor.run import DomainOutcome
-
-MAX_DOMAINS = 1000
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -72,14 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from wizard.monitor.run import PassSettings, could_not_run, monitor_pass
 
     settings = network_settings(args)
-    if len(args.domains) > MAX_DOMAINS:
-        raise UsageError(f"{len(args.domains)} domains given; monitor at most {MAX_DOMAINS} per pass")
-    domains: list[str] = []
-    for text in args.domains:
-        try:
-            domains.append(normalise_domain(text).ascii)
-        except DomainError as exc:
-            raise UsageError(f"{shown(text)!r}: {exc}") from None
+    domains = domains_from_args(args.domains, "monitor")
     for url in args.notify:
         problem = url_problem(url)
         if problem is not None:
@@ -89,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         check=CheckOptions.from_settings(settings, probe_smtp=not args.no_smtp),
         notify_urls=tuple(dict.fromkeys(args.notify)),
     )
-    outcomes = asyncio.run(monitor_pass(list(dict.fromkeys(domains)), pass_settings))
+    outcomes = asyncio.run(monitor_pass(domains, pass_settings))
     if args.json:
         doc: dict[str, Any] = {"version": 1, "domains": [o.to_json() for o in outcomes]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
