@@ -112,3 +112,17 @@ def test_the_days_count_whole_days(tmp_path: Path) -> None:
     card = dashboard.card(state, verdict, evidence)
     assert (card.days_so_far, card.days_needed) == (1, 14)
     assert almost < verdict.earliest  # type: ignore[operator]
+
+
+def test_chart_points_keep_a_column_for_each_day_without_reports(tmp_path: Path) -> None:
+    folder = write_reports(tmp_path / "in", NAME, 15, failing={12, 13, 14})
+    for report_file in folder.glob(f"*!{NAME}!5.json.gz"):  # day 5: no sender reported
+        report_file.unlink()
+    saved_domain(tmp_path, NAME, policy_for(NAME), 20)
+    import_folder(tmp_path, folder)
+    _, evidence, _ = _judged(tmp_path)
+    points = dashboard.chart_points(evidence)
+    assert [p.day for p in points] == [points[0].day + timedelta(days=n) for n in range(15)]
+    gap = points[5]
+    assert (gap.rate_pct, gap.sessions, gap.failures) == (None, 0, 0)
+    assert [i for i, p in enumerate(points) if p.rate_pct] == [12, 13, 14]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from wizard.lifecycle import switch
 from wizard.lifecycle.evidence import ReportEvidence
@@ -226,12 +226,22 @@ def checklist(
 
 
 def chart_points(evidence: ReportEvidence | None) -> list[DayPoint]:
-    if evidence is None:
+    """One point per calendar day from the first day reported to the last: a day no report
+    covers is a point with no rate and no sessions, so every day keeps its column on the chart
+    (the store lists only the days it has rows for)."""
+    if evidence is None or not evidence.summary.daily:
         return []
-    return [
-        DayPoint(d.date, None if d.rate is None else d.rate * 100, d.success + d.failure, d.failure)
-        for d in evidence.summary.daily
-    ]
+    reported = {d.date: d for d in evidence.summary.daily}
+    first, last = min(reported), max(reported)
+    points = []
+    for n in range((last - first).days + 1):
+        day = first + timedelta(days=n)
+        d = reported.get(day)
+        if d is None:
+            points.append(DayPoint(day, None, 0, 0))
+        else:
+            points.append(DayPoint(day, None if d.rate is None else d.rate * 100, d.success + d.failure, d.failure))
+    return points
 
 
 def breakdown(evidence: ReportEvidence | None, kind: str) -> list[BreakdownRow]:
