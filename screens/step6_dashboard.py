@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeAlias
 
 from rich.text import Text
 from textual import on
@@ -31,6 +32,9 @@ from wizard.lifecycle.dashboard import (
     DayPoint,
 )
 from wizard.text import shown
+
+#: A piece of `Content.assemble`: content, plain text, or (text, style).
+Part: TypeAlias = Content | str | tuple[str, str]
 
 _STATUS_MARK = {"ready": "✓", "not-yet": "…", "blocked": "✗"}
 _STATUS_VAR = {"ready": "$success", "not-yet": "$warning", "blocked": "$error"}
@@ -100,7 +104,7 @@ class VerdictCard(Vertical):
             ("checked ", _when(card.last_check)),
             ("last report ", str(card.last_report) if card.last_report else "none"),
         ]
-        parts: list[Content | str | tuple[str, str]] = []
+        parts: list[Part] = []
         for i, (label, value) in enumerate(facts):
             if i:
                 parts.append("\n")
@@ -114,7 +118,7 @@ class ChecklistView(Static):
     """The conditions toward enforce as ☑/☐ lines, each with its date or count."""
 
     def show(self, items: Sequence[ChecklistItem]) -> None:
-        parts: list[Content | str | tuple[str, str]] = []
+        parts: list[Part] = []
         for i, item in enumerate(items):
             if i:
                 parts.append("\n")
@@ -123,11 +127,24 @@ class ChecklistView(Static):
             else:
                 parts.append(("☐ ", "bold $warning"))
             parts.append((item.label, "bold"))
-            parts.append(("  " + shown(item.detail), "$text-muted"))  # may name MX hosts from reports
+            parts += _styled("  " + shown(item.detail), "$text-muted")  # may name MX hosts from reports
         self.update(Content.assemble(*parts))
 
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
+
+
+def _styled(text: str, style: str) -> list[Part]:
+    """`text` in `style`, its leading blanks apart and unstyled. On screen it is the same; in an
+    SVG screenshot a styled run is one <text> placed at its own column, and some SVG renderers
+    (librsvg) drop the leading blanks of a <text>, which drew bars and words left of their
+    column. A run of blanks alone is left out of the SVG, so what follows is placed exactly."""
+    body = text.lstrip(" ")
+    lead = text[: len(text) - len(body)]
+    parts: list[Part] = [lead] if lead else []
+    if body:
+        parts.append((body, style))
+    return parts
 
 
 def _bucket(points: Sequence[DayPoint], width: int) -> tuple[list[list[DayPoint]], int]:
@@ -140,8 +157,9 @@ def _bucket(points: Sequence[DayPoint], width: int) -> tuple[list[list[DayPoint]
     return groups, bar
 
 
-def _bars(values: Sequence[float], top: float, height: int, bar: int) -> list[str]:
-    """Rows of block characters, top row first, for values scaled to `top`."""
+def _bars(values: Sequence[float], top: float, height: int, bar: int) -> list[list[str]]:
+    """Rows of cells (one per value, `bar` columns wide), top row first, for values scaled to `top`.
+    A value of 0 is a blank cell that keeps its place."""
     rows = []
     for level in range(height, 0, -1):
         row = []
@@ -151,18 +169,46 @@ def _bars(values: Sequence[float], top: float, height: int, bar: int) -> list[st
             if v > 0 and level == 1 and cell == 0:
                 cell = 1  # a failure too small for an eighth still shows
             row.append(_EIGHTHS[cell] * bar)
-        rows.append("".join(row))
+        rows.append(row)
     return rows
+
+
+def _runs(cells: Sequence[str], style: str) -> list[Part]:
+    """A row of cells as runs: each filled cell its own run in `style`, blank cells between them
+    unstyled (see `_styled`). One run per day puts each day's bar at its own column in an SVG
+    screenshot even where the viewer sizes block glyphs a little off the cell width."""
+    parts: list[Part] = []
+    blank = ""
+    for cell in cells:
+        if not cell.strip():
+            blank += cell
+            continue
+        if blank:
+            parts.append(blank)
+            blank = ""
+        parts.append((cell, style))
+    if blank:
+        parts.append(blank)
+    return parts
+
+
+#: The rule's label; the explanation follows when the chart leaves room for it.
+_THRESHOLD = " enforce threshold"
+_THRESHOLD_WHY = ": any failure above the line blocks"
+#: The labels' column: "100.00% " / "sessions ".
+_AXIS = 9
 
 
 class DailyChart(Widget):
     """The daily failure rate over the window, with the enforce threshold, and the session volume.
 
-    Drawn from block characters, sized to the widget: days are grouped when there are more than
-    columns (the worst rate and the sum of sessions of each group), and a single day gets a wide
-    bar with its figures written next to it."""
+    Drawn from block characters, sized to the widget: one column of `bar` cells per day, the
+    failure bars and the session bars on the same columns, the first and last dates under them.
+    Days are grouped when there are more than columns (the worst rate and the sum of sessions
+    of each group), and a single day gets a wide bar with its figures written next to it. Lines
+    never wrap: the height is exactly the lines drawn."""
 
-    DEFAULT_CSS = "DailyChart { height: auto; }"
+    DEFAULT_CSS = "DailyChart { height: auto; text-wrap: nowrap; text-overflow: ellipsis; }"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -179,13 +225,27 @@ class DailyChart(Widget):
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[no-untyped-def]
         return 2 if not self.points else 3 + self.rate_rows + self.volume_rows
 
+    def layout_for(self, width: int) -> tuple[list[list[DayPoint]], int, str]:
+        """The day groups, the bar width and the rule's label for a chart `width` columns wide:
+        with the explanation after the rule when that still leaves bars 4 columns wide."""
+        room = width - _AXIS
+        for label in (_THRESHOLD + _THRESHOLD_WHY, _THRESHOLD):
+            groups, bar = _bucket(self.points, max(8, room - len(label)))
+            if bar >= 4 or label == _THRESHOLD:
+                return groups, bar, label
+        raise AssertionError("unreachable")
+
+    def day_column(self, index: int) -> int:
+        """The first column of the bar of day `index` (of `points`), failure and sessions alike."""
+        groups, bar, _ = self.layout_for(self.size.width)
+        per = len(groups[0])
+        return _AXIS + (index // per) * bar
+
     def render(self) -> Content:
         title = Content.styled("Daily failure rate and sessions", "bold")
         if not self.points:
             return Content.assemble(title, "\n", (self.note or "no reports in the window yet", "$warning"))
-        axis = 9  # the labels' column: "100.00% " / "sessions "
-        width = max(8, self.size.width - axis - 1)
-        groups, bar = _bucket(self.points, width)
+        groups, bar, rule_label = self.layout_for(self.size.width)
         rates = [max((p.rate_pct or 0.0) for p in g) for g in groups]
         sessions = [float(sum(p.sessions for p in g)) for g in groups]
         top_rate = max(rates) or 1.0
@@ -195,32 +255,27 @@ class DailyChart(Widget):
         span = f"{first} to {last}" if first != last else f"{first}"
         grouping = f", {per} days per bar (worst day)" if per > 1 else ""
         peak = max(p.rate_pct or 0.0 for p in self.points)
-        out: list[Content | str | tuple[str, str]] = [
-            title,
-            (f"  {span}{grouping}; peak {peak:.2f}%", "$text-muted"),
-            "\n",
-        ]
+        out: list[Part] = [title, "  ", (f"{span}{grouping}; peak {peak:.2f}%", "$text-muted"), "\n"]
         for i, row in enumerate(_bars(rates, top_rate, self.rate_rows, bar)):
             label = f"{top_rate:.2f}%" if i == 0 else ("failed" if i == 1 else "")
-            out += [(f"{label:>8} ", "$text-muted"), (row, "$error"), "\n"]
-        rule = "─" * (len(groups) * bar)
+            out += [*_styled(f"{label:>8} ", "$text-muted"), *_runs(row, "$error"), "\n"]
+        cols = len(groups) * bar
         out += [
-            (f"{ENFORCE_MAX_FAILURE_RATE:g}%".rjust(8) + " ", "$text-muted"),
-            (rule, "bold $warning"),
-            (" enforce threshold: any failure above the line blocks", "$text-muted"),
+            *_styled(f"{ENFORCE_MAX_FAILURE_RATE:g}%".rjust(8) + " ", "$text-muted"),
+            ("─" * cols, "bold $warning"),
+            (rule_label, "$text-muted"),
             "\n",
         ]
         for i, row in enumerate(_bars(sessions, top_sessions, self.volume_rows, bar)):
             label = f"{int(top_sessions)}" if i == 0 else ("sessions" if i == 1 else "")
-            out += [(f"{label:>8} ", "$text-muted"), (row, "$primary"), "\n"]
+            out += [*_styled(f"{label:>8} ", "$text-muted"), *_runs(row, "$primary"), "\n"]
         if len(self.points) == 1:
             p = self.points[0]
             rate = "-" if p.rate_pct is None else f"{p.rate_pct:.2f}%"
-            out.append((f"{'':8} {p.day}: {rate} failed, {p.failures} of {p.sessions} sessions", "$text"))
+            out += [" " * _AXIS, (f"{p.day}: {rate} failed, {p.failures} of {p.sessions} sessions", "$text")]
         else:
-            cols = len(groups) * bar
             gap = max(1, cols - 2 * len(str(first)))
-            out.append((f"{'':8} {first}{' ' * gap}{last}", "$text-muted"))
+            out += [" " * _AXIS, (str(first), "$text-muted"), " " * gap, (str(last), "$text-muted")]
         return Content.assemble(*out)
 
 
@@ -372,11 +427,11 @@ class ActionBar(Vertical):
             button.label = Content.assemble((f"{a.key} ", "bold"), a.label, (" ✗" if a.reason else "", ""))
             button.disabled = not a.enabled
             button.tooltip = a.reason or a.advice or None
-        why: list[Content | str | tuple[str, str]] = []
+        why: list[Part] = []
         for a in actions:
             if a.reason or a.advice:
                 if why:
-                    why.append(" · ")
+                    why += [" ", ("·", "$text-muted"), " "]  # the dot its own run: see `_styled`
                 mark = "✗ " if a.reason else "! "
-                why += [(mark + a.key, "bold"), (f" {a.label}: {shown(a.reason or a.advice)}", "$text-muted")]
+                why += [(mark + a.key, "bold"), *_styled(f" {a.label}: {shown(a.reason or a.advice)}", "$text-muted")]
         self.query_one("#action-why", Static).update(Content.assemble(*why))

@@ -16,7 +16,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
@@ -54,7 +54,6 @@ class MonitorStep(LifecycleStepScreen):
         yield Vertical(id="step6-records")
         yield DailyChart(id="daily-chart")
         yield Static(Content.styled("Failures (Enter: details · s: sort)", "bold"), id="failures-title")
-        yield Vertical(id="failure-box")
         yield Static(id="monitor-history")
 
     def on_mount(self) -> None:
@@ -65,11 +64,14 @@ class MonitorStep(LifecycleStepScreen):
         self.refresh_state()
         # The tables (a TabbedContent of four DataTables) are the costliest widgets here and sit
         # below the fold at 80x24: they are mounted after the first frame, which they would
-        # otherwise delay by tens of milliseconds.
+        # otherwise delay by tens of milliseconds. They go straight into the body under their title:
+        # a Vertical box around them would be 1fr high, get only what the rest leaves (3 rows at
+        # 160x50) and cut the table below its header.
         self.call_after_refresh(self._mount_tables)
 
     def _mount_tables(self) -> None:
-        self.query_one("#failure-box", Vertical).mount(FailureTables(self._breakdowns, id="failure-tables"))
+        body = self.query_one("#step-body", VerticalScroll)
+        body.mount(FailureTables(self._breakdowns, id="failure-tables"), after="#failures-title")
 
     def on_resize(self) -> None:
         chart = self.query_one(DailyChart)

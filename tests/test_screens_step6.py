@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from textual.widgets import Button, DataTable, Input, Static
 from textual.widgets._data_table import ColumnKey
 
+from screens.app import WizardApp
 from screens.step6_dashboard import DailyChart
 from screens.step6_dialogs import FailureDetailsDialog, ImportDialog, ImportRequest
 from screens.step6_lifecycle import ImportProgress
@@ -620,3 +624,82 @@ async def test_the_keys_of_a_change_say_why_when_no_change_is_in_progress(tmp_pa
             await pilot.pause()
             assert said in screen_text(app)
         assert app.state.pending_change is None
+
+
+def _svg_runs(svg: str) -> list[tuple[int, int, str]]:
+    """(screen row, column, text) of each <text> run of an SVG screenshot: where a viewer draws it.
+    A run is drawn from its own x; a viewer may drop a run's leading blanks (librsvg does), so a
+    run that starts with blanks is drawn left of where the terminal shows it."""
+    runs = []
+    for tag in re.finditer(r"<text ([^>]*)>([^<]*)</text>", svg):
+        attrs = dict(re.findall(r'([\w-]+)="([^"]*)"', tag.group(1)))
+        line = re.search(r"-line-(\d+)\)", attrs.get("clip-path", ""))
+        text = html.unescape(tag.group(2)).replace("\xa0", " ")
+        if line is None or "textLength" not in attrs or not text:
+            continue  # the window title
+        cell = float(attrs["textLength"]) / len(text)
+        runs.append((int(line.group(1)), round(float(attrs["x"]) / cell), text))
+    return runs
+
+
+def _blocked_15_days(root: Path) -> WizardApp:
+    """15 days of reports from two senders, failures on the last 3 (days 12-14): blocked."""
+    name = "example.com"
+    saved_domain(root, name, policy_for(name), 20)
+    import_folder(root, write_reports(root / "in", name, 15, failing={12, 13, 14}, orgs=2))
+    return make_app(root, name, offline=True)
+
+
+async def test_the_daily_chart_puts_each_failing_day_over_its_sessions_bar_and_its_date(tmp_path: Path) -> None:
+    app = _blocked_15_days(tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(app, pilot)
+        chart = app.screen.query_one(DailyChart)
+        lines = [strip.text for strip in chart.render_lines(chart.size.region)]
+        rates = lines[1 : 1 + chart.rate_rows]
+        sessions = lines[-2]  # the bottom row of the sessions bars: every day had sessions
+        start = 9 + len(sessions[9:]) - len(sessions[9:].lstrip())  # 9: the labels' column
+        end = len(sessions.rstrip())
+        assert (end - start) % 15 == 0  # 15 days, one column each, all as wide
+        bar = (end - start) // 15
+        filled = [i for row in rates for i, c in enumerate(row) if i >= 9 and c != " "]
+        assert min(filled) == start + 12 * bar == chart.day_column(12)  # the first failing day
+        assert max(filled) + 1 == end  # the last day, on the last sessions bar
+        # no line wraps: the dates under the chart are its last line, under the first and last bars
+        assert len(lines) == chart.size.height
+        assert lines[-1].index("2026-11-13") == start and len(lines[-1].rstrip()) == end
+        threshold = lines[1 + chart.rate_rows]
+        assert threshold.rstrip().endswith("enforce threshold: any failure above the line blocks")
+
+        # The snapshot's SVG draws the red bars from their own column, not from the chart's edge.
+        runs = _svg_runs(app.export_screenshot())
+        row = chart.region.y + 1 + chart.rate_rows - 1  # the lowest rate row: all 3 failing days
+        bars = [(col, text) for y, col, text in runs if y == row and "█" in text]
+        assert bars and bars[0][0] == chart.region.x + start + 12 * bar
+        assert bars[0][1].startswith("█")
+
+
+@pytest.mark.parametrize("size", [(160, 50), (80, 24)])
+async def test_failure_rows_are_drawn_as_soon_as_the_dashboard_shows(tmp_path: Path, size: tuple[int, int]) -> None:
+    app = _blocked_15_days(tmp_path)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.pause()
+        table = app.screen.query_one("#failures-result", DataTable)
+        assert table.row_count == 2
+        app.screen.query_one("#step-body").scroll_to_widget(table, animate=False, top=True)
+        await pilot.pause()
+        drawn = "\n".join(text for _, _, text in _svg_runs(app.export_screenshot()))
+        assert "certificate-expired" in drawn and "starttls-not-supported" in drawn
+
+
+async def test_the_why_line_draws_each_key_apart_from_its_label(tmp_path: Path) -> None:
+    app = _blocked_15_days(tmp_path)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(app, pilot)
+        why = app.screen.query_one("#action-why", Static)
+        assert "! e Switch to enforce: not advised: blocked" in why.render().plain
+        runs = _svg_runs(app.export_screenshot())
+        key = next((y, col) for y, col, text in runs if text == "! e")
+        # the label is its own run, one column after the key, and starts with its first letter
+        assert (key[0], key[1] + 4) in {(y, col) for y, col, text in runs if text.startswith("Switch to enforce")}
