@@ -102,6 +102,14 @@ SMALL_DARK = ((80, 24), "textual-dark")
 SMALL_LIGHT = ((80, 24), "textual-light")
 LARGE_DARK = ((160, 50), "textual-dark")
 LARGE_LIGHT = ((160, 50), "textual-light")
+#: Every size and theme issue 19 asks for: 80x24 and 160x50, each in the dark and the light theme.
+VIEWS = {"80x24-dark": SMALL_DARK, "80x24-light": SMALL_LIGHT, "160x50-dark": LARGE_DARK, "160x50-light": LARGE_LIGHT}
+
+
+def every_view(*states: str) -> dict[str, object]:
+    """parametrize arguments: each state at every size and theme, ids like `blocked-80x24-light`."""
+    cases = [(state, *view) for state in states for view in VIEWS.values()]
+    return {"argvalues": cases, "ids": [f"{state}-{name}" for state in states for name in VIEWS]}
 
 
 def themed(app, before, theme: str):  # type: ignore[no-untyped-def]
@@ -117,7 +125,7 @@ def themed(app, before, theme: str):  # type: ignore[no-untyped-def]
     return run_before
 
 
-@pytest.mark.parametrize(("size", "theme"), [SMALL_DARK, LARGE_LIGHT], ids=["80x24-dark", "160x50-light"])
+@pytest.mark.parametrize(("size", "theme"), list(VIEWS.values()), ids=list(VIEWS))
 def test_overview(snap_compare, tmp_path: Path, size, theme) -> None:  # type: ignore[no-untyped-def]
     seed(tmp_path, 6)
     app, before = opened(tmp_path)
@@ -160,12 +168,9 @@ _CHECKS = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("errors", "size", "theme"),
-    [(False, *SMALL_DARK), (False, *LARGE_LIGHT), (True, *SMALL_LIGHT), (True, *LARGE_DARK)],
-    ids=["clean-80x24-dark", "clean-160x50-light", "errors-80x24-light", "errors-160x50-dark"],
-)
-def test_step5_checklist(snap_compare, tmp_path: Path, errors: bool, size, theme) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("outcome", "size", "theme"), **every_view("clean", "errors"))
+def test_step5_checklist(snap_compare, tmp_path: Path, outcome: str, size, theme) -> None:  # type: ignore[no-untyped-def]
+    errors = outcome == "errors"
     seed(tmp_path, 5)
     app, before = opened(tmp_path, 5)
     checks = [c for c in _CHECKS if not (errors and c[0] in ("mx-records", "mx-starttls"))]
@@ -197,29 +202,7 @@ def _step6_state(root: Path, state: str) -> None:
         import_folder(root, write_reports(root / "in", DOMAIN, 15, failing=failing, orgs=2))
 
 
-@pytest.mark.parametrize(
-    ("state", "size", "theme"),
-    [
-        ("no-reports", *SMALL_DARK),
-        ("no-reports", *LARGE_LIGHT),
-        ("failures", *SMALL_LIGHT),
-        ("failures", *LARGE_DARK),
-        ("ready", *SMALL_DARK),
-        ("ready", *LARGE_LIGHT),
-        ("blocked", *SMALL_LIGHT),
-        ("blocked", *LARGE_DARK),
-    ],
-    ids=[
-        "no-reports-80x24-dark",
-        "no-reports-160x50-light",
-        "failures-80x24-light",
-        "failures-160x50-dark",
-        "ready-80x24-dark",
-        "ready-160x50-light",
-        "blocked-80x24-light",
-        "blocked-160x50-dark",
-    ],
-)
+@pytest.mark.parametrize(("state", "size", "theme"), **every_view("no-reports", "failures", "ready", "blocked"))
 def test_step6_dashboard(snap_compare, tmp_path: Path, state: str, size, theme) -> None:  # type: ignore[no-untyped-def]
     _step6_state(tmp_path, state)
     app, before = opened(tmp_path, 6)
