@@ -73,3 +73,25 @@ def test_published_but_not_yet_seen_by_the_resolver_is_exit_1(world, capsys, tmp
     assert "published, not yet seen everywhere" in out
     assert f"_mta-sts.{name}: authoritative servers: [ok]" in out
     assert "resolver still serves v=STSv1; id=old1; resolvers may keep the old answer for up to 300 more seconds" in out
+
+
+def test_a_new_policy_id_waits_until_every_address_serves_the_new_file(world, capsys, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """RFC 8461 §8.1: the file first, then the id; `publish --mode enforce` refuses while the old file is served."""
+    from wizard.policy import PolicyFile
+
+    name = world.fresh("cli")
+    scenario = world.domain(name, policy=PolicyFile("testing", 86400, (f"mx.{name}",)), sts_id="old1", tlsrpt=None)
+    front, key = start_front(world)
+    monkeypatch.setenv("MTA_STS_WIZARD_TSIG", key)
+    args = (name, "--mode", "enforce", "--max-age", "604800", "--mx", f"mx.{name}", "--ca-bundle", world.ca_bundle)
+    args += ("--via", "rfc2136", "--server", front.address, "--nameserver", world.dns.address, "--yes")
+    code, out, err = _publish(capsys, tmp_path, *args)
+    assert code == 2 and out == ""
+    assert "not publishing a new id: serve the new policy file" in err and "do not serve it" in err
+    assert front.applied == []
+
+    enforce = PolicyFile("enforce", 604800, (f"mx.{name}",))
+    scenario.https[0].sites[scenario.policy_host].body = enforce.to_text().encode()
+    code, out, err = _publish(capsys, tmp_path, *args)
+    assert (code, err) == (0, "")
+    assert f"replace  _mta-sts.{name} TXT v=STSv1; id=old1" in out and "published and seen" in out

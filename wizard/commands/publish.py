@@ -38,7 +38,7 @@ from wizard.commands.common import (
     state_dir,
 )
 from wizard.domain import DomainError, normalise_domain
-from wizard.policy import MODES
+from wizard.policy import MODES, PolicyFile
 from wizard.publish import PublishRefused, PublishUsageError, Wanted, wanted_records
 from wizard.publish.method import Method, Target, open_target, parse_via
 from wizard.publish.plan import Existing, plan_changes
@@ -90,7 +90,7 @@ def _records(args: argparse.Namespace, domain: str, saved: DomainState | None) -
     policy_id = args.policy_id
     if policy_id is None and not new_policy and saved is not None:
         policy_id = saved.policy_id
-    if policy_id is None and (new_policy or args.rua):
+    if policy_id is None and new_policy:
         policy_id = new_policy_id()
     rua = list(dict.fromkeys(args.rua)) or (list(saved.rua) if saved is not None else [])
     wanted = wanted_records(domain, policy_id, rua)
@@ -99,6 +99,40 @@ def _records(args: argparse.Namespace, domain: str, saved: DomainState | None) -
             f"nothing to publish for {domain}: no saved progress; give --id ID and/or --rua URI, or run the wizard"
         )
     return wanted
+
+
+def _new_policy(args: argparse.Namespace, saved: DomainState | None) -> PolicyFile | None:
+    """The policy the options describe (the saved one with the options applied), or None when no
+    policy option was given."""
+    if not (args.mx or args.mode or args.max_age is not None):
+        return None
+    base = saved.policy.to_policy_file() if saved is not None and saved.policy is not None else None
+    mode = args.mode or (base.mode if base else None)
+    max_age = args.max_age if args.max_age is not None else (base.max_age if base else None)
+    mx = tuple(args.mx) or (base.mx if base else ())
+    if mode is None or max_age is None or (not mx and mode != "none"):
+        raise UsageError("a new policy needs --mode, --max-age and --mx (no saved policy to start from)")
+    return PolicyFile(mode=mode, max_age=max_age, mx=mx)
+
+
+def _served_first(domain: str, policy: PolicyFile, saved: DomainState | None, settings: NetworkSettings) -> None:
+    """RFC 8461 §8.1: a new id is published only once every address of the policy host serves the
+    new file, or senders could cache the old file under the new id. Refuses (exit 2) otherwise."""
+    from wizard.engine import CheckOptions, probe_policy
+    from wizard.lifecycle.switch import served_check
+    from wizard.state import utc_now
+    from wizard.text import shown
+
+    options = CheckOptions.from_settings(settings, probe_smtp=False)
+    old = saved.policy.to_policy_file() if saved is not None and saved.policy is not None else None
+    check = served_check(asyncio.run(probe_policy(domain, options)), policy, old, utc_now())
+    if not check.ok:
+        for line in check.lines():
+            print(f"{PROG}: {shown(line)}", file=sys.stderr)
+        raise UsageError(
+            f"not publishing a new id: serve the new policy file at https://mta-sts.{domain}/.well-known/mta-sts.txt "
+            "on every address first ('generate ... --out DIR' writes it), then run publish again"
+        )
 
 
 def _method(args: argparse.Namespace, saved: DomainState | None) -> Method:
@@ -182,6 +216,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         wanted = _records(args, domain, saved)
         method = _method(args, saved)
+        policy = _new_policy(args, saved)
+        if policy is not None and not args.dry_run:
+            _served_first(domain, policy, saved, settings)
         tsig = _tsig(args, method, _ask_secret)
         given = _lexicon_options(method, _ask_secret)
     except PublishUsageError as exc:

@@ -235,8 +235,12 @@ def judge_served(state: DomainState, probe: PolicyProbe, now: datetime) -> Serve
     pending = state.pending_change
     if pending is None or pending.new_policy is None:
         raise SwitchError("no change is in progress; start one first")
-    new = pending.new_policy.to_policy_file()
     old = state.policy.to_policy_file() if state.policy else None
+    return served_check(probe, pending.new_policy.to_policy_file(), old, now)
+
+
+def served_check(probe: PolicyProbe, new: PolicyFile, old: PolicyFile | None, now: datetime) -> ServeCheck:
+    """Does every address of the policy host serve `new` (RFC 8461 §8.1: before its id is published)?"""
     rows: list[AddressServe] = []
     for fetch in probe.fetches:
         if not fetch.served:
