@@ -272,3 +272,19 @@ def test_a_check_over_its_deadline_judges_nothing_and_keeps_what_was_open(
     assert late.incomplete is not None and "deadline of 0.05 s" in late.incomplete
     assert late.new == [] and late.recovered == [] and [p.finding for p in late.open] == [p.finding for p in first.open]
     assert len(http_sink.received) == 1
+
+
+def test_a_lost_txt_record_names_the_saved_publish_method(world: World, tmp_path: Path, http_sink: HttpSink) -> None:
+    """Issue 17: the saved method (never the secret) is offered again where it helps."""
+    name = world.fresh("lost")
+    world.domain(name)
+    with StateStore(tmp_path).open(name) as session:
+        session.state.publish_method = {"via": "rfc2136", "server": "127.0.9.53"}
+        session.save()
+    now = datetime.now(UTC)
+    assert one_pass(world, tmp_path, name, [http_sink.url], now, smtp=False).open == []
+    world.dns.set(f"_mta-sts.{name}", "TXT", [])  # lost in a DNS migration
+    lost = one_pass(world, tmp_path, name, [http_sink.url], now, smtp=False)
+    assert "sts-txt-missing" in [c.problem.finding.code for c in lost.new]
+    message = http_sink.received[-1]["message"]
+    assert f"published again with: mta-sts-wizard publish {name} (saved method: RFC 2136 to 127.0.9.53)" in message

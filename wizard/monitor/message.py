@@ -30,8 +30,11 @@ def when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def compose(domain: str, changes: list[Change], now: datetime) -> tuple[str, str, str]:
-    """(title, body, apprise notify type) of the message for `changes` (not empty)."""
+def compose(domain: str, changes: list[Change], now: datetime, publish_with: str = "") -> tuple[str, str, str]:
+    """(title, body, apprise notify type) of the message for `changes` (not empty).
+
+    `publish_with` names the saved publishing method (wizard.publish); when a new problem is one of
+    the TXT records (steps 3 and 4), the message says the command that publishes them again."""
     new = [c for c in changes if c.kind in ("new", "escalated")]
     back = [c for c in changes if c.kind == "recovered"]
     notes = [c for c in changes if c.kind == "notice"]
@@ -55,6 +58,8 @@ def compose(domain: str, changes: list[Change], now: datetime) -> tuple[str, str
         lines += _item("RECOVERED", c, f"open since {when(c.since)}, fixed by {when(now)}")
     for c in notes:
         lines += _item("CHANGED", c, f"seen {when(c.since)}")
+    if publish_with and any(c.problem.finding.step in (3, 4) for c in new):
+        lines += [f"The TXT records can be published again with: mta-sts-wizard publish {name} ({publish_with})", ""]
     kind = "failure" if urgent or any(c.problem.finding.severity == "error" for c in new) else "warning"
     if not new:
         kind = "success" if back else "info"

@@ -236,7 +236,7 @@ def _judge_and_send(
     outcome.recovered = [c for c in changes if c.kind == "recovered"]
     outcome.notices = [c for c in changes if c.kind == "notice"]
     if changes and targets:
-        title, body, kind = compose(outcome.domain, changes, now)
+        title, body, kind = compose(outcome.domain, changes, now, _publish_with(state))
         entry_id = f"{now:%Y%m%dT%H%M%S}-{os.urandom(3).hex()}"
         record.outbox.append(OutboxEntry(entry_id, now, title, body, kind, sorted(targets)))
     record_file.write(record)  # the message is pending on disk before anything is sent
@@ -308,3 +308,11 @@ def could_not_run(outcomes: list[DomainOutcome]) -> bool:
 
 
 __all__ = ["DomainOutcome", "PassSettings", "could_not_run", "load_state", "monitor_pass"]
+
+
+def _publish_with(state: DomainState | None) -> str:
+    """The saved publishing method in words ("" when none): step 6 and publish saved it, never a secret."""
+    from wizard.publish.method import Method
+
+    method = Method.from_saved(state.publish_method) if state is not None else None
+    return f"saved method: {method.describe()}" if method is not None else ""
