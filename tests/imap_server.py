@@ -122,6 +122,7 @@ ssl_cert = <{tmp}/cert.pem
 ssl_key = <{tmp}/key.pem
 disable_plaintext_auth = yes
 auth_mechanisms = plain
+auth_failure_delay = 0
 first_valid_uid = {ent.pw_uid}
 last_valid_uid = {ent.pw_uid}
 first_valid_gid = {ent.pw_gid}

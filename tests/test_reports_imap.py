@@ -181,27 +181,6 @@ def test_ca_bundle_from_ssl_cert_file(server: ImapServer, tmp_path: Path) -> Non
     assert proc.stdout.splitlines()[-1].startswith(f"imported {RECENT} new reports")
 
 
-def test_wrong_password_is_one_line_and_never_echoed(server: ImapServer, tmp_path: Path) -> None:
-    wrong = "Wr0ng-" + server.password[::-1]
-    state = tmp_path / "st"
-    proc = _run(server, *_trusted(server, state), password=wrong)
-    assert proc.returncode == 3
-    assert proc.stdout == ""
-    assert proc.stderr.count("\n") == 1
-    assert proc.stderr.startswith(f"mta-sts-wizard: login as {server.user} on {server.address}:993 refused: ")
-    assert "Authentication failed" in proc.stderr
-    assert wrong not in proc.stderr and server.password not in proc.stderr
-    assert not state.exists()  # a refused login creates no store
-
-
-def test_non_ascii_wrong_password_goes_through_authenticate(server: ImapServer, tmp_path: Path) -> None:
-    wrong = "pässwörd-ünïcode"
-    proc = _run(server, *_trusted(server, tmp_path / "st"), password=wrong)
-    assert proc.returncode == 3
-    assert proc.stderr.count("\n") == 1 and "refused" in proc.stderr
-    assert wrong not in proc.stderr and "Traceback" not in proc.stderr
-
-
 def test_untrusted_certificate_exits_3(server: ImapServer, tmp_path: Path) -> None:
     proc = _run(server, "--state-dir", str(tmp_path / "st"), password=server.password)
     assert proc.returncode == 3
@@ -404,3 +383,28 @@ def test_server_gone_mid_read_keeps_what_was_read_and_exits_3(
     assert err.startswith(f"mta-sts-wizard: reading {label} stopped: the connection to the server was lost")
     assert err.count("\n") == 1
     assert srv.password not in out + err
+
+
+# Refused logins come last: Dovecot's anvil then holds an auth penalty against 127.0.0.1 that
+# delays every later login to the module's server by 2, 4, 8... seconds.
+
+
+def test_wrong_password_is_one_line_and_never_echoed(server: ImapServer, tmp_path: Path) -> None:
+    wrong = "Wr0ng-" + server.password[::-1]
+    state = tmp_path / "st"
+    proc = _run(server, *_trusted(server, state), password=wrong)
+    assert proc.returncode == 3
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith(f"mta-sts-wizard: login as {server.user} on {server.address}:993 refused: ")
+    assert "Authentication failed" in proc.stderr
+    assert wrong not in proc.stderr and server.password not in proc.stderr
+    assert not state.exists()  # a refused login creates no store
+
+
+def test_non_ascii_wrong_password_goes_through_authenticate(server: ImapServer, tmp_path: Path) -> None:
+    wrong = "pässwörd-ünïcode"
+    proc = _run(server, *_trusted(server, tmp_path / "st"), password=wrong)
+    assert proc.returncode == 3
+    assert proc.stderr.count("\n") == 1 and "refused" in proc.stderr
+    assert wrong not in proc.stderr and "Traceback" not in proc.stderr
