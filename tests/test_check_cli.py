@@ -1,23 +1,19 @@
-"""`mta-sts-wizard check` end to end: a subprocess against the test world, as a user or cron job runs it."""
+"""`mta-sts-wizard check` end to end against the test world, as a user or cron job runs it (the
+command line in this process, tests/cli_runner.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+
+from cli_runner import CliResult, run_cli
 
 from tests.world.https_server import Site
 from tests.world.smtp_server import MxSpec
 from tests.world.world import World
 
 
-def run_check(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wizard", "check", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def run_check(*args: str) -> CliResult:
+    return run_cli("check", *args)
 
 
 def test_good_and_broken_domains_in_one_run_json(world: World) -> None:
@@ -66,7 +62,7 @@ def test_all_good_exits_zero(world: World) -> None:
 
 def test_no_resolver_reachable_exits_three(world: World) -> None:
     silent = world.silent_dns()
-    proc = run_check("example.test", "--nameserver", silent.address, "--timeout", "1", "--json", timeout=30)
+    proc = run_check("example.test", "--nameserver", silent.address, "--timeout", "1", "--json")
     assert proc.returncode == 3
     assert "no DNS resolver answered" in proc.stderr
     assert json.loads(proc.stdout)["domains"][0]["ok"] is False
