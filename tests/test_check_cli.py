@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-from cli_runner import CliResult, run_cli
-
+from tests.cli_runner import CliResult, run_cli
 from tests.world.https_server import Site
 from tests.world.smtp_server import MxSpec
 from tests.world.world import World

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.cli_runner import CliResult, run_cli
 from tests.reports_factory import detail, gz, report
 from tests.world.world import World
 from wizard.lifecycle.switch import enforce_policy, start_change
@@ -16,8 +15,8 @@ from wizard.reports import ReportStore, import_paths, store_path
 from wizard.state import StateStore, record_check, record_policy, record_served
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "wizard", *args], capture_output=True, text=True, timeout=90)
+def run(*args: str) -> CliResult:
+    return run_cli(*args)
 
 
 def _save(root: Path, name: str, policy: PolicyFile, started: datetime) -> str:
