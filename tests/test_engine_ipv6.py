@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.cli_runner import run_cli
 from tests.world import ipv6
 from tests.world.https_server import Site
 from tests.world.ipv6 import IPV6_LOOPBACK, ipv6_policy_port, ipv6_port_lock, port_free
@@ -109,12 +110,7 @@ def test_a_and_aaaa_serving_different_policies_differ(v6world: World) -> None:
 
 def _check_json_failing(world: World, name: str) -> dict[str, Any]:
     """`check NAME --json` run as a user would, which must exit 1; its one domain's document."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "wizard", "check", name, "--json", *world.cli_args()],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_cli("check", name, "--json", *world.cli_args())
     assert proc.returncode == 1, proc.stderr
     [domain] = json.loads(proc.stdout)["domains"]
     return domain

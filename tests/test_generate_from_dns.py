@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
+from tests.cli_runner import run_cli
 from wizard.policy import parse_policy
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wizard", *args], capture_output=True, text=True, timeout=60, check=False
-    )
 
 
 def test_generate_without_mx_builds_the_policy_from_the_mx_records(world) -> None:

@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import CliResult, run_cli
 from tests.reports_factory import spec_example
 from wizard.policy import PolicyFile
 from wizard.reports import ReportStore, parse_report
 from wizard.reports.store import store_path
 from wizard.state import StateError, StateStore, record_policy, set_step
 
-ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "example.com"
 T0 = datetime(2026, 11, 28, 12, 0, 0, tzinfo=UTC)
 
@@ -36,15 +34,9 @@ def saved_twice(root: Path) -> StateStore:
     return store
 
 
-def status(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "wizard", "status", *args, "--state-dir", str(root)],
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=30,  # a FIFO used to block here forever
-    )
+def status(root: Path, *args: str) -> CliResult:
+    # A FIFO used to block here forever: pytest's timeout ends such a test.
+    return run_cli("status", *args, "--state-dir", str(root))
 
 
 def replace_progress(store: StateStore, how: str) -> None:

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import json
 import mailbox
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from reports_factory import detail, email_report, gz, report
 
+from tests.cli_runner import run_cli
 from wizard.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -106,7 +104,7 @@ def test_summary_days_window(corpus: Path, ns: list[str], tmp_path: Path, capsys
 )
 def test_bad_usage_is_one_line_and_exit_2(argv: list[str], message: str, tmp_path: Path) -> None:
     full = [*argv, "--state-dir", str(tmp_path / "empty")] if argv[1:2] == ["summary"] else argv
-    proc = subprocess.run([sys.executable, "-m", "wizard", *full], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    proc = run_cli(*full)
     assert proc.returncode == 2
     assert message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -116,13 +114,7 @@ def test_bad_usage_is_one_line_and_exit_2(argv: list[str], message: str, tmp_pat
 def test_unusable_store_exits_3_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "st").mkdir()
     (tmp_path / "st" / "reports.sqlite3").write_bytes(b"garbage" * 200)
-    proc = subprocess.run(
-        [sys.executable, "-m", "wizard", "reports", "summary", "example.com", "--state-dir", str(tmp_path / "st")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_cli("reports", "summary", "example.com", "--state-dir", str(tmp_path / "st"))
     assert proc.returncode == 3
     assert "move it aside" in proc.stderr
     assert "Traceback" not in proc.stderr
