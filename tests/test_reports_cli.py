@@ -13,7 +13,6 @@ from tests.cli_runner import run_cli
 from wizard.cli import main
 
 
-
 @pytest.fixture
 def ns(dkim_dns) -> list[str]:
     """Where `reports import` looks up the DKIM key the corpus's report email is signed with."""
