@@ -1,6 +1,7 @@
 """`monitor` from the command line, as cron runs it: notifications reach a real SMTP server and an
 HTTP endpoint through apprise; each new problem once, its recovery once, nothing in between;
-a pass killed mid-send, and two passes at once, still notify exactly once."""
+a pass killed mid-send, and two passes at once, still notify exactly once. Single passes run the
+command line in this process (tests/cli_runner.py); the killed and concurrent ones are processes."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.cli_runner import CliResult, run_cli
 from tests.test_monitor_sinks import HttpSink, MailSink, http_sink, mail_sink
 from tests.world.https_server import Site
 from tests.world.world import World
@@ -20,10 +22,8 @@ __all__ = ["http_sink", "mail_sink"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def monitor(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wizard", "monitor", *args], capture_output=True, text=True, timeout=120, cwd=ROOT
-    )
+def monitor(*args: str) -> CliResult:
+    return run_cli("monitor", *args)
 
 
 def test_new_problem_once_nothing_while_unchanged_recovery_once(
