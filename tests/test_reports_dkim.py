@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import mailbox
 import os
-import subprocess
-import sys
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
@@ -19,12 +17,12 @@ import pytest
 from dkim_support import SELECTOR, new_key, publish, sign
 from reports_factory import dumps, email_report, gz, mutated, report
 
+from tests.cli_runner import CliResult, run_cli
 from tests.world.world import World
 from wizard.cli import main
 from wizard.reports import ReportStore, import_paths
 from wizard.reports.dkim import UNSIGNED, DnsKeyLookup, check_email, signs_for, use_key_lookup
 
-ROOT = Path(__file__).resolve().parent.parent
 SUBMITTER = "mail.sender.example"
 
 
@@ -219,15 +217,8 @@ def test_signs_for() -> None:
 # --- the CLI, as a user runs it ---------------------------------------------------------------------------
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wizard", "reports", "import", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={k: v for k, v in os.environ.items() if k != "MTA_STS_WIZARD_HOME"},
-    )
+def _cli(*args: str) -> CliResult:
+    return run_cli("reports", "import", *args, env={k: v for k, v in os.environ.items() if k != "MTA_STS_WIZARD_HOME"})
 
 
 def test_cli_import_prints_a_line_per_refused_email(tmp_path: Path, dkim_dns: World) -> None:
@@ -289,15 +280,7 @@ def test_fetch_imap_imports_the_signed_report_and_skips_the_unsigned(tmp_path: P
         env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "MTA_STS_WIZARD_HOME")}
         env[PASSWORD_ENV] = srv.password
         args = [srv.address, "--user", srv.user, "--ca-bundle", str(srv.ca_file), "--state-dir", str(tmp_path / "st")]
-        proc = subprocess.run(
-            [sys.executable, "-m", "wizard", "reports", "fetch-imap", *args, "--nameserver", dkim_dns.dns.address],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-        )
+        proc = run_cli("reports", "fetch-imap", *args, "--nameserver", dkim_dns.dns.address, env=env)
     label = f"imap://{srv.user}@{srv.address}:993/INBOX"
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr == ""
