@@ -3,8 +3,8 @@
 The report emails are DKIM-signed (reports_factory) and every run looks the key up on a loopback
 test DNS server (--nameserver, the module's `key_dns`). Without Dovecot these tests skip with the
 reason; under CI=true (.ci/run installs dovecot-imapd) they fail instead. Every run goes through
-the installed CLI in a subprocess, so the assertions are on what a user sees: stdout, stderr,
-exit code, and the mailbox's flags afterwards.
+the command line (in this process, tests/cli_runner.py; at a terminal, a real process), so the
+assertions are on what a user sees: stdout, stderr, exit code, and the mailbox's flags afterwards.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import pty
 import select
 import socket
 import ssl
-import subprocess
 import sys
 import threading
 import time
@@ -27,6 +26,7 @@ import pytest
 from dkim_support import DEFAULT_SIGNERS, publish
 from reports_factory import email_report, gz, plain_email, report
 
+from tests.cli_runner import CliResult, run_cli
 from tests.hosting_servers.loopback import random_loopback
 from tests.imap_server import ImapServer, dovecot_binary, running_dovecot
 from tests.world.world import World
@@ -72,17 +72,15 @@ def server() -> Iterator[ImapServer]:
 
 def _run(
     server: ImapServer | None, *args: str, password: str | None = None, env_extra: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
+) -> CliResult:
     env = {k: v for k, v in os.environ.items() if k not in (PASSWORD_ENV, "SSL_CERT_FILE")}
     if password is not None:
         env[PASSWORD_ENV] = password
     env.update(env_extra or {})
-    cmd = [sys.executable, "-m", "wizard", "reports", "fetch-imap"]
+    cmd = ["reports", "fetch-imap"]
     if server is not None:
         cmd += [server.address, "--user", server.user]
-    return subprocess.run(
-        cmd + list(args), cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120
-    )
+    return run_cli(*cmd, *args, env=env)
 
 
 #: --nameserver ADDR of the DNS server holding the report emails' DKIM key (set by key_dns).
@@ -126,13 +124,7 @@ def test_imports_reports_then_dedups_and_skips_the_oversized(server: ImapServer,
         third.stdout.splitlines()[-1] == f"imported 0 new reports ({RECENT + 1} already in the store, 1 inputs skipped)"
     )
 
-    summary = subprocess.run(
-        [sys.executable, "-m", "wizard", "reports", "summary", "example.com", "--state-dir", str(state)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    summary = run_cli("reports", "summary", "example.com", "--state-dir", str(state))
     assert summary.returncode == 0, summary.stderr
     assert f"{RECENT + 1} reports covering 2 days (first 2024-12-01, last 2025-03-14)" in summary.stdout
 
@@ -201,14 +193,10 @@ def test_missing_folder_exits_3(server: ImapServer, tmp_path: Path) -> None:
 
 def test_nothing_listening_exits_3(tmp_path: Path) -> None:
     address = random_loopback(ports=(993,))
-    proc = subprocess.run(
-        [sys.executable, "-m", "wizard", "reports", "fetch-imap", address, "--user", "u", "--state-dir", str(tmp_path)],
-        cwd=ROOT,
+    proc = run_cli(
+        "reports", "fetch-imap", address, "--user", "u", "--state-dir", str(tmp_path),
         env={**os.environ, PASSWORD_ENV: "secret-pw"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    )  # fmt: skip
     assert proc.returncode == 3
     assert proc.stderr == f"mta-sts-wizard: cannot connect to {address}:993: Connection refused\n"
 
@@ -227,14 +215,10 @@ def test_silent_server_times_out(tmp_path: Path) -> None:
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "wizard", "reports", "fetch-imap", address, "--user", "u", "--timeout", "0.5"],
-            cwd=ROOT,
+        proc = run_cli(
+            "reports", "fetch-imap", address, "--user", "u", "--timeout", "0.5",
             env={**os.environ, PASSWORD_ENV: "secret-pw"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        )  # fmt: skip
     finally:
         listener.close()
         thread.join(timeout=35)

@@ -2,8 +2,9 @@
 
 The server answers LOGIN by echoing the command line (with the password as imaplib quoted it),
 SEARCH with what no IMAP server should send (a number that is not one, a literal, a flood of
-literals), and everything else plainly. Each run goes through the CLI in a subprocess, so the
-assertions are on what a user sees: one line on stderr, the exit code, no traceback, no password.
+literals), and everything else plainly. Each run goes through the command line (in this process,
+tests/cli_runner.py; in a subprocess where its peak memory is measured), so the assertions are on
+what a user sees: one line on stderr, the exit code, no traceback, no password.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 import trustme
 
+from tests.cli_runner import CliResult, run_cli
 from tests.hosting_servers.loopback import random_loopback
 from wizard.reports.imap import MAX_REPLY_BYTES, PASSWORD_ENV
 
@@ -89,13 +91,12 @@ def hostile_imap(tmp: Path, script: Script) -> Iterator[HostileImap]:
         server.close()
 
 
-def _fetch(server: HostileImap, tmp: Path, password: str = "secret-pw") -> subprocess.CompletedProcess[str]:
+def _fetch(server: HostileImap, tmp: Path, password: str = "secret-pw") -> CliResult:
     env = {**os.environ, PASSWORD_ENV: password}
     env.pop("SSL_CERT_FILE", None)
-    return subprocess.run(
-        [sys.executable, "-m", "wizard", "reports", "fetch-imap", server.address, "--user", "u",
-         "--ca-bundle", str(server.ca_file), "--state-dir", str(tmp / "st"), "--timeout", "20"],
-        cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
+    return run_cli(
+        "reports", "fetch-imap", server.address, "--user", "u",
+        "--ca-bundle", str(server.ca_file), "--state-dir", str(tmp / "st"), "--timeout", "20", env=env,
     )  # fmt: skip
 
 
