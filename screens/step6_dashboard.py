@@ -306,10 +306,12 @@ class FailureTables(Vertical):
                     yield BreakdownTable(kind, title)
 
     def show(self, rows: dict[str, list[BreakdownRow]]) -> None:
-        """New rows for every table (a table not mounted yet takes them when it is)."""
+        """New rows for every table (a table whose columns are not set up yet takes them when it
+        mounts)."""
         self.rows = rows
         for table in self.query(BreakdownTable):
-            self.fill(table)
+            if table.columns:
+                self.fill(table)
 
     def fill(self, table: BreakdownTable) -> None:
         kind = table.kind

@@ -148,15 +148,22 @@ class LifecycleStepScreen(StepScreen):
         """The last reading of the report store for this domain (None: the first is still running)."""
         return self.wizard.reports_cache.get(self.wizard.state.domain)
 
-    def reload_reports(self) -> None:
-        """Re-read the report store in a thread; renders keep showing the last reading meanwhile."""
+    def reload_reports(self, *, after_refresh: bool = False) -> None:
+        """Re-read the report store in a thread; renders keep showing the last reading meanwhile.
+
+        With `after_refresh` the thread starts once the next frame is on screen: a screen being
+        built shows its first frame sooner without a thread competing for the interpreter, and
+        the reading then comes as its own frame instead of adding the chart and tables to it."""
         self._reports_generation += 1
         app = self.wizard
         root = Path(app.store.root)
         if not store_path(root).exists():  # one stat: nothing to read, no loading state to show
             app.reports_cache[app.state.domain] = NO_STORE
             return
-        self._read_reports(app.state, root, self._reports_generation)
+        if after_refresh:
+            self.call_after_refresh(self._read_reports, app.state, root, self._reports_generation)
+        else:
+            self._read_reports(app.state, root, self._reports_generation)
 
     @work(thread=True, exclusive=True, group="step6-evidence", exit_on_error=False)
     def _read_reports(self, state: DomainState, root: Path, generation: int) -> None:

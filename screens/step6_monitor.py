@@ -41,6 +41,13 @@ class MonitorStep(LifecycleStepScreen):
         Binding("s", "sort_failures", "Sort table"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The breakpoint class for the App's width now, so the first frame is laid out with it:
+        # Textual sets it on the screen's first Resize, after that frame, which restyled the
+        # whole screen and laid it out again. Later resizes keep it right (same breakpoints).
+        self.add_class("-wide" if self.app.size.width >= 120 else "-narrow")
+
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="dash-top"):
             yield VerdictCard(id="verdict-card")
@@ -61,7 +68,8 @@ class MonitorStep(LifecycleStepScreen):
         self._shown_reading: object = None
         self._records: list[dashboard.Record] = []
         self._breakdowns: dict[str, list[dashboard.BreakdownRow]] = {}
-        self.refresh_state()
+        self.reload_reports(after_refresh=True)
+        self.step6_render()
         # The tables (a TabbedContent of four DataTables) are the costliest widgets here and sit
         # below the fold at 80x24: they are mounted after the first frame, which they would
         # otherwise delay by tens of milliseconds. They go straight into the body under their title:
