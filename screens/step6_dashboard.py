@@ -405,35 +405,60 @@ class ActionBar(Vertical):
         super().__init__(id=id)
         #: action -> its button, in bar order (the first set is composed with the bar: one layout pass).
         self.buttons: dict[str, Button] = self._buttons(actions)
+        self._why = _why_content(actions)
 
     @staticmethod
     def _buttons(actions: Sequence[ActionState]) -> dict[str, Button]:
+        """Buttons built as `show` would set them: setting the same label, state and tooltip
+        again is then no work (a new label re-lays a button out, disabling one restyles it)."""
         return {
-            a.action: Button(a.label, action=f"screen.step6_{a.action}", compact=True, classes=f"act-{a.action}")
+            a.action: Button(
+                _button_label(a),
+                action=f"screen.step6_{a.action}",
+                compact=True,
+                classes=f"act-{a.action}",
+                disabled=not a.enabled,
+                tooltip=a.reason or a.advice or None,
+            )
             for a in actions
         }
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="action-buttons"):
             yield from self.buttons.values()
-        yield Static(id="action-why")
+        yield Static(self._why, id="action-why")
 
     def show(self, actions: Sequence[ActionState]) -> None:
-        row = self.query_one("#action-buttons", Horizontal)
+        self._why = _why_content(actions)
+        found = self.query("#action-buttons")
+        if not found:  # mounted but not composed yet: it composes these
+            self.buttons = self._buttons(actions)
+            return
+        row = found.first(Horizontal)
         if list(self.buttons) != [a.action for a in actions]:  # another set of actions: new buttons
             row.remove_children()
             self.buttons = self._buttons(actions)
             row.mount_all(self.buttons.values())
         for a in actions:
             button = self.buttons[a.action]
-            button.label = Content.assemble((f"{a.key} ", "bold"), a.label, (" ✗" if a.reason else "", ""))
+            button.label = _button_label(a)
             button.disabled = not a.enabled
             button.tooltip = a.reason or a.advice or None
-        why: list[Part] = []
-        for a in actions:
-            if a.reason or a.advice:
-                if why:
-                    why += [" ", ("·", "$text-muted"), " "]  # the dot its own run: see `_styled`
-                mark = "✗ " if a.reason else "! "
-                why += [(mark + a.key, "bold"), *_styled(f" {a.label}: {shown(a.reason or a.advice)}", "$text-muted")]
-        self.query_one("#action-why", Static).update(Content.assemble(*why))
+        self.query_one("#action-why", Static).update(self._why)
+
+
+def _button_label(action: ActionState) -> Content:
+    """The key in bold, the label, and ✗ when the action is unavailable (not said by dimming alone)."""
+    return Content.assemble((f"{action.key} ", "bold"), action.label, (" ✗" if action.reason else "", ""))
+
+
+def _why_content(actions: Sequence[ActionState]) -> Content:
+    """Why each unavailable action is unavailable (✗) and what is advised against (!), on one line."""
+    why: list[Part] = []
+    for a in actions:
+        if a.reason or a.advice:
+            if why:
+                why += [" ", ("·", "$text-muted"), " "]  # the dot its own run: see `_styled`
+            mark = "✗ " if a.reason else "! "
+            why += [(mark + a.key, "bold"), *_styled(f" {a.label}: {shown(a.reason or a.advice)}", "$text-muted")]
+    return Content.assemble(*why)

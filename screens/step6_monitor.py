@@ -55,7 +55,6 @@ class MonitorStep(LifecycleStepScreen):
                 yield Static(Content.styled("Toward enforce", "bold"), id="checklist-title")
                 yield ChecklistView(id="checklist")
                 yield Static(id="report-counts")
-        yield ActionBar(self.step6_actions(), id="action-bar")
         yield Static(id="step6-result")
         yield Static(id="verdict-reasons")
         yield Vertical(id="step6-records")
@@ -70,15 +69,18 @@ class MonitorStep(LifecycleStepScreen):
         self._breakdowns: dict[str, list[dashboard.BreakdownRow]] = {}
         self.reload_reports(after_refresh=True)
         self.step6_render()
-        # The tables (a TabbedContent of four DataTables) are the costliest widgets here and sit
-        # below the fold at 80x24: they are mounted after the first frame, which they would
-        # otherwise delay by tens of milliseconds. They go straight into the body under their title:
-        # a Vertical box around them would be 1fr high, get only what the rest leaves (3 rows at
-        # 160x50) and cut the table below its header.
-        self.call_after_refresh(self._mount_tables)
+        # Mounted after the first frame, which they would otherwise delay by tens of milliseconds:
+        # the tables (a TabbedContent of four DataTables, the costliest widgets here, below the
+        # fold at 80x24) and the action bar (seven buttons: each restyled with the body as it
+        # mounts, gets focus and is shown, and Button's CSS parsed on its first use). The first
+        # frame says "loading reports…" either way; the bar comes with the next one. Both go
+        # straight into the body: a Vertical box around the tables would be 1fr high, get only
+        # what the rest leaves (3 rows at 160x50) and cut the table below its header.
+        self.call_after_refresh(self._mount_after_first_frame)
 
-    def _mount_tables(self) -> None:
+    def _mount_after_first_frame(self) -> None:
         body = self.query_one("#step-body", VerticalScroll)
+        body.mount(ActionBar(self.step6_actions(), id="action-bar"), after="#dash-top")
         body.mount(FailureTables(self._breakdowns, id="failure-tables"), after="#failures-title")
 
     def on_resize(self) -> None:
@@ -121,7 +123,7 @@ class MonitorStep(LifecycleStepScreen):
             self.query_one("#report-counts", Static).update(Content.styled("TLS reports: " + LOADING, "$text-muted"))
             self.query_one("#verdict-reasons", Static).update("")
             self.query_one(DailyChart).show([], LOADING)
-            self.query_one(ActionBar).show(self.step6_actions())
+            self._show_actions()
             return
         saved, verdict = judged
         if self.verdict is None or self.verdict.status != verdict.status:
@@ -134,13 +136,17 @@ class MonitorStep(LifecycleStepScreen):
         counts = reading.count_problem or dashboard.count_line(reading.count, evidence)
         self.query_one("#report-counts", Static).update(Content.assemble(("TLS reports: ", "$text-muted"), counts))
         self.query_one("#verdict-reasons", Static).update(reasons_content(saved, verdict, now, app.mx_hosts))
-        self.query_one(ActionBar).show(self.step6_actions())
+        self._show_actions()
         if reading is not self._shown_reading:  # the chart and tables change only with a new reading
             self._shown_reading = reading
             self.query_one(DailyChart).show(dashboard.chart_points(evidence))
             self._breakdowns = {kind: dashboard.breakdown(evidence, kind) for kind, _ in dashboard.BREAKDOWNS}
             for tables in self.query(FailureTables):  # none yet on the first frame: it shows them when mounted
                 tables.show(self._breakdowns)
+
+    def _show_actions(self) -> None:
+        for bar in self.query(ActionBar):  # none yet on the first frame: it is built with them when mounted
+            bar.show(self.step6_actions())
 
     def _show_records(self, records: list[dashboard.Record]) -> None:
         """The records and files to publish, each copyable and savable; rebuilt only when they change."""
