@@ -12,7 +12,6 @@ stderr, as a subprocess would show it: it fails the test at once, with its trace
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import os
@@ -75,27 +74,6 @@ def _run(argv: list[str], stdin: str | bytes | None, env: Mapping[str, str] | No
 
 def run_cli(*args: str, stdin: str | bytes | None = None, env: Mapping[str, str] | None = None) -> CliResult:
     """`mta-sts-wizard ARGS...` in this process; `stdin` is the whole input (none: empty, as
-    /dev/null), `env` the whole environment (none: this process's)."""
-    argv = list(args)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return _run(argv, stdin, env)
-    # Called from an async test: main() runs its own event loop with asyncio.run, which cannot
-    # nest, so it runs on a thread while this test's loop waits (servers it needs must not be
-    # on this loop).
-    box: list[CliResult] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            box.append(_run(argv, stdin, env))
-        except BaseException as exc:  # re-raised in the test below
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, name="run-cli")
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return box[0]
+    /dev/null), `env` the whole environment (none: this process's). For sync tests only: main()
+    runs its own event loop with asyncio.run, which cannot start inside an async test's loop."""
+    return _run(list(args), stdin, env)
