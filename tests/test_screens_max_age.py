@@ -86,17 +86,17 @@ async def test_presets_and_the_own_value_are_choices_of_one_set(tmp_path: Path) 
         assert screen.max_age == 86400
         screen.query_one("#max-age-custom", Input).focus()
         await pilot.press(*"3d", "enter")
-        await pilot.pause()
+        await wait_until(pilot, lambda: choices.pressed_button is own_button, timeout=5)
         assert choices.pressed_button is own_button and str(own_button.label) == "259200 s (your own)"
 
         await pilot.click("#max-age-1")  # "2 days": a preset after an own value
-        await pilot.pause()
+        await wait_until(pilot, lambda: screen.max_age == 172800 and not own_button.value, timeout=5)
         assert screen.max_age == 172800 and "max_age: 172800" in screen_text(app)
         assert choices.pressed_button is screen.query_one("#max-age-1")
         assert not own_button.value and str(own_button.label) == "259200 s (your own)"  # still offered
 
         await pilot.click("#max-age-2")  # and back to the own value
-        await pilot.pause()
+        await wait_until(pilot, lambda: screen.max_age == 259200 and own_button.value, timeout=5)
         assert screen.max_age == 259200 and "max_age: 259200" in screen_text(app)
         assert [b.value for b in choices.query("RadioButton")] == [False, False, True]
 
