@@ -45,7 +45,7 @@ def _plain(tag: bytes, line: bytes) -> bytes:
 class HostileImap:
     """A TLS IMAP server on 127.X.Y.Z:993 following `script` (LOGIN, SEARCH...) and `_plain` otherwise."""
 
-    def __init__(self, tmp: Path, script: Script) -> None:
+    def __init__(self, tmp: Path, script: Script, greeting_drip: float = 0.0) -> None:
         ca = trustme.CA()
         self.address = random_loopback(ports=(993,))
         self.ca_file = tmp / "imap-ca.pem"
@@ -53,6 +53,10 @@ class HostileImap:
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert(self.address).configure_cert(self.context)
         self.script = script
+        #: Seconds between the bytes of the greeting (0: sent at once); each byte comes well within
+        #: the client's --timeout, so only a deadline for the whole session ends the wait.
+        self.greeting_drip = greeting_drip
+        self.stop = threading.Event()
         self.listener = socket.create_server((self.address, 993))
         self.listener.settimeout(60)
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -63,7 +67,13 @@ class HostileImap:
             conn, _ = self.listener.accept()
             conn.settimeout(30)
             with self.context.wrap_socket(conn, server_side=True) as tls:
-                tls.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hostile test server\r\n")
+                greeting = b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hostile test server\r\n"
+                if self.greeting_drip:
+                    for byte in greeting[:-2]:  # bounded: the greeting's length, until the client leaves
+                        if self.stop.wait(self.greeting_drip):
+                            return
+                        tls.sendall(bytes([byte]))
+                tls.sendall(greeting)
                 reader = tls.makefile("rb")
                 for _ in range(50):  # a session is a handful of commands
                     line = reader.readline(64 * 1024)
@@ -78,26 +88,41 @@ class HostileImap:
                         return
 
     def close(self) -> None:
+        self.stop.set()
         self.listener.close()
         self.thread.join(timeout=30)
 
 
 @contextlib.contextmanager
-def hostile_imap(tmp: Path, script: Script) -> Iterator[HostileImap]:
-    server = HostileImap(tmp, script)
+def hostile_imap(tmp: Path, script: Script, greeting_drip: float = 0.0) -> Iterator[HostileImap]:
+    server = HostileImap(tmp, script, greeting_drip)
     try:
         yield server
     finally:
         server.close()
 
 
-def _fetch(server: HostileImap, tmp: Path, password: str = "secret-pw") -> CliResult:
+def _fetch(server: HostileImap, tmp: Path, password: str = "secret-pw", *extra: str) -> CliResult:
     env = {**os.environ, PASSWORD_ENV: password}
     env.pop("SSL_CERT_FILE", None)
     return run_cli(
         "reports", "fetch-imap", server.address, "--user", "u",
-        "--ca-bundle", str(server.ca_file), "--state-dir", str(tmp / "st"), "--timeout", "20", env=env,
+        "--ca-bundle", str(server.ca_file), "--state-dir", str(tmp / "st"), "--timeout", "20", *extra, env=env,
     )  # fmt: skip
+
+
+def test_a_greeting_dripped_a_byte_at_a_time_ends_at_the_session_deadline(tmp_path: Path) -> None:
+    """Each byte comes within --timeout (20 s), so only the session's --deadline ends the wait."""
+    import time
+
+    with hostile_imap(tmp_path, {}, greeting_drip=0.5) as server:
+        started = time.monotonic()
+        proc = _fetch(server, tmp_path, "secret-pw", "--deadline", "2")
+        elapsed = time.monotonic() - started
+    assert proc.returncode == 3, proc
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "went past its 2 s deadline (--deadline)" in proc.stderr
+    assert elapsed < 15  # bounded by the deadline, not by the ~30 s the drip would take
 
 
 def _echo_login(tag: bytes, line: bytes) -> bytes:

@@ -93,6 +93,13 @@ def _register_fetch_imap(actions: argparse._SubParsersAction) -> None:  # type: 
         metavar="SECONDS",
         help="per network operation, DKIM key lookups included (default 30)",
     )
+    imap.add_argument(
+        "--deadline",
+        type=positive_float,
+        default=600.0,
+        metavar="SECONDS",
+        help="the most the whole IMAP session may take, however the server drips its answers (default 600)",
+    )
     _add_dkim_dns_options(imap, timeout=False)
     add_state_dir_option(imap)
     imap.set_defaults(func=run_fetch_imap)
@@ -155,6 +162,7 @@ def run_fetch_imap(args: argparse.Namespace) -> int:
         ca_bundle=ca_bundle(args.ca_bundle),
         timeout=args.timeout,
         reports_only=not args.all_messages,
+        deadline=args.deadline,
     )
     try:
         password = read_password(user=args.user, host=args.host)

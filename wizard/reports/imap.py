@@ -23,8 +23,10 @@ import re
 import socket
 import ssl
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from wizard.reports.emails import MAX_MESSAGE_BYTES, message_candidates
 from wizard.reports.model import Candidate
@@ -66,6 +68,8 @@ class ImapSettings:
     ca_bundle: str | None = None
     timeout: float = 30.0
     reports_only: bool = True
+    deadline: float = 600.0
+    """The most one whole session may take, connect to logout (--deadline)."""
 
     def label(self) -> str:
         return f"imap://{self.user}@{self.host}:{self.port}/{self.folder}"
@@ -159,13 +163,51 @@ def _read_failure(exc: BaseException) -> str:
 MAX_REPLY_BYTES = BODY_BATCH_BYTES + 1024 * 1024
 
 
+class _SessionDeadline:
+    """Ends a whole session after `seconds`: a server that drips its greeting or its replies a byte
+    at a time never trips the per-operation --timeout, so a timer shuts the socket down instead
+    (the blocked read then returns, and imaplib reports a lost connection, which we name)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._timer: threading.Timer | None = None
+
+    def watch(self, sock: socket.socket) -> None:
+        self._timer = threading.Timer(self.seconds, self._expire, args=(sock,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self, sock: socket.socket) -> None:
+        self.expired = True
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def reason(self) -> str:
+        return f"the session went past its {self.seconds:g} s deadline (--deadline); the server is too slow"
+
+
 class _BoundedIMAP4_SSL(imaplib.IMAP4_SSL):
     """imaplib reads a literal of whatever size the server announces, and any number of them in one
-    reply; refuse one past the message cap, and more than MAX_REPLY_BYTES of them per command."""
+    reply; refuse one past the message cap, and more than MAX_REPLY_BYTES of them per command. The
+    whole session ends at its deadline."""
 
     _reply_bytes = 0
     #: Why a reply was refused by the caps (imaplib re-raises our abort as its own, so it is kept here).
     refused: str | None = None
+
+    def __init__(self, host: str, port: int, *, deadline: _SessionDeadline, **kwargs: Any) -> None:
+        self._session_deadline = deadline
+        super().__init__(host, port, **kwargs)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        sock = super()._create_socket(timeout)  # type: ignore[misc]
+        self._session_deadline.watch(sock)  # from the connection on: the greeting counts too
+        return sock  # type: ignore[no-any-return]
 
     def _command(self, name: str, *args: object) -> str:
         self._reply_bytes = 0  # each command's reply gets its own budget
@@ -193,23 +235,32 @@ class ImapSession:
         self.settings = settings
         self.error: str | None = None
         self._imap: imaplib.IMAP4_SSL | None = None
+        self._deadline = _SessionDeadline(settings.deadline)
         where = f"{settings.host}:{settings.port}"
         try:
             self._imap = _BoundedIMAP4_SSL(
-                settings.host, settings.port, ssl_context=ssl_context(settings.ca_bundle), timeout=settings.timeout
+                settings.host,
+                settings.port,
+                deadline=self._deadline,
+                ssl_context=ssl_context(settings.ca_bundle),
+                timeout=settings.timeout,
             )
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise ImapError(f"cannot connect to {where}: {_scrub(_network_reason(exc), password)}") from None
+            self._deadline.cancel()
+            reason = self._deadline.reason() if self._deadline.expired else _network_reason(exc)
+            raise ImapError(f"cannot connect to {where}: {_scrub(reason, password)}") from None
         try:
             self._login(settings.user, password)
         except imaplib.IMAP4.error as exc:
             self.close()
+            if self._deadline.expired:
+                raise ImapError(f"connection to {where} lost during login: {self._deadline.reason()}") from None
             raise ImapError(
                 f"login as {settings.user} on {where} refused: {_scrub(_reply_text(exc), password)}"
             ) from None
         except OSError as exc:
             self.close()
-            reason = _scrub(_network_reason(exc), password)
+            reason = _scrub(self._deadline.reason() if self._deadline.expired else _network_reason(exc), password)
             raise ImapError(f"connection to {where} lost during login: {reason}") from None
         try:
             typ, data = self._imap.select(quote_mailbox(settings.folder), readonly=True)
@@ -239,6 +290,7 @@ class ImapSession:
         self.close()
 
     def close(self) -> None:
+        self._deadline.cancel()
         imap, self._imap = self._imap, None
         if imap is None:
             return
@@ -348,6 +400,8 @@ class ImapSession:
                 yield from self._batch_candidates(batch, label)
         except (OSError, imaplib.IMAP4.error) as exc:
             refused = getattr(self._imap, "refused", None)
+            if self._deadline.expired:
+                refused = self._deadline.reason()
             self.error = f"reading {label} stopped: {refused or _read_failure(exc)}"
 
     def _batch_candidates(self, batch: list[int], label: str) -> Iterator[Candidate]:
