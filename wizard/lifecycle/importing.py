@@ -38,7 +38,7 @@ class ImportResult:
             f"imported {o.imported} new report(s); {o.duplicates} already in the store; "
             f"{len(o.rejected)} input(s) skipped"
         ]
-        out += [f"skipped {r.source}: {r.reason}" for r in o.rejected]
+        out += [r.render() for r in o.rejected]  # the same escaped line `reports import` prints
         return out
 
 
