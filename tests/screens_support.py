@@ -57,6 +57,16 @@ async def wait_until(pilot: Any, condition: Callable[[], bool], *, timeout: floa
         await pilot.pause(0.05)
 
 
+async def confirm_dialog(app: WizardApp, pilot: Any) -> None:
+    """A risky move's confirmation is up, with Cancel focused (the default): press Confirm."""
+    from screens.confirm import ConfirmScreen
+
+    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    assert app.screen.focused is not None and app.screen.focused.id == "confirm-cancel"
+    await pilot.click("#confirm-ok")
+    await pilot.pause()
+
+
 async def settle(app: WizardApp, pilot: Any) -> None:
     await app.workers.wait_for_complete()
     await pilot.pause()

@@ -12,10 +12,9 @@ from pathlib import Path
 
 from textual.widgets import Input, OptionList
 
-from screens.confirm import ConfirmScreen
 from screens.publish_dialog import PublishDialog
 from tests.publish_support import start_front
-from tests.screens_support import make_app, settle, wait_until
+from tests.screens_support import confirm_dialog, make_app, settle, wait_until
 from tests.test_screens_flow import GENERATED_ID, good_world_domain, screen_text
 from tests.test_screens_step6 import _reports, _saved
 from tests.test_screens_step6 import screen_text as step6_text
@@ -139,8 +138,7 @@ async def test_step6_switch_publishes_the_new_id_only_after_the_file_is_served(t
     async with app.run_test(size=(120, 80)) as pilot:
         await settle(app, pilot)
         await pilot.press("e")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.click("#confirm-ok")  # the switch asks first (issue 13)
+        await confirm_dialog(app, pilot)  # the switch asks first (issue 13)
         await wait_until(pilot, lambda: "u Publish it for me" in step6_text(app))
 
         await pilot.press("u")  # the world still serves the testing file: no id, no dialog, no update

@@ -10,7 +10,7 @@ from pathlib import Path
 from screens.base import StepScreen
 from screens.confirm import ConfirmScreen
 from screens.disagree import DisagreeScreen
-from tests.screens_support import make_app, settle, wait_until
+from tests.screens_support import confirm_dialog, make_app, settle, wait_until
 from tests.test_screens_flow import GENERATED_ID
 from tests.test_screens_step6 import _reports, _saved, _serve_new_file, screen_text
 from tests.world.world import World
@@ -195,9 +195,7 @@ async def test_raise_max_age_and_removal_ask_first(tmp_path: Path) -> None:
         await pilot.pause()
         assert app.state.pending_change is None and "Raise max_age: cancelled" in screen_text(app)
         await pilot.press("a")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.click("#confirm-ok")
-        await pilot.pause()
+        await confirm_dialog(app, pilot)
         pending = app.state.pending_change
         assert pending is not None and pending.kind == "max-age" and pending.new_policy.max_age == 604800
         await pilot.press("z")
@@ -239,9 +237,7 @@ async def test_enforce_is_not_recorded_until_the_late_id_is_seen(tmp_path: Path,
     async with app.run_test(size=(120, 80)) as pilot:
         await settle(app, pilot)
         await pilot.press("e")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.click("#confirm-ok")
-        await pilot.pause()
+        await confirm_dialog(app, pilot)
         new_id = await _serve_new_file(app, pilot, scenario)
         text = screen_text(app)
         assert text.count("phase 3 of 4") == 1 and "phase 2 of 4" not in text and "phase 1 of 4" not in text
@@ -333,9 +329,7 @@ async def test_a_resolver_behind_the_authoritative_servers_keeps_enforce_unrecor
     async with app.run_test(size=(120, 80)) as pilot:
         await settle(app, pilot)
         await pilot.press("e")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.click("#confirm-ok")
-        await pilot.pause()
+        await confirm_dialog(app, pilot)
         scenario.https[0].sites[scenario.policy_host].body = app.state.pending_change.new_policy.text.encode()
         await pilot.press("p")
         await settle(app, pilot)

@@ -18,7 +18,7 @@ from screens.step6_lifecycle import ImportProgress
 from screens.step6_monitor import MonitorStep
 from screens.widgets import CopyableValue
 from tests.reports_factory import detail, gz, report
-from tests.screens_support import FIXED_NOW, make_app, settle, wait_until
+from tests.screens_support import FIXED_NOW, confirm_dialog, make_app, settle, wait_until
 from tests.step6_support import import_folder, policy_for, saved_domain, write_reports
 from tests.world.world import World
 from wizard.lifecycle.importing import ImapRequest
@@ -79,16 +79,6 @@ def _reports(root: Path, name: str, days: int, failing_day: int | None = None) -
         assert import_paths(store, [folder]).imported == days
 
 
-async def _confirm(app, pilot) -> None:  # type: ignore[no-untyped-def]
-    """The risky move's dialog is up (Cancel focused): press its confirm button."""
-    from screens.confirm import ConfirmScreen
-
-    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-    assert app.screen.focused is not None and app.screen.focused.id == "confirm-cancel"
-    await pilot.click("#confirm-ok")
-    await pilot.pause()
-
-
 async def _serve_new_file(app, pilot, scenario) -> str:  # type: ignore[no-untyped-def]
     """Phases 2-3 of a pending change: the world serves its new file, `p` verifies it and reveals the
     new id (returned)."""
@@ -136,7 +126,7 @@ async def test_step6_guided_switch_refuses_the_id_until_the_file_is_served(tmp_p
         assert "✓ READY" in screen_text(app)
         assert "e Switch to enforce" in screen_text(app)
         await pilot.press("e")
-        await _confirm(app, pilot)
+        await confirm_dialog(app, pilot)
         text = screen_text(app)
         assert "Switch to enforce: the new policy file:" in text
         assert "phase 1 of 4" not in text  # one phase at a time
@@ -177,7 +167,7 @@ async def test_step6_rollback_key_plans_testing(tmp_path: Path) -> None:
         assert "t Roll back to testing" in screen_text(app)
         await pilot.press("t")
         await wait_until(pilot, lambda: "mode enforce -> testing" in screen_text(app))  # says what it does first
-        await _confirm(app, pilot)
+        await confirm_dialog(app, pilot)
         assert "Roll back to testing: the new policy file:" in screen_text(app)
         assert "mode: testing" in screen_text(app)
         await pilot.press("z")
@@ -214,7 +204,7 @@ async def test_step6_shows_loading_while_the_report_store_is_read_and_keys_keep_
         assert "BLOCKED" not in text
         assert not app.screen.query_one(DailyChart).points
         await pilot.press("e")  # keys work while the store is read
-        await _confirm(app, pilot)
+        await confirm_dialog(app, pilot)
         assert "Switch to enforce: the new policy file:" in screen_text(app)
         release.set()
         await settle(app, pilot)
@@ -239,7 +229,7 @@ async def test_step6_mx_key_plans_the_new_patterns_when_dns_has_an_uncovered_mx(
         app.mx_hosts = [f"mx.{name}", f"mx2.{name}"]  # the MX lookup finds a host the policy lacks
         app.broadcast(6)
         await pilot.press("g")
-        await _confirm(app, pilot)  # an MX change in enforce is gated
+        await confirm_dialog(app, pilot)  # an MX change in enforce is gated
         text = screen_text(app)
         assert "The new policy file is below: publish it, then press p." in text
         assert f"mx: mx2.{name}" in text and f"mx: mx.{name}" in text and "mode: enforce" in text
@@ -259,7 +249,7 @@ async def test_step6_turn_off_plans_mode_none_and_removal_waits_for_the_countdow
         await settle(app, pilot)
         assert "d Turn off" in screen_text(app)
         await pilot.press("d")
-        await _confirm(app, pilot)
+        await confirm_dialog(app, pilot)
         text = screen_text(app)
         assert "phase 2 of 4" in text and "mode: none" in text
         assert app.state.pending_change is not None and app.state.pending_change.kind == "remove"
@@ -301,7 +291,7 @@ async def test_step6_mx_change_runs_in_order_and_k_finishes_it(tmp_path: Path, w
         app.mx_hosts = [f"mx.{name}", f"mx2.{name}"]  # mx2 is in DNS already, not in the policy
         app.broadcast(6)
         await pilot.press("g")
-        await _confirm(app, pilot)
+        await confirm_dialog(app, pilot)
         assert f"mx: mx2.{name}" in app.state.pending_change.new_policy.text
 
         new_id = await _serve_new_file(app, pilot, scenario)
@@ -430,7 +420,7 @@ async def test_each_unavailable_action_says_why(tmp_path: Path) -> None:
         assert app.state.pending_change is None
 
         await pilot.press("e")  # a change in progress: now the others say why
-        await _confirm(app, pilot)
+        await confirm_dialog(app, pilot)
         unavailable = {a.action: a for a in screen.step6_actions() if not a.enabled}
         assert {"id_live", "enforce", "ladder", "mx", "remove"} <= set(unavailable)
         for action in ("id_live", "enforce", "remove"):
@@ -509,7 +499,7 @@ async def test_step6_records_copy_and_save(tmp_path: Path, monkeypatch) -> None:
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(app, pilot)
         await pilot.press("e")
-        await _confirm(app, pilot)
+        await confirm_dialog(app, pilot)
         value = app.screen.query_one("#step6-records CopyableValue", CopyableValue)
         assert value.title == "New policy file (mta-sts.txt)" and "mode: enforce" in value.value
         value.focus()
