@@ -288,3 +288,23 @@ def test_a_lost_txt_record_names_the_saved_publish_method(world: World, tmp_path
     assert "sts-txt-missing" in [c.problem.finding.code for c in lost.new]
     message = http_sink.received[-1]["message"]
     assert f"published again with: mta-sts-wizard publish {name} (saved method: RFC 2136 to 127.0.9.53)" in message
+
+
+@pytest.mark.parametrize("kind", ["fifo", "deep", "huge"])
+def test_a_hostile_monitor_record_is_moved_aside_not_followed(world: World, tmp_path: Path, kind: str) -> None:
+    """Issue 14 items 4, 5: the record is read bounded like saved progress (a FIFO, nesting, size)."""
+    name = world.fresh("rec")
+    world.domain(name)
+    record = tmp_path / "monitor" / f"{name}.json"
+    record.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(record)
+    elif kind == "deep":
+        record.write_text("[" * 100_000)
+    else:
+        with record.open("wb") as f:
+            f.truncate(5 << 20)  # sparse: larger than any record, cheap to make
+    out = one_pass(world, tmp_path, name, [], datetime.now(UTC), smtp=False)
+    assert out.errors == [] and out.open == []
+    assert [p.name for p in record.parent.glob(f"{name}.json.corrupt-*")]  # kept for a look, out of the way
+    assert json.loads(record.read_text())["domain"] == name  # a fresh record was written

@@ -31,14 +31,17 @@ from pathlib import Path
 from typing import Any
 
 from wizard.findings import Finding
+from wizard.state.files import FileTooLargeError, NotRegularFileError, private_dir, read_bounded
 from wizard.state.lock import DomainLock
 from wizard.state.model import time_from_json, time_to_json
-from wizard.state.store import check_name, durable_write
+from wizard.state.store import MAX_STATE_BYTES, check_name, durable_write
 
 MONITOR_DIR = "monitor"
 RECORD_VERSION = 1
 #: An entry that could not be delivered after this many passes is dropped (and said so).
 MAX_ATTEMPTS = 48
+#: What a record that cannot be read as one raises: moved aside, and the pass starts afresh.
+_DAMAGED = (NotRegularFileError, FileTooLargeError, ValueError, KeyError, TypeError, AssertionError, RecursionError)
 #: TXT ids remembered with the policy first served under them (for drift without saved progress).
 MAX_IDS = 20
 
@@ -191,7 +194,7 @@ class RecordFile:
     def acquire(self, timeout: float) -> bool:
         """Take the domain's monitoring lock, waiting at most `timeout` seconds (blocking: call in a thread)."""
         try:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(self.dir)
             return self.lock.acquire(timeout)
         except OSError as exc:
             raise RecordError(f"could not lock {self.lock.path}: {exc.strerror or exc}; check the state dir") from None
@@ -200,29 +203,29 @@ class RecordFile:
         self.lock.release()
 
     def read(self) -> MonitorRecord:
-        """The record, or a fresh one. A damaged record is moved aside (the next pass starts afresh)."""
+        """The record, or a fresh one. A damaged record is moved aside (the next pass starts afresh):
+        one that does not parse, and one that is no regular file or too large to be a record, read
+        bounded as saved progress is (a FIFO would block the pass, `/dev/zero` exhaust memory)."""
         try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return MonitorRecord(self.domain)
-        except OSError as exc:
-            raise RecordError(f"could not read {self.path}: {exc.strerror or exc}; check its permissions") from None
-        try:
-            data = json.loads(raw.decode("utf-8"))
+            data = json.loads(read_bounded(self.path, MAX_STATE_BYTES).decode("utf-8"))
             if not isinstance(data, dict) or data.get("domain") != self.domain:
                 raise ValueError("not a monitoring record of this domain")
             return MonitorRecord.from_json(data, self.domain)
-        except (ValueError, KeyError, TypeError, AssertionError):
+        except FileNotFoundError:
+            return MonitorRecord(self.domain)
+        except _DAMAGED:
             stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
             with contextlib.suppress(OSError):
                 os.replace(self.path, self.path.with_name(f"{self.path.name}.corrupt-{stamp}"))
             return MonitorRecord(self.domain)
+        except OSError as exc:
+            raise RecordError(f"could not read {self.path}: {exc.strerror or exc}; check its permissions") from None
 
     def write(self, record: MonitorRecord) -> None:
         """Save durably (the caller holds the lock)."""
         data = (json.dumps(record.to_json(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         try:
-            self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(self.dir)
             durable_write(self.path, data)
         except OSError as exc:
             raise RecordError(

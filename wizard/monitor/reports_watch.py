@@ -27,6 +27,7 @@ from wizard.monitor.problems import Problem, monitor_finding, problem_key
 from wizard.monitor.record import MONITOR_DIR
 from wizard.reports.dkim import DnsKeyLookup, use_key_lookup
 from wizard.reports.store import ReportStore, StoreError, store_path
+from wizard.state.files import private_dir
 from wizard.state.lock import DomainLock
 from wizard.state.model import DomainState
 
@@ -72,7 +73,7 @@ def fetch_reports(
     Returns how many new reports were stored, and a problem per source that could not be read.
     """
     lock = DomainLock(Path(root) / MONITOR_DIR / "reports-import.lock")
-    lock.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(lock.path.parent)
     if not lock.acquire(IMPORT_LOCK_WAIT):
         return 0, [_fetch_problem(state.domain, "reports", "another pass has been importing for too long")]
     try:
